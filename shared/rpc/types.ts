@@ -1,0 +1,20 @@
+// Re-exports of the generated wire types under short names. Never redefine these by hand.
+export type { GenerateRequest, GenerateRequest__Output } from '../proto/gen/animate/v1/GenerateRequest.ts';
+export type { GenerateEvent, GenerateEvent__Output } from '../proto/gen/animate/v1/GenerateEvent.ts';
+export type { CancelRequest } from '../proto/gen/animate/v1/CancelRequest.ts';
+export type { CancelResponse, CancelResponse__Output } from '../proto/gen/animate/v1/CancelResponse.ts';
+export type { ListModelsResponse, ListModelsResponse__Output } from '../proto/gen/animate/v1/ListModelsResponse.ts';
+export type { ModelInfo, ModelInfo__Output } from '../proto/gen/animate/v1/ModelInfo.ts';
+export type { ModelDefaults__Output } from '../proto/gen/animate/v1/ModelDefaults.ts';
+export type { ModelLimits__Output } from '../proto/gen/animate/v1/ModelLimits.ts';
+export type { Queued__Output } from '../proto/gen/animate/v1/Queued.ts';
+export type { Started__Output } from '../proto/gen/animate/v1/Started.ts';
+export type { Progress__Output } from '../proto/gen/animate/v1/Progress.ts';
+export type { Preview__Output } from '../proto/gen/animate/v1/Preview.ts';
+export type { ClipChunk, ClipChunk__Output } from '../proto/gen/animate/v1/ClipChunk.ts';
+export type { Done, Done__Output } from '../proto/gen/animate/v1/Done.ts';
+export type { Timings } from '../proto/gen/animate/v1/Timings.ts';
+export type { Requester } from '../proto/gen/animate/v1/Requester.ts';
+export type { OutputFormat, OutputFormat__Output } from '../proto/gen/animate/v1/OutputFormat.ts';
+export type { Platform } from '../proto/gen/animate/v1/Platform.ts';
+export type { AnimatorClient, AnimatorHandlers } from '../proto/gen/animate/v1/Animator.ts';
