@@ -263,12 +263,14 @@ export class SlackEmulator {
     let bytes = body;
     if (contentType.startsWith('multipart/form-data')) {
       // The web client posts the file as a multipart form whose single file part carries the bytes.
-      const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
-      for (const [, value] of form) {
-        if (typeof value !== 'string') {
-          bytes = Buffer.from(await value.arrayBuffer());
-          file.uploadedFilename = value.name;
-        }
+      const form = await new Response(new Uint8Array(body), { headers: { 'content-type': contentType } }).formData();
+      const parts: File[] = [];
+      form.forEach((value) => {
+        if (typeof value !== 'string') parts.push(value);
+      });
+      for (const part of parts) {
+        bytes = Buffer.from(await part.arrayBuffer());
+        file.uploadedFilename = part.name;
       }
     }
     file.bytes = bytes;
