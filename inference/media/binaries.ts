@@ -1,0 +1,318 @@
+/**
+ * Finds the ffmpeg and ffprobe binaries this module runs, and checks ffmpeg can do what we need.
+ *
+ * Order, per binary: the environment variable (FFMPEG_PATH / FFPROBE_PATH) when set, which must then be right
+ * (a wrong explicit path is an error, not a silent fallback); else the npm packages (@ffmpeg-installer/ffmpeg,
+ * @ffprobe-installer/ffprobe), which start fast because they are static builds; else the system binary on PATH.
+ * A candidate is skipped when it lacks an encoder or filter we use, so the system ffmpeg is only used when needed.
+ *
+ * npm 11 does not run those packages' postinstall chmod, so the binary may lack the execute bit for other users:
+ * we add it when we may (we own the file or are root), and otherwise move on to the next candidate.
+ */
+import { execFile } from 'node:child_process';
+import { constants as fsConstants, statSync } from 'node:fs';
+import { access, chmod, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import ffmpeg from 'fluent-ffmpeg';
+import { FfmpegNotFoundError, FfmpegUnsuitableError, MediaError } from './errors.ts';
+
+const execFileAsync = promisify(execFile);
+const require = createRequire(import.meta.url);
+
+export type BinarySource = 'env' | 'npm' | 'system';
+
+/** Encoders every clip format needs; one of the WebP encoders suffices (see `webpEncoder`). */
+export const REQUIRED_ENCODERS = ['libx264', 'gif'] as const;
+export const WEBP_ENCODERS = ['libwebp_anim', 'libwebp'] as const;
+/** Filters used by the encode graphs (even-size padding, nearest-neighbour upscaling, GIF palettes). */
+export const REQUIRED_FILTERS = ['scale', 'pad', 'fillborders', 'split', 'palettegen', 'paletteuse'] as const;
+
+export type WebpEncoder = (typeof WEBP_ENCODERS)[number];
+
+export interface MediaBinaries {
+  ffmpegPath: string;
+  ffmpegSource: BinarySource;
+  /** First line of `ffmpeg -version`. */
+  ffmpegVersion: string;
+  /** libwebp_anim (inter-frame, smaller files) when the build has it, else libwebp (one key frame per frame). */
+  webpEncoder: WebpEncoder;
+  ffprobePath: string;
+  ffprobeSource: BinarySource;
+  ffprobeVersion: string;
+}
+
+export interface ResolveMediaBinariesOptions {
+  /** Environment to read FFMPEG_PATH, FFPROBE_PATH and PATH from. Default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+interface Candidate {
+  path: string;
+  source: BinarySource;
+}
+
+interface Rejection {
+  candidate: Candidate;
+  reason: string;
+}
+
+/** Resolves both binaries without touching global state; throws FfmpegNotFoundError / FfmpegUnsuitableError. */
+export async function resolveMediaBinaries(options: ResolveMediaBinariesOptions = {}): Promise<MediaBinaries> {
+  const env = options.env ?? process.env;
+  const [ffmpegChoice, ffprobeChoice] = await Promise.all([resolveFfmpeg(env), resolveFfprobe(env)]);
+  return {
+    ffmpegPath: ffmpegChoice.candidate.path,
+    ffmpegSource: ffmpegChoice.candidate.source,
+    ffmpegVersion: ffmpegChoice.version,
+    webpEncoder: ffmpegChoice.webpEncoder,
+    ffprobePath: ffprobeChoice.candidate.path,
+    ffprobeSource: ffprobeChoice.candidate.source,
+    ffprobeVersion: ffprobeChoice.version,
+  };
+}
+
+let active: Promise<MediaBinaries> | undefined;
+
+export interface GetMediaBinariesOptions extends ResolveMediaBinariesOptions {
+  /** Where the one-time "using ffmpeg …" line goes. Default: console.info. */
+  log?: (line: string) => void;
+}
+
+/**
+ * The process-wide binaries: resolved once, logged once, and installed into fluent-ffmpeg (whose binary paths are
+ * global to the process). A failed resolution is not cached, so fixing the installation needs no restart.
+ */
+export function getMediaBinaries(options: GetMediaBinariesOptions = {}): Promise<MediaBinaries> {
+  if (active === undefined) {
+    const log = options.log ?? ((line: string) => console.info(line));
+    const pending = resolveMediaBinaries(options).then((binaries) => {
+      ffmpeg.setFfmpegPath(binaries.ffmpegPath);
+      ffmpeg.setFfprobePath(binaries.ffprobePath);
+      log(describeMediaBinaries(binaries));
+      return binaries;
+    });
+    pending.catch(() => {
+      if (active === pending) active = undefined;
+    });
+    active = pending;
+  }
+  return active;
+}
+
+export function describeMediaBinaries(binaries: MediaBinaries): string {
+  return (
+    `[media] ffmpeg: ${binaries.ffmpegPath} (${binaries.ffmpegSource}; ${binaries.ffmpegVersion}; webp via ${binaries.webpEncoder}); ` +
+    `ffprobe: ${binaries.ffprobePath} (${binaries.ffprobeSource}; ${binaries.ffprobeVersion})`
+  );
+}
+
+async function resolveFfmpeg(env: Readonly<Record<string, string | undefined>>) {
+  const explicit = nonEmpty(env['FFMPEG_PATH']);
+  if (explicit !== undefined) {
+    const candidate: Candidate = { path: explicit, source: 'env' };
+    await requireExistingFile(candidate.path, 'FFMPEG_PATH');
+    const verdict = await inspectFfmpeg(candidate);
+    if ('reason' in verdict) {
+      throw new FfmpegUnsuitableError(`FFMPEG_PATH=${explicit} cannot be used: ${verdict.reason}. ${FFMPEG_HINT}`);
+    }
+    return verdict;
+  }
+
+  const candidates = [npmCandidate('@ffmpeg-installer/ffmpeg'), systemCandidate('ffmpeg', env)].filter(isCandidate);
+  const rejections: Rejection[] = [];
+  for (const candidate of candidates) {
+    const verdict = await inspectFfmpeg(candidate);
+    if (!('reason' in verdict)) return verdict;
+    rejections.push(verdict);
+  }
+  throw noUsableBinary('ffmpeg', rejections);
+}
+
+async function resolveFfprobe(env: Readonly<Record<string, string | undefined>>) {
+  const explicit = nonEmpty(env['FFPROBE_PATH']);
+  if (explicit !== undefined) {
+    const candidate: Candidate = { path: explicit, source: 'env' };
+    await requireExistingFile(candidate.path, 'FFPROBE_PATH');
+    const verdict = await inspectFfprobe(candidate);
+    if ('reason' in verdict) {
+      throw new FfmpegUnsuitableError(`FFPROBE_PATH=${explicit} cannot be used: ${verdict.reason}. ${FFMPEG_HINT}`);
+    }
+    return verdict;
+  }
+
+  const candidates = [npmCandidate('@ffprobe-installer/ffprobe'), systemCandidate('ffprobe', env)].filter(isCandidate);
+  const rejections: Rejection[] = [];
+  for (const candidate of candidates) {
+    const verdict = await inspectFfprobe(candidate);
+    if (!('reason' in verdict)) return verdict;
+    rejections.push(verdict);
+  }
+  throw noUsableBinary('ffprobe', rejections);
+}
+
+const FFMPEG_HINT =
+  'Set FFMPEG_PATH / FFPROBE_PATH to an ffmpeg build with libx264, libwebp and the palettegen filter, ' +
+  'or unset them to use the bundled npm binaries (or install ffmpeg, e.g. `apt-get install ffmpeg`).';
+
+function noUsableBinary(name: string, rejections: Rejection[]): MediaError {
+  if (rejections.length === 0) {
+    return new FfmpegNotFoundError(`No ${name} binary found (npm package missing and none on PATH). ${FFMPEG_HINT}`);
+  }
+  const reasons = rejections.map((r) => `${r.candidate.path} (${r.candidate.source}): ${r.reason}`).join('; ');
+  return new FfmpegUnsuitableError(`No usable ${name}: ${reasons}. ${FFMPEG_HINT}`);
+}
+
+async function inspectFfmpeg(candidate: Candidate) {
+  if (candidate.source === 'npm') await restoreInstallerMode(candidate.path);
+  const notRunnable = await ensureExecutable(candidate.path);
+  if (notRunnable !== undefined) return { candidate, reason: notRunnable };
+  try {
+    const [version, encoders, filters] = await Promise.all([
+      runForText(candidate.path, ['-hide_banner', '-version']),
+      runForText(candidate.path, ['-hide_banner', '-encoders']),
+      runForText(candidate.path, ['-hide_banner', '-filters']),
+    ]);
+    const encoderNames = listedNames(encoders);
+    const filterNames = listedNames(filters);
+    const missing = [
+      ...REQUIRED_ENCODERS.filter((name) => !encoderNames.has(name)).map((name) => `encoder ${name}`),
+      ...REQUIRED_FILTERS.filter((name) => !filterNames.has(name)).map((name) => `filter ${name}`),
+    ];
+    const webpEncoder = WEBP_ENCODERS.find((name) => encoderNames.has(name));
+    if (webpEncoder === undefined) missing.push('encoder libwebp_anim or libwebp');
+    if (missing.length > 0 || webpEncoder === undefined) {
+      return { candidate, reason: `it lacks ${missing.join(', ')}` };
+    }
+    return { candidate, version: firstLine(version), webpEncoder };
+  } catch (error) {
+    return { candidate, reason: `running it failed (${describeExecError(error)})` };
+  }
+}
+
+async function inspectFfprobe(candidate: Candidate) {
+  if (candidate.source === 'npm') await restoreInstallerMode(candidate.path);
+  const notRunnable = await ensureExecutable(candidate.path);
+  if (notRunnable !== undefined) return { candidate, reason: notRunnable };
+  try {
+    const version = await runForText(candidate.path, ['-hide_banner', '-version']);
+    if (!/ffprobe/i.test(version)) return { candidate, reason: 'it does not identify itself as ffprobe' };
+    return { candidate, version: firstLine(version) };
+  } catch (error) {
+    return { candidate, reason: `running it failed (${describeExecError(error)})` };
+  }
+}
+
+/**
+ * The installers' postinstall makes their binary executable for everyone who can read it; npm 11 skipped that, so
+ * users other than the installer's could not run it. Redo it when we may (owner or root); otherwise leave it.
+ */
+async function restoreInstallerMode(file: string): Promise<void> {
+  try {
+    const { mode } = await stat(file);
+    const wanted = mode | ((mode & 0o444) >> 2);
+    if (wanted !== mode) await chmod(file, wanted);
+  } catch {
+    // Best effort: ensureExecutable decides whether this user can still run it.
+  }
+}
+
+/** Returns undefined when this user can execute `file`, else why not. */
+async function ensureExecutable(file: string): Promise<string | undefined> {
+  if (await canExecute(file)) return undefined;
+  return `not executable by this user (run \`chmod +x ${file}\` as its owner)`;
+}
+
+async function canExecute(file: string): Promise<boolean> {
+  try {
+    await access(file, fsConstants.X_OK);
+    const info = await stat(file);
+    // Root passes X_OK when any execute bit is set, so also require the bit to be there at all.
+    return info.isFile() && (info.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+async function requireExistingFile(file: string, variable: string): Promise<void> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new Error('not a regular file');
+  } catch {
+    throw new FfmpegNotFoundError(
+      `${variable} is set to "${file}", but no file exists there. Point ${variable} at the binary or unset it ` +
+        'to use the bundled npm binary.',
+    );
+  }
+}
+
+function npmCandidate(packageName: string): Candidate | undefined {
+  try {
+    // The installer packages compute the platform package's binary path when loaded (and throw when it is absent).
+    const loaded = require(packageName) as { path?: unknown };
+    return typeof loaded.path === 'string' ? { path: loaded.path, source: 'npm' } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function systemCandidate(name: string, env: Readonly<Record<string, string | undefined>>): Candidate | undefined {
+  const searchPath = env['PATH'] ?? '';
+  const dirs = searchPath.split(path.delimiter).filter((dir) => dir.length > 0);
+  // Report the first match; whether it is usable is decided by inspect*.
+  for (const dir of dirs) {
+    const full = path.join(dir, name);
+    if (isNodeModulesBin(full)) continue;
+    if (fileExistsSync(full)) return { path: full, source: 'system' };
+  }
+  return undefined;
+}
+
+function isNodeModulesBin(file: string): boolean {
+  return file.split(path.sep).includes('node_modules');
+}
+
+function fileExistsSync(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isCandidate(value: Candidate | undefined): value is Candidate {
+  return value !== undefined;
+}
+
+async function runForText(file: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(file, args, { timeout: 15_000, maxBuffer: 8 * 1024 * 1024 });
+  return stdout;
+}
+
+/** Names from `ffmpeg -encoders` / `-filters` listings: a flags column, then the name. */
+function listedNames(listing: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of listing.split('\n')) {
+    const match = /^\s*[A-Z.|]{3,6}\s+(\S+)\s/.exec(line);
+    if (match?.[1] !== undefined) names.add(match[1]);
+  }
+  return names;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]?.trim() ?? '';
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim().length > 0 ? value : undefined;
+}
+
+function describeExecError(error: unknown): string {
+  if (error instanceof Error) {
+    const stderr = (error as { stderr?: unknown }).stderr;
+    const tail = typeof stderr === 'string' ? stderr.trim().split('\n').slice(-2).join(' ') : '';
+    return tail.length > 0 ? `${error.message.split('\n')[0]}: ${tail}` : (error.message.split('\n')[0] ?? '');
+  }
+  return String(error);
+}

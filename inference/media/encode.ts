@@ -1,0 +1,179 @@
+/**
+ * Final clips for chat: MP4 (H.264), GIF and animated WebP, from raw RGB24 frames.
+ *
+ * MP4 is what Discord and Slack play inline: H.264 High, yuv420p, even dimensions, BT.709 tagged, index at the
+ * front (+faststart) so playback starts before the download ends. Encodes are deterministic on one machine (single
+ * x264 thread, bitexact muxing, no metadata), which lets the daemon cache and tests compare bytes.
+ */
+import { getMediaBinaries, type WebpEncoder } from './binaries.ts';
+import { encodeRaw, nearestUpscaleFilter } from './encode-raw.ts';
+import { InvalidMediaOptionsError, OutputTooLargeError } from './errors.ts';
+import { MAX_OUTPUT_SIDE, parseEncodeOptions, type ClipFormat, type EncodeOptions } from './options.ts';
+import { assertValidVideo, type RgbVideo } from './video.ts';
+
+export { encodePreview, type EncodedPreview } from './preview.ts';
+export type { ClipFormat, EncodeOptions, PreviewFormat, PreviewOptions } from './options.ts';
+export type { RgbVideo } from './video.ts';
+
+export interface EncodedClip {
+  data: Buffer;
+  mimeType: string;
+  width: number;
+  height: number;
+  frames: number;
+  fps: number;
+}
+
+export const CLIP_MIME_TYPES: Readonly<Record<ClipFormat, string>> = {
+  mp4: 'video/mp4',
+  gif: 'image/gif',
+  webp: 'image/webp',
+};
+
+/**
+ * Quality steps tried in order while the result exceeds `maxBytes` (only the first is used without a bound).
+ * MP4: x264 CRF (18 is visually lossless for this content; each +6 roughly halves the size).
+ * GIF: palette size. WebP: libwebp quality 0..100.
+ */
+export const QUALITY_STEPS: Readonly<Record<ClipFormat, readonly number[]>> = {
+  mp4: [18, 24, 30, 36, 42],
+  gif: [256, 128, 64, 32, 16],
+  webp: [80, 60, 40, 20, 5],
+};
+
+export async function encodeClip(video: RgbVideo, options: EncodeOptions): Promise<EncodedClip> {
+  assertValidVideo(video);
+  const { format, upscale, signal, maxBytes } = parseEncodeOptions(options);
+  const scaledWidth = video.width * upscale;
+  const scaledHeight = video.height * upscale;
+  if (Math.max(scaledWidth, scaledHeight) > MAX_OUTPUT_SIDE) {
+    throw new InvalidMediaOptionsError(
+      `upscale ${upscale} turns ${video.width}x${video.height} into ${scaledWidth}x${scaledHeight}; ` +
+        `the largest side allowed is ${MAX_OUTPUT_SIDE}. Use a smaller upscale.`,
+    );
+  }
+  const { webpEncoder } = await getMediaBinaries();
+
+  // H.264 in yuv420p needs even sides; other formats keep the exact size.
+  const width = format === 'mp4' ? roundUpToEven(scaledWidth) : scaledWidth;
+  const height = format === 'mp4' ? roundUpToEven(scaledHeight) : scaledHeight;
+  const steps = QUALITY_STEPS[format];
+
+  let smallest = Number.POSITIVE_INFINITY;
+  for (const quality of steps) {
+    const job = clipJob(format, { upscale, scaledWidth, scaledHeight, width, height, quality, webpEncoder });
+    const data = await encodeRaw(video, { ...job, signal });
+    if (maxBytes === undefined || data.length <= maxBytes) {
+      return { data, mimeType: CLIP_MIME_TYPES[format], width, height, frames: video.frames.length, fps: video.fps };
+    }
+    smallest = Math.min(smallest, data.length);
+  }
+  throw new OutputTooLargeError(
+    `The ${format.toUpperCase()} clip is ${smallest} bytes even at the lowest quality; maxBytes is ${maxBytes}. ` +
+      'Ask for fewer frames, a smaller size, a lower upscale or another format.',
+  );
+}
+
+interface ClipGeometry {
+  upscale: number;
+  scaledWidth: number;
+  scaledHeight: number;
+  width: number;
+  height: number;
+  quality: number;
+  webpEncoder: WebpEncoder;
+}
+
+function clipJob(format: ClipFormat, geometry: ClipGeometry) {
+  switch (format) {
+    case 'mp4':
+      return mp4Job(geometry);
+    case 'gif':
+      return gifJob(geometry);
+    case 'webp':
+      return webpJob(geometry);
+  }
+}
+
+/** Bitexact flags keep library version strings and other varying bits out of the container. */
+const BITEXACT = ['-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1'];
+
+function mp4Job(g: ClipGeometry) {
+  const padRight = g.width - g.scaledWidth;
+  const padBottom = g.height - g.scaledHeight;
+  // Odd sides get one extra row/column that repeats the edge pixels (not a black line). gbrp is a lossless,
+  // planar repacking of RGB that fillborders can work on.
+  const evenSides =
+    padRight > 0 || padBottom > 0
+      ? [
+          'format=gbrp',
+          `pad=${g.width}:${g.height}:0:0`,
+          `fillborders=right=${padRight}:bottom=${padBottom}:mode=smear`,
+        ]
+      : [];
+  return {
+    filterGraph: [
+      ...nearestUpscaleFilter(g.upscale),
+      ...evenSides,
+      // Explicit BT.709 limited range, matching the tags below, so every player shows the same colours.
+      'scale=out_color_matrix=bt709:out_range=tv',
+      'format=yuv420p',
+    ].join(','),
+    outputOptions: [
+      '-c:v', 'libx264',
+      '-preset', 'medium',
+      '-crf', String(g.quality),
+      '-profile:v', 'high',
+      '-pix_fmt', 'yuv420p',
+      // One thread: x264's output then does not depend on the machine's core count.
+      '-threads', '1',
+      '-colorspace', 'bt709',
+      '-color_primaries', 'bt709',
+      '-color_trc', 'bt709',
+      '-color_range', 'tv',
+      '-movflags', '+faststart',
+      ...BITEXACT,
+      '-an',
+      '-f', 'mp4',
+    ],
+    extension: 'mp4',
+    what: 'MP4 encode',
+  };
+}
+
+function gifJob(g: ClipGeometry) {
+  return {
+    // One palette for the whole clip, built from its own colours, then applied with light dithering;
+    // diff_mode=rectangle only re-dithers the part of each frame that changed, which keeps static areas stable.
+    filterGraph: [
+      [...nearestUpscaleFilter(g.upscale), 'split[frames][forPalette]'].join(','),
+      `[forPalette]palettegen=max_colors=${g.quality}:stats_mode=full[palette]`,
+      '[frames][palette]paletteuse=dither=sierra2_4a:diff_mode=rectangle',
+    ].join(';'),
+    outputOptions: ['-loop', '0', ...BITEXACT, '-f', 'gif'],
+    extension: 'gif',
+    what: 'GIF encode',
+  };
+}
+
+function webpJob(g: ClipGeometry) {
+  return {
+    filterGraph: nearestUpscaleFilter(g.upscale).join(','),
+    outputOptions: [
+      '-c:v', g.webpEncoder,
+      '-lossless', '0',
+      '-quality', String(g.quality),
+      '-compression_level', '4',
+      // 0 = loop forever (the muxer's default is to play once).
+      '-loop', '0',
+      ...BITEXACT,
+      '-f', 'webp',
+    ],
+    extension: 'webp',
+    what: 'WebP encode',
+  };
+}
+
+function roundUpToEven(value: number): number {
+  return value % 2 === 0 ? value : value + 1;
+}

@@ -1,0 +1,89 @@
+/**
+ * Encode and preview options: typed, documented defaults, validated once with zod at the module's edge.
+ */
+import { z } from 'zod';
+import { InvalidMediaOptionsError } from './errors.ts';
+
+export const CLIP_FORMATS = ['mp4', 'gif', 'webp'] as const;
+export type ClipFormat = (typeof CLIP_FORMATS)[number];
+
+export const PREVIEW_FORMATS = ['webp', 'gif'] as const;
+export type PreviewFormat = (typeof PREVIEW_FORMATS)[number];
+
+/** Largest side of an encoded clip after upscaling; beyond this chat clients will not play it inline anyway. */
+export const MAX_OUTPUT_SIDE = 4096;
+export const MIN_PREVIEW_SIDE = 8;
+export const MAX_PREVIEW_SIDE = 1024;
+
+export interface EncodeOptions {
+  format: ClipFormat;
+  /** Integer nearest-neighbour upscaling, 1..4. Default 1 (no scaling). */
+  upscale?: number;
+  /** Kills ffmpeg and rejects with code ABORTED when fired. */
+  signal?: AbortSignal;
+  /**
+   * Upper bound on the encoded size in bytes. When the first encode is larger, the clip is re-encoded at lower
+   * quality steps; if even the lowest does not fit, the call fails with code OUTPUT_TOO_LARGE. Default: no bound.
+   */
+  maxBytes?: number;
+}
+
+export interface PreviewOptions {
+  format: PreviewFormat;
+  /**
+   * Longest side of the preview in pixels (8..1024). Bigger videos are scaled down to fit; small ones (latent-sized
+   * previews) are enlarged by the largest integer nearest-neighbour factor that fits, so pixels stay crisp.
+   */
+  maxSide: number;
+  signal?: AbortSignal;
+}
+
+const encodeOptionsSchema = z.object({
+  format: z.enum(CLIP_FORMATS),
+  upscale: z.int().min(1).max(4).optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+  maxBytes: z.int().positive().optional(),
+});
+
+const previewOptionsSchema = z.object({
+  format: z.enum(PREVIEW_FORMATS),
+  maxSide: z.int().min(MIN_PREVIEW_SIDE).max(MAX_PREVIEW_SIDE),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+export interface ResolvedEncodeOptions {
+  format: ClipFormat;
+  upscale: number;
+  signal: AbortSignal | undefined;
+  maxBytes: number | undefined;
+}
+
+export function parseEncodeOptions(options: EncodeOptions): ResolvedEncodeOptions {
+  const parsed = parseOrThrow(encodeOptionsSchema, options, 'encode options');
+  return {
+    format: parsed.format,
+    upscale: parsed.upscale ?? 1,
+    signal: parsed.signal,
+    maxBytes: parsed.maxBytes,
+  };
+}
+
+export interface ResolvedPreviewOptions {
+  format: PreviewFormat;
+  maxSide: number;
+  signal: AbortSignal | undefined;
+}
+
+export function parsePreviewOptions(options: PreviewOptions): ResolvedPreviewOptions {
+  const parsed = parseOrThrow(previewOptionsSchema, options, 'preview options');
+  return { format: parsed.format, maxSide: parsed.maxSide, signal: parsed.signal };
+}
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : what}: ${issue.message}`)
+    .join('; ');
+  throw new InvalidMediaOptionsError(`Invalid ${what}: ${problems}.`);
+}

@@ -1,0 +1,96 @@
+/**
+ * Small animated previews of a generation in progress. They run every few denoising steps, so every choice here
+ * favours speed over size or fidelity: the fastest libwebp method, and for GIF a palette computed on the small
+ * source frames with ordered (Bayer) dithering, which is several times cheaper than error diffusion.
+ */
+import { getMediaBinaries } from './binaries.ts';
+import { encodeRaw, nearestUpscaleFilter } from './encode-raw.ts';
+import { parsePreviewOptions, type PreviewFormat, type PreviewOptions } from './options.ts';
+import { assertValidVideo, type RgbVideo } from './video.ts';
+
+export interface EncodedPreview {
+  data: Buffer;
+  mimeType: string;
+  width: number;
+  height: number;
+  frames: number;
+}
+
+export const PREVIEW_MIME_TYPES: Readonly<Record<PreviewFormat, string>> = {
+  webp: 'image/webp',
+  gif: 'image/gif',
+};
+
+/** Cap on the nearest-neighbour enlargement of tiny (latent-sized) previews. */
+const MAX_PREVIEW_UPSCALE = 16;
+
+export async function encodePreview(video: RgbVideo, options: PreviewOptions): Promise<EncodedPreview> {
+  assertValidVideo(video);
+  const { format, maxSide, signal } = parsePreviewOptions(options);
+  const { webpEncoder } = await getMediaBinaries();
+  const fit = fitPreview(video.width, video.height, maxSide);
+
+  const data =
+    format === 'webp'
+      ? await encodeRaw(video, {
+          filterGraph: fit.filters.join(','),
+          outputOptions: [
+            '-c:v', webpEncoder,
+            '-lossless', '0',
+            '-quality', '60',
+            '-compression_level', '0',
+            '-loop', '0',
+            '-f', 'webp',
+          ],
+          extension: 'webp',
+          what: 'WebP preview encode',
+          signal,
+        })
+      : await encodeRaw(video, {
+          filterGraph: gifPreviewGraph(fit),
+          outputOptions: ['-loop', '0', '-f', 'gif'],
+          extension: 'gif',
+          what: 'GIF preview encode',
+          signal,
+        });
+
+  return { data, mimeType: PREVIEW_MIME_TYPES[format], width: fit.width, height: fit.height, frames: video.frames.length };
+}
+
+interface PreviewFit {
+  width: number;
+  height: number;
+  /** Filters that shrink the source to fit (applied before the palette is computed). */
+  shrink: string[];
+  /** Filters that enlarge it (applied after, so the palette pass sees few pixels). */
+  enlarge: string[];
+  filters: string[];
+}
+
+/**
+ * Larger than maxSide: scale down with area averaging (keeps the aspect ratio; sides at least 1).
+ * Smaller: enlarge by the largest integer factor that keeps the longest side within maxSide.
+ */
+export function fitPreview(width: number, height: number, maxSide: number): PreviewFit {
+  const longest = Math.max(width, height);
+  if (longest > maxSide) {
+    const ratio = maxSide / longest;
+    const w = Math.max(1, Math.round(width * ratio));
+    const h = Math.max(1, Math.round(height * ratio));
+    const shrink = [`scale=${w}:${h}:flags=area`];
+    return { width: w, height: h, shrink, enlarge: [], filters: shrink };
+  }
+  const factor = Math.min(MAX_PREVIEW_UPSCALE, Math.max(1, Math.floor(maxSide / longest)));
+  const enlarge = nearestUpscaleFilter(factor);
+  return { width: width * factor, height: height * factor, shrink: [], enlarge, filters: enlarge };
+}
+
+function gifPreviewGraph(fit: PreviewFit): string {
+  const enlarge = fit.enlarge.length > 0 ? `${fit.enlarge.join(',')},` : '';
+  return [
+    [...fit.shrink, 'split[frames][forPalette]'].join(','),
+    '[forPalette]palettegen=stats_mode=full[palette]',
+    `[frames]${enlarge}null[big]`,
+    '[big][palette]paletteuse=dither=bayer:bayer_scale=3:diff_mode=rectangle',
+  ].join(';');
+}
