@@ -2,22 +2,14 @@
 // posting is about one message a second per channel. Every surface of a workspace shares one gate, so
 // several jobs at once still stay under the limits. Progress updates that find no token are dropped (a
 // later one carries newer numbers); final states wait for a token.
-export interface GateClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realClock: GateClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+import { sleep, systemClock, type Clock } from '../core/clock.ts';
 
 export interface RateGateOptions {
   /** Calls per minute allowed per method (defaults below stay a little under Slack's tiers). */
   perMinute?: Partial<Record<string, number>>;
   /** Minimum spacing of posts (messages and file shares) in one channel; default 1000 ms. */
   perChannelPostIntervalMs?: number;
-  clock?: GateClock;
+  clock?: Clock;
 }
 
 /** Stays under tier 3 (50+/min) for chat.update and tier 2/4 for the file methods. */
@@ -58,13 +50,13 @@ export class SlackRateGate {
   private readonly lastPost = new Map<string, number>();
   private readonly perMinute: Record<string, number>;
   private readonly postIntervalMs: number;
-  readonly clock: GateClock;
+  readonly clock: Clock;
 
   constructor(options: RateGateOptions = {}) {
     this.perMinute = { ...DEFAULT_PER_MINUTE };
     for (const [method, value] of Object.entries(options.perMinute ?? {})) if (value !== undefined) this.perMinute[method] = value;
     this.postIntervalMs = options.perChannelPostIntervalMs ?? 1000;
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock ?? systemClock;
   }
 
   private bucket(method: string): TokenBucket | undefined {
@@ -97,7 +89,7 @@ export class SlackRateGate {
       const bucket = this.bucket(method);
       if (bucket) wait = Math.max(wait, bucket.waitMs(now));
       if (wait <= 0 && this.tryAcquire(method, channel)) return;
-      await this.clock.sleep(Math.max(wait, 10));
+      await sleep(this.clock, Math.max(wait, 10));
     }
   }
 
