@@ -1,0 +1,67 @@
+// The one place onnxruntime lives (as transformers.js keeps it in backends/onnx.js): create, run, dispose.
+// It is imported only by the worker thread, because session.run blocks the thread it runs on.
+import * as ort from 'onnxruntime-node';
+
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
+
+/** A tensor as it crosses threads: plain typed arrays, transferable without copies. */
+export interface TensorData {
+  type: 'float32' | 'int64';
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+export interface ValueInfo {
+  name: string;
+  type: string;
+  /** Numbers for fixed dimensions, strings for symbolic ones; empty when the model does not say. */
+  shape: Array<number | string>;
+}
+
+export interface SessionOptions {
+  executionProvider: ExecutionProvider;
+  /** Threads for one operator; 0 lets onnxruntime choose (all cores). */
+  intraOpThreads: number;
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+}
+
+function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
+  return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] }));
+}
+
+export async function createSession(modelPath: string, options: SessionOptions): Promise<LoadedSession> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: [options.executionProvider],
+    graphOptimizationLevel: 'all',
+    // Deterministic results for a given input: no arena-dependent parallel reductions across runs.
+    executionMode: 'sequential',
+  };
+  if (options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+  const session = await ort.InferenceSession.create(modelPath, sessionOptions);
+  return { session, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
+}
+
+export async function runSession(loaded: LoadedSession, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+  const results = await loaded.session.run(ortFeeds);
+  const out: Record<string, TensorData> = {};
+  for (const [name, tensor] of Object.entries(results)) {
+    if (tensor.type !== 'float32' && tensor.type !== 'int64') throw new Error(`output ${name} has type ${tensor.type}; only float32 and int64 are supported`);
+    // Copy out of onnxruntime-owned memory so the buffer can be transferred to the main thread.
+    const data = tensor.type === 'float32' ? new Float32Array(tensor.data as Float32Array) : new BigInt64Array(tensor.data as BigInt64Array);
+    out[name] = { type: tensor.type, dims: [...tensor.dims], data };
+    tensor.dispose();
+  }
+  return out;
+}
+
+export async function disposeSession(loaded: LoadedSession): Promise<void> {
+  await loaded.session.release();
+}

@@ -1,0 +1,171 @@
+// The Animator gRPC service: admission (auth, validation, idempotency, queue), streaming of job events, Cancel and
+// ListModels. Every failure reaches the caller as a gRPC status with a message a person understands.
+import * as grpc from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import type { AnimatorHandlers, GenerateEvent, GenerateRequest__Output, ModelInfo } from '../../shared/rpc/types.ts';
+import { CancelledError, DaemonError, DeadlineExceededError, QueueFullError, ShuttingDownError, UnauthenticatedError, asDaemonError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ModelRegistry } from '../model/registry.ts';
+import { SCHEDULER_NAMES } from '../schedulers/index.ts';
+import type { FairScheduler } from '../queue/fair-scheduler.ts';
+import { runGeneration } from './generation.ts';
+import { Job } from './job.ts';
+import type { JobRegistry } from './job-registry.ts';
+import { validateGenerateRequest } from './validate.ts';
+
+export interface ServiceDeps {
+  models: ModelRegistry;
+  scheduler: FairScheduler;
+  jobs: JobRegistry;
+  log: Logger;
+  token?: string | undefined;
+  isShuttingDown: () => boolean;
+  /** Observes each finished generation (benchmarks, metrics). */
+  onGenerationReport?: (report: Awaited<ReturnType<typeof runGeneration>>, job: Job) => void;
+}
+
+export function toServiceError(err: DaemonError): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
+  const metadata = new grpc.Metadata();
+  if (err instanceof QueueFullError) metadata.set('retry-after-ms', String(err.retryAfterMs));
+  metadata.set('animate-error-code', err.code);
+  return { code: err.grpcStatus, details: err.message, metadata };
+}
+
+function checkAuth(token: string | undefined, metadata: grpc.Metadata): void {
+  if (!token) return;
+  const header = metadata.get('authorization')[0];
+  if (header === undefined) throw new UnauthenticatedError('this daemon requires a token: send metadata "authorization: Bearer <ANIMATE_TOKEN>"');
+  if (String(header) !== `Bearer ${token}`) throw new UnauthenticatedError('the token in "authorization" is not the one this daemon was started with');
+}
+
+export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
+  const { models, scheduler, jobs, log } = deps;
+
+  async function execute(job: Job): Promise<void> {
+    if (job.finished) return;
+    job.state = 'running';
+    job.startedAt = performance.now();
+    const spec = job.spec;
+    job.emit({ started: { model: spec.model, seed: spec.seed, totalSteps: spec.steps, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, guidanceScale: spec.guidanceScale, scheduler: spec.scheduler } });
+    log.info('job started', { id: job.id, model: spec.model, user: spec.requester.userId || undefined, steps: spec.steps, seed: spec.seed });
+    try {
+      const runtime = await models.runtime(spec.model);
+      const report = await runGeneration(job, runtime);
+      deps.onGenerationReport?.(report, job);
+      job.finish();
+      log.info('job done', { id: job.id, ms: report.totalMs, firstPreviewMs: report.firstPreviewMs });
+    } catch (err) {
+      const reason: unknown = job.abort.signal.aborted ? job.abort.signal.reason : err;
+      const error = asDaemonError(reason);
+      job.finish(error);
+      log[error instanceof CancelledError ? 'info' : 'error'](`job ${error instanceof CancelledError ? 'cancelled' : 'failed'}`, { id: job.id, code: error.code, message: error.message });
+    }
+  }
+
+  function admit(request: GenerateRequest__Output): Job {
+    if (deps.isShuttingDown()) throw new ShuttingDownError('the daemon is shutting down and takes no new requests; try again shortly');
+    const existing = request.requestId ? jobs.get(request.requestId) : undefined;
+    if (existing) {
+      log.info('request id seen before: streaming the existing job', { id: existing.id, state: existing.state });
+      return existing;
+    }
+    const pkg = models.package(request.model);
+    const spec = validateGenerateRequest(request, pkg, () => randomUUID());
+    const job = new Job(spec);
+    const owner = `${spec.requester.platform}:${spec.requester.userId || 'anonymous'}`;
+    scheduler.enqueue({
+      id: job.id,
+      owner,
+      run: () => execute(job),
+      onPosition: (position, queueLength, etaSeconds) => job.emit({ queued: { position, queueLength, etaSeconds } }),
+    });
+    jobs.add(job);
+    log.info('job queued', { id: job.id, owner, queued: scheduler.queuedCount });
+    return job;
+  }
+
+  function cancelJob(job: Job, error: DaemonError): void {
+    if (job.finished) return;
+    if (scheduler.remove(job.id)) job.finish(error);
+    else job.abort.abort(error);
+  }
+
+  return {
+    Generate(call) {
+      let job: Job;
+      try {
+        checkAuth(deps.token, call.metadata);
+        job = admit(call.request);
+      } catch (err) {
+        call.emit('error', toServiceError(asDaemonError(err)));
+        return;
+      }
+      let open = true;
+      let deadlineTimer: NodeJS.Timeout | undefined;
+      const unsubscribe = job.subscribe({
+        event: (e: GenerateEvent) => {
+          if (open) call.write(e);
+        },
+        end: (error) => {
+          if (!open) return;
+          open = false;
+          clearTimeout(deadlineTimer);
+          if (error) call.emit('error', toServiceError(error));
+          else call.end();
+        },
+      });
+      // The caller went away: if nobody else follows this job, stop it and free the slot.
+      call.on('cancelled', () => {
+        open = false;
+        clearTimeout(deadlineTimer);
+        unsubscribe();
+        if (job.listenerCount === 0) cancelJob(job, new CancelledError('the client closed the stream'));
+      });
+      const deadline = call.getDeadline();
+      const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : typeof deadline === 'number' && Number.isFinite(deadline) ? deadline - Date.now() : Infinity;
+      if (open && Number.isFinite(ms)) {
+        deadlineTimer = setTimeout(() => cancelJob(job, new DeadlineExceededError('the deadline passed before the clip was finished')), Math.max(0, ms));
+      }
+    },
+
+    Cancel(call, callback) {
+      try {
+        checkAuth(deps.token, call.metadata);
+        const job = jobs.get(call.request.requestId);
+        if (!job) return callback(null, { cancelled: false, state: 'unknown' });
+        const state = job.finished ? 'finished' : job.state;
+        if (!job.finished) cancelJob(job, new CancelledError(call.request.reason || 'cancelled on request'));
+        log.info('cancel', { id: job.id, state });
+        callback(null, { cancelled: state !== 'finished', state });
+      } catch (err) {
+        callback(toServiceError(asDaemonError(err)));
+      }
+    },
+
+    ListModels(call, callback) {
+      try {
+        checkAuth(deps.token, call.metadata);
+        const list: ModelInfo[] = models.packages().map((pkg) => {
+          const { defaults: d, limits: l } = pkg.config;
+          return {
+            name: pkg.name,
+            hash: pkg.hash,
+            description: pkg.config.description,
+            defaults: { steps: d.steps, guidanceScale: d.guidance_scale, frames: d.frames, width: d.width, height: d.height, fps: d.fps, scheduler: pkg.defaultScheduler, previewEveryNSteps: d.preview_every_n_steps },
+            limits: {
+              minSteps: l.min_steps, maxSteps: l.max_steps, minGuidance: l.min_guidance, maxGuidance: l.max_guidance, minFrames: l.min_frames, maxFrames: l.max_frames,
+              temporalFactor: pkg.config.vae_scale_factor_temporal, sizeMultiple: l.size_multiple, minSide: l.min_side, maxSide: l.max_side,
+              minFps: l.min_fps, maxFps: l.max_fps, aspects: l.aspects, maxPromptChars: l.max_prompt_chars,
+            },
+            vocabulary: pkg.tokenizer.vocabulary,
+            examplePrompts: pkg.config.example_prompts,
+            schedulers: [...SCHEDULER_NAMES],
+          };
+        });
+        callback(null, { models: list, defaultModel: models.defaultModel });
+      } catch (err) {
+        callback(toServiceError(asDaemonError(err)));
+      }
+    },
+  };
+}

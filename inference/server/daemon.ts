@@ -1,0 +1,166 @@
+// The inference daemon: gRPC server (Animator + health), model registry, fair queue, onnxruntime worker thread.
+import * as grpc from '@grpc/grpc-js';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { loadProtos } from '../../shared/rpc/proto.ts';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../backend/onnx.ts';
+import { CancelledError, ExecutionProviderUnavailableError, InvalidArgumentError, ShuttingDownError } from '../errors.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { ModelRegistry } from '../model/registry.ts';
+import { FairScheduler } from '../queue/fair-scheduler.ts';
+import { getMediaBinaries } from '../media/binaries.ts';
+import { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
+import { createAnimatorHandlers, type ServiceDeps } from './animator-service.ts';
+import { HealthState } from './health-service.ts';
+import { JobRegistry } from './job-registry.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_MODELS_DIR = path.join(REPO_ROOT, 'models');
+export const DEFAULT_MODEL = 'tiny-world';
+
+export interface DaemonOptions {
+  /** 'host:port' to listen on. Default '127.0.0.1:50051'; port 0 picks a free port. */
+  listen?: string;
+  /** Folder whose sub-folders are model packages. Default: the repo's models/. */
+  modelsDir?: string;
+  /** Extra model package folders. */
+  modelDirs?: string[];
+  /** Model used when a request names none. Default 'tiny-world' when present, else the first package found. */
+  defaultModel?: string;
+  /** Jobs denoising at once; their steps are batched together in the denoiser. Default 1. */
+  concurrency?: number;
+  /** Jobs waiting at most. Default 32. */
+  maxQueue?: number;
+  /** Jobs one requester may have waiting. Default 8. */
+  maxQueuePerUser?: number;
+  /** When set, every call must carry `authorization: Bearer <token>`. */
+  token?: string;
+  /** onnxruntime execution provider. Default 'cpu'. */
+  executionProvider?: ExecutionProvider;
+  /** onnxruntime intra-op threads; 0 = one per core. Default 0. */
+  threads?: number;
+  /** Largest denoiser batch across jobs. Default 8. */
+  maxBatch?: number;
+  logger?: Logger;
+  /** Observe finished generations (benchmarks). */
+  onGenerationReport?: ServiceDeps['onGenerationReport'];
+}
+
+const optionsSchema = z.object({
+  listen: z.string().regex(/^[^:]+:\d{1,5}$|^\[[^\]]+\]:\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:50051').default('127.0.0.1:50051'),
+  modelsDir: z.string().optional(),
+  modelDirs: z.array(z.string()).default([]),
+  defaultModel: z.string().optional(),
+  concurrency: z.number().int().min(1).max(64).default(1),
+  maxQueue: z.number().int().min(0).max(10_000).default(32),
+  maxQueuePerUser: z.number().int().min(1).max(10_000).default(8),
+  token: z.string().min(1).optional(),
+  executionProvider: z.enum(EXECUTION_PROVIDERS as [ExecutionProvider, ...ExecutionProvider[]]).default('cpu'),
+  threads: z.number().int().min(0).max(256).default(0),
+  maxBatch: z.number().int().min(1).max(256).default(8),
+});
+
+export interface RunningDaemon {
+  /** The address it listens on, with the real port. */
+  address: string;
+  port: number;
+  models: ModelRegistry;
+  /** Stops taking requests, lets running jobs finish for up to `graceMs` (default 10 s), cancels the rest with a message. */
+  close(options?: { graceMs?: number }): Promise<void>;
+  /** Test hook: crash the inference worker thread as a native fault would. */
+  crashWorker(): void;
+}
+
+export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDaemon> {
+  const { logger, onGenerationReport, ...rest } = input;
+  const parsed = optionsSchema.safeParse(rest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidArgumentError(issue.path.join('.') || 'options', issue.message);
+  }
+  const options = parsed.data;
+  const log = logger ?? createLogger('info');
+
+  const worker = new OnnxWorkerClient(
+    { executionProvider: options.executionProvider, intraOpThreads: options.threads },
+    (why) => log.error('inference worker crashed; started a new one', { why }),
+  );
+  let models: ModelRegistry;
+  try {
+    // Find and check ffmpeg now, so a missing encoder is a start-up error rather than the first request's.
+    await getMediaBinaries();
+    models = await ModelRegistry.open({
+      modelsDir: options.modelsDir ?? (options.modelDirs.length ? undefined : DEFAULT_MODELS_DIR),
+      modelDirs: options.modelDirs,
+      defaultModel: options.defaultModel,
+      worker,
+      log,
+      runtimeOptions: { maxBatch: options.maxBatch },
+    });
+    // Load the default model now: a broken package or an unavailable execution provider fails at start, not on the first request.
+    await models.runtime(models.defaultModel).catch((err: Error) => {
+      if (options.executionProvider !== 'cpu') {
+        throw new ExecutionProviderUnavailableError(
+          `execution provider "${options.executionProvider}" (ANIMATE_EXECUTION_PROVIDER) is unavailable on this machine: ${err.message}. Use cpu, or install the provider (see README).`,
+        );
+      }
+      throw err;
+    });
+  } catch (err) {
+    await worker.close();
+    throw err;
+  }
+
+  let shuttingDown = false;
+  const scheduler = new FairScheduler({ concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser });
+  const jobs = new JobRegistry();
+  const health = new HealthState();
+  const { animator, health: healthProto } = loadProtos();
+  const server = new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024 });
+  server.addService(animator.animate.v1.Animator.service, createAnimatorHandlers({ models, scheduler, jobs, log, token: options.token, isShuttingDown: () => shuttingDown, ...(onGenerationReport ? { onGenerationReport } : {}) }));
+  server.addService(healthProto.grpc.health.v1.Health.service, health.handlers());
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new InvalidArgumentError('listen', `cannot listen on ${options.listen}: ${err.message}`)) : resolve(p)));
+  }).catch(async (err) => {
+    await worker.close();
+    throw err;
+  });
+  const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+  const address = `${host}:${port}`;
+  log.info('daemon listening', { address, models: models.names().join(','), default: models.defaultModel, provider: options.executionProvider, cores: os.cpus().length, auth: options.token ? 'token' : 'none' });
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    port,
+    models,
+    crashWorker: () => worker.crash(),
+    close({ graceMs = 10_000 } = {}) {
+      closing ??= (async () => {
+        shuttingDown = true;
+        health.set('NOT_SERVING');
+        const active = jobs.active();
+        for (const job of active.filter((j) => j.state === 'queued')) {
+          scheduler.remove(job.id);
+          job.finish(new ShuttingDownError('the daemon is shutting down; this request was not started, please send it again'));
+        }
+        const running = active.filter((j) => j.state === 'running');
+        if (running.length) log.info('draining running jobs', { count: running.length, graceMs });
+        const drained = Promise.all(running.map((j) => new Promise<void>((resolve) => j.subscribe({ event: () => {}, end: () => resolve() }))));
+        const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+        if ((await Promise.race([drained, timer])) === 'timeout') {
+          for (const j of running) j.abort.abort(new CancelledError('the daemon shut down before this clip was finished; please send it again'));
+          await drained;
+        }
+        health.endWatches();
+        await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        await worker.close();
+        log.info('daemon stopped');
+      })();
+      return closing;
+    },
+  };
+}

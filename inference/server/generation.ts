@@ -1,0 +1,132 @@
+// Runs one job: the denoising loop on the model runtime, previews encoded alongside it, the final clip encoded
+// in each requested format and streamed in chunks well under gRPC's 4 MB message limit.
+import { encodeClip, encodePreview, type ClipFormat } from '../media/encode.ts';
+import { isMediaError } from '../media/errors.ts';
+import { asDaemonError, EncodeFailedError } from '../errors.ts';
+import type { ModelRuntime } from '../pipeline/model-runtime.ts';
+import type { RgbFrames } from '../pipeline/frames.ts';
+import type { Job } from './job.ts';
+
+/** Clip bytes per ClipChunk message. */
+export const CLIP_CHUNK_BYTES = 1024 * 1024;
+
+const FORMAT_ENUM: Record<ClipFormat, 'MP4' | 'GIF' | 'WEBP'> = { mp4: 'MP4', gif: 'GIF', webp: 'WEBP' };
+
+export interface GenerationReport {
+  sessionRunMs: number;
+  encodeMs: number;
+  totalMs: number;
+  firstPreviewMs: number;
+}
+
+/**
+ * Keeps at most one preview encode running; while one runs, only the newest waiting estimate is kept, so slow
+ * previews never hold back the denoising loop and never pile up.
+ */
+class PreviewPump {
+  private running: Promise<void> | undefined;
+  private waiting: { step: number; total: number; frames: RgbFrames } | undefined;
+  firstSentMs = 0;
+
+  constructor(private readonly job: Job, private readonly fps: number, private readonly t0: number) {}
+
+  offer(step: number, total: number, frames: RgbFrames): void {
+    this.waiting = { step, total, frames };
+    if (!this.running) this.running = this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting && !this.job.abort.signal.aborted) {
+      const { step, total, frames } = this.waiting;
+      this.waiting = undefined;
+      const { format, maxSide } = this.job.spec.preview;
+      try {
+        const image = await encodePreview({ ...frames, fps: this.fps }, { format, maxSide, signal: this.job.abort.signal });
+        if (this.job.finished) return;
+        this.job.emit({ preview: { step, totalSteps: total, image: image.data, mimeType: image.mimeType, width: image.width, height: image.height, frames: image.frames } });
+        if (!this.firstSentMs) this.firstSentMs = performance.now() - this.t0;
+      } catch {
+        // A failed preview is not worth failing the clip for; the next one may succeed.
+      }
+    }
+    this.running = undefined;
+  }
+
+  async settle(): Promise<void> {
+    this.waiting = undefined;
+    await this.running;
+  }
+}
+
+export async function runGeneration(job: Job, runtime: ModelRuntime): Promise<GenerationReport> {
+  const spec = job.spec;
+  const t0 = performance.now();
+  const signal = job.abort.signal;
+  const previews = new PreviewPump(job, Math.max(1, spec.fps / runtime.pkg.config.vae_scale_factor_temporal), t0);
+  const stepStarted = performance.now();
+  let result;
+  try {
+    result = await runtime.generate(
+      {
+        prompt: spec.prompt,
+        negativePrompt: spec.negativePrompt,
+        seed: spec.seed,
+        steps: spec.steps,
+        guidanceScale: spec.guidanceScale,
+        frames: spec.frames,
+        width: spec.width,
+        height: spec.height,
+        scheduler: spec.scheduler,
+        previewEvery: spec.preview.enabled ? spec.preview.everyNSteps : 0,
+        previewMaxSide: spec.preview.maxSide,
+      },
+      {
+        signal,
+        onStep: (step, total) => {
+          const elapsed = (performance.now() - stepStarted) / 1000;
+          job.emit({ progress: { step, totalSteps: total, elapsedSeconds: elapsed, etaSeconds: (elapsed / step) * (total - step), stage: 'denoise' } });
+        },
+        onPreview: (step, total, frames) => previews.offer(step, total, frames),
+      },
+    );
+  } finally {
+    await previews.settle();
+  }
+
+  const encodeStarted = performance.now();
+  job.emit({ progress: { step: spec.steps, totalSteps: spec.steps, elapsedSeconds: (encodeStarted - t0) / 1000, etaSeconds: 0, stage: 'encode' } });
+  const video = { ...result.video, fps: spec.fps };
+  for (const format of spec.formats) {
+    let clip;
+    try {
+      clip = await encodeClip(video, { format, upscale: spec.upscale, signal });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw asDaemonError(err, (m) => new EncodeFailedError(`encoding the ${format.toUpperCase()} failed: ${isMediaError(err) ? err.message : m}`));
+    }
+    for (let offset = 0; offset < clip.data.length || offset === 0; offset += CLIP_CHUNK_BYTES) {
+      const data = clip.data.subarray(offset, offset + CLIP_CHUNK_BYTES);
+      job.emit({
+        clip: {
+          format: FORMAT_ENUM[format], mimeType: clip.mimeType, data, offset, totalBytes: clip.data.length,
+          last: offset + CLIP_CHUNK_BYTES >= clip.data.length, width: clip.width, height: clip.height, frames: clip.frames, fps: clip.fps,
+        },
+      });
+      if (clip.data.length === 0) break;
+    }
+  }
+  const encodeMs = performance.now() - encodeStarted;
+  const totalMs = performance.now() - t0;
+  const firstPreviewMs = previews.firstSentMs;
+  job.emit({
+    done: {
+      seed: spec.seed, model: runtime.pkg.name, modelHash: runtime.pkg.hash, unknownWords: result.unknownWords, prompt: spec.prompt,
+      steps: spec.steps, guidanceScale: spec.guidanceScale, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, scheduler: spec.scheduler,
+      timings: {
+        queuedMs: job.startedAt - job.createdAt, textEncodeMs: result.timings.textEncodeMs, denoiseMs: result.timings.denoiseMs,
+        decodeMs: result.timings.decodeMs, encodeMs, totalMs, perStepMs: result.timings.denoiseMs / spec.steps, firstPreviewMs,
+      },
+    },
+  });
+  return { sessionRunMs: result.timings.sessionRunMs, encodeMs, totalMs, firstPreviewMs };
+}

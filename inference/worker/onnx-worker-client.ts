@@ -1,0 +1,114 @@
+// Main-thread side of one onnxruntime worker thread. If the thread dies, every call in flight fails with
+// WorkerCrashedError and a fresh thread takes over; sessions are loaded again on first use.
+import { Worker } from 'node:worker_threads';
+import type { SessionOptions, TensorData, ValueInfo } from '../backend/onnx.ts';
+import { WorkerCrashedError, InferenceFailedError } from '../errors.ts';
+import type { WorkerRequest, WorkerResponse } from './protocol.ts';
+
+const ENTRY = new URL('./entry.mjs', import.meta.url);
+
+type Pending = { resolve: (r: WorkerResponse & { ok: true }) => void; reject: (e: Error) => void };
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface SessionInfo {
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+}
+
+export class OnnxWorkerClient {
+  private worker!: Worker;
+  private generation = 0;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Sessions known to this client: reloaded into a new thread after a crash. */
+  private readonly registered = new Map<string, { modelPath: string; info?: SessionInfo; loadedIn?: number }>();
+  private closed = false;
+  /** Calls queued or running in this thread; used to pick the least busy worker. */
+  inFlight = 0;
+
+  constructor(
+    private readonly options: SessionOptions,
+    private readonly onCrash: (message: string) => void = () => {},
+  ) {
+    this.spawn();
+  }
+
+  private spawn(): void {
+    this.generation += 1;
+    const generation = this.generation;
+    const worker = new Worker(ENTRY);
+    worker.on('message', (msg: WorkerResponse) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg);
+      else p.reject(new InferenceFailedError(msg.error));
+    });
+    const fail = (why: string) => {
+      if (generation !== this.generation) return;
+      const error = new WorkerCrashedError(`the inference worker stopped (${why}); the request could not finish`);
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+      this.inFlight = 0;
+      if (!this.closed) {
+        this.onCrash(why);
+        this.spawn();
+      }
+    };
+    worker.on('error', (err) => fail(err.message));
+    worker.on('exit', (code) => fail(`exit code ${code}`));
+    this.worker = worker;
+  }
+
+  private call(req: DistributiveOmit<WorkerRequest, 'id'>, transfer: ArrayBuffer[] = []): Promise<WorkerResponse & { ok: true }> {
+    if (this.closed) return Promise.reject(new WorkerCrashedError('the inference worker is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...req, id } as WorkerRequest, transfer);
+    });
+  }
+
+  async load(key: string, modelPath: string): Promise<SessionInfo> {
+    const entry = this.registered.get(key);
+    if (entry?.info && entry.loadedIn === this.generation) return entry.info;
+    const res = await this.call({ op: 'load', key, modelPath, options: this.options });
+    if (res.op !== 'load') throw new InferenceFailedError('unexpected worker reply to load');
+    const info = { inputs: res.inputs, outputs: res.outputs };
+    this.registered.set(key, { modelPath, info, loadedIn: this.generation });
+    return info;
+  }
+
+  /** Runs a loaded session. Inputs are copied to the thread (not transferred), so callers may keep using them. */
+  async run(key: string, feeds: Record<string, TensorData>): Promise<{ outputs: Record<string, TensorData>; runMs: number }> {
+    const entry = this.registered.get(key);
+    if (!entry) throw new InferenceFailedError(`session ${key} was never loaded`);
+    this.inFlight += 1;
+    try {
+      if (entry.loadedIn !== this.generation) await this.load(key, entry.modelPath);
+      const res = await this.call({ op: 'run', key, feeds });
+      if (res.op !== 'run') throw new InferenceFailedError('unexpected worker reply to run');
+      return { outputs: res.outputs, runMs: res.runMs };
+    } finally {
+      this.inFlight = Math.max(0, this.inFlight - 1);
+    }
+  }
+
+  async dispose(key: string): Promise<void> {
+    const entry = this.registered.get(key);
+    this.registered.delete(key);
+    if (entry?.loadedIn === this.generation) await this.call({ op: 'dispose', key });
+  }
+
+  /** Test hook: makes the thread exit as a native crash would. */
+  crash(): void {
+    this.worker.postMessage({ id: 0, op: 'crash' } satisfies WorkerRequest);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.pending.values()) p.reject(new WorkerCrashedError('the inference worker was shut down'));
+    this.pending.clear();
+    await this.worker.terminate();
+  }
+}
