@@ -40,7 +40,7 @@ export abstract class BaseSampler implements Sampler {
   }
 
   step(i: number, velocity: Float32Array, x: Float32Array): StepResult {
-    if (i !== this.nextIndex) {
+    if (i !== this.nextIndex || i >= this.steps) {
       const expected = this.nextIndex < this.steps ? `step ${this.nextIndex}` : `no more steps (all ${this.steps} done)`;
       throw new StepOutOfOrderError(`${this.name} sampler: step(${i}) called, expected ${expected}; steps run 0…${this.steps - 1} in order`);
     }
