@@ -221,8 +221,8 @@ describe('sampler behaviour', () => {
       const alone = integrate(createSampler(UNIPC, 12, solver), Float32Array.from(reference.toy.x), toyVelocity).final;
       const a = createSampler(UNIPC, 12, solver);
       const b = createSampler(UNIPC, 7, solver);
-      let xa = Float32Array.from(reference.toy.x);
-      let xb = Float32Array.from([3, -3, 1, 0]);
+      let xa: Float32Array = Float32Array.from(reference.toy.x);
+      let xb: Float32Array = Float32Array.from([3, -3, 1, 0]);
       for (let i = 0; i < 12; i++) {
         xa = a.step(i, toyVelocity(xa, a.sigmas[i]!), xa).next;
         if (i < 7) xb = b.step(i, toyVelocity(xb, b.sigmas[i]!), xb).next;
@@ -322,20 +322,33 @@ describe('errors', () => {
   });
 
   it('steps out of order and mismatched lengths are refused without corrupting the sampler', () => {
-    for (const solver of SCHEDULER_NAMES) {
-      const sampler = createSampler(EULER, 2, solver);
-      const x = new Float32Array(4);
-      expect(() => sampler.step(1, x, x)).toThrow(/step\(1\) called, expected step 0/);
-      expect(() => sampler.step(0, new Float32Array(3), x)).toThrow(SchedulerStepError);
-      sampler.step(0, x, x);
+    const stepError = (fn: () => unknown): SchedulerStepError => {
       try {
-        sampler.step(1, new Float32Array(5), new Float32Array(5));
-        expect.fail('expected a length mismatch');
+        fn();
       } catch (err) {
-        expect((err as SchedulerStepError).code).toBe(SchedulerErrorCode.LengthMismatch);
+        expect(err).toBeInstanceOf(SchedulerStepError);
+        return err as SchedulerStepError;
       }
-      sampler.step(1, x, x);
-      expect(() => sampler.step(2, x, x)).toThrow(/no more steps \(all 2 done\)/);
+      return expect.fail('expected a SchedulerStepError');
+    };
+    for (const solver of SCHEDULER_NAMES) {
+      const clean = integrate(createSampler(UNIPC, 3, solver), Float32Array.from(reference.toy.x), toyVelocity).samples;
+      const sampler = createSampler(UNIPC, 3, solver);
+      const x = Float32Array.from(reference.toy.x);
+      const early = stepError(() => sampler.step(1, x, x));
+      expect(early.code).toBe(SchedulerErrorCode.StepOutOfOrder);
+      expect(early.message).toContain('step(1) called, expected step 0');
+      const short = stepError(() => sampler.step(0, new Float32Array(3), x));
+      expect(short.code).toBe(SchedulerErrorCode.LengthMismatch);
+      expect(short.message).toContain('velocity has 3 values and sample 4');
+      let current = x;
+      for (let i = 0; i < 3; i++) {
+        current = sampler.step(i, toyVelocity(current, sampler.sigmas[i]!), current).next;
+        expect(Array.from(current), `${solver} step ${i}`).toEqual(Array.from(clean[i + 1]!));
+        const resized = stepError(() => sampler.step(i + 1, new Float32Array(5), new Float32Array(5)));
+        expect(resized.code).toBe(i < 2 ? SchedulerErrorCode.LengthMismatch : SchedulerErrorCode.StepOutOfOrder);
+      }
+      expect(stepError(() => sampler.step(3, x, x)).message).toContain('no more steps (all 3 done)');
     }
   });
 });

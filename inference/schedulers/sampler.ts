@@ -4,10 +4,10 @@ import type { Schedule } from './sigmas.ts';
 import { StepLengthMismatchError, StepOutOfOrderError } from './errors.ts';
 
 export interface StepResult {
-  /** The sample at sigma_{i+1}. */
-  readonly next: Float32Array;
+  /** The sample at sigma_{i+1}. (Typed with its concrete buffer so it can replace a `Float32Array.from(...)` value.) */
+  readonly next: Float32Array<ArrayBuffer>;
   /** x − sigma_i·v: the model's current guess of the clean latent, for previews. */
-  readonly x0: Float32Array;
+  readonly x0: Float32Array<ArrayBuffer>;
 }
 
 export interface Sampler {
