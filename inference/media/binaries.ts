@@ -58,6 +58,17 @@ interface Rejection {
   reason: string;
 }
 
+interface FfmpegChoice {
+  candidate: Candidate;
+  version: string;
+  webpEncoder: WebpEncoder;
+}
+
+interface FfprobeChoice {
+  candidate: Candidate;
+  version: string;
+}
+
 /** Resolves both binaries without touching global state; throws FfmpegNotFoundError / FfmpegUnsuitableError. */
 export async function resolveMediaBinaries(options: ResolveMediaBinariesOptions = {}): Promise<MediaBinaries> {
   const env = options.env ?? process.env;
@@ -108,7 +119,7 @@ export function describeMediaBinaries(binaries: MediaBinaries): string {
   );
 }
 
-async function resolveFfmpeg(env: Readonly<Record<string, string | undefined>>) {
+async function resolveFfmpeg(env: Readonly<Record<string, string | undefined>>): Promise<FfmpegChoice> {
   const explicit = nonEmpty(env['FFMPEG_PATH']);
   if (explicit !== undefined) {
     const candidate: Candidate = { path: explicit, source: 'env' };
@@ -130,7 +141,7 @@ async function resolveFfmpeg(env: Readonly<Record<string, string | undefined>>) 
   throw noUsableBinary('ffmpeg', rejections);
 }
 
-async function resolveFfprobe(env: Readonly<Record<string, string | undefined>>) {
+async function resolveFfprobe(env: Readonly<Record<string, string | undefined>>): Promise<FfprobeChoice> {
   const explicit = nonEmpty(env['FFPROBE_PATH']);
   if (explicit !== undefined) {
     const candidate: Candidate = { path: explicit, source: 'env' };
@@ -164,7 +175,7 @@ function noUsableBinary(name: string, rejections: Rejection[]): MediaError {
   return new FfmpegUnsuitableError(`No usable ${name}: ${reasons}. ${FFMPEG_HINT}`);
 }
 
-async function inspectFfmpeg(candidate: Candidate) {
+async function inspectFfmpeg(candidate: Candidate): Promise<FfmpegChoice | Rejection> {
   if (candidate.source === 'npm') await restoreInstallerMode(candidate.path);
   const notRunnable = await ensureExecutable(candidate.path);
   if (notRunnable !== undefined) return { candidate, reason: notRunnable };
@@ -191,7 +202,7 @@ async function inspectFfmpeg(candidate: Candidate) {
   }
 }
 
-async function inspectFfprobe(candidate: Candidate) {
+async function inspectFfprobe(candidate: Candidate): Promise<FfprobeChoice | Rejection> {
   if (candidate.source === 'npm') await restoreInstallerMode(candidate.path);
   const notRunnable = await ensureExecutable(candidate.path);
   if (notRunnable !== undefined) return { candidate, reason: notRunnable };

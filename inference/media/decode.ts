@@ -38,7 +38,10 @@ export function sniffFormat(data: Buffer): ClipFormat | undefined {
 }
 
 async function decodeWithFfmpeg(input: string, format: ClipFormat | undefined, dir: string): Promise<RgbVideo> {
-  const probe = await probeClip(input);
+  const probe = await probeClip(input).catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new DecodeFailedError(`Cannot decode: ${message}`, { cause: error });
+  });
   const output = path.join(dir, 'frames.rgb');
   const demuxer = format === undefined || format === 'webp' ? undefined : DEMUXERS[format];
   const command = await fileInputCommand(input, demuxer === undefined ? [] : ['-f', demuxer]);
