@@ -1,0 +1,165 @@
+// Scheduling and lifecycle: fair share, backpressure, cancellation, deadlines, worker crashes, shutdown.
+import { afterEach, describe, expect, it } from 'vitest';
+import { status } from '@grpc/grpc-js';
+import type { GenerateEvent__Output, GenerateRequest } from '../shared/rpc/types.ts';
+import { collect, collectSettled, startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
+
+// Each denoiser call of this fixture burns ~50 ms, so a 20-step job runs for about a second.
+const SLOW = { burnMatmuls: 60 };
+let fx: FixtureDaemon | undefined;
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
+
+function req(user: string, extra: Partial<GenerateRequest> = {}): GenerateRequest {
+  return { prompt: 'a red ball', steps: 20, seed: 1, preview: { disabled: true }, requester: { userId: user, platform: 'DISCORD' }, ...extra };
+}
+
+/** Resolves once an event matching `pred` arrives; the stream keeps being consumed into `events`. */
+function follow(stream: AsyncIterable<GenerateEvent__Output>) {
+  const events: GenerateEvent__Output[] = [];
+  const waiters: Array<{ pred: (e: GenerateEvent__Output) => boolean; resolve: () => void }> = [];
+  const settled = (async () => {
+    try {
+      for await (const e of stream) {
+        events.push(e);
+        for (const w of [...waiters]) if (w.pred(e)) w.resolve();
+      }
+      return { events, error: undefined };
+    } catch (err) {
+      return { events, error: err as { code: number; details: string; metadata: { get(k: string): unknown[] } } };
+    }
+  })();
+  return {
+    events,
+    settled,
+    until: (pred: (e: GenerateEvent__Output) => boolean) =>
+      events.some(pred) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ pred, resolve })),
+  };
+}
+
+describe('fair share', () => {
+  it("one user's many requests do not starve another's one", async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const startedOrder: string[] = [];
+    const track = (user: string, i: number) => {
+      const f = follow(fx!.client.generate(req(user, { steps: 4, requestId: `${user}-${i}` })));
+      void f.until((e) => !!e.started).then(() => startedOrder.push(`${user}-${i}`));
+      return f;
+    };
+    const alice = [0, 1, 2, 3, 4].map((i) => track('alice', i));
+    await alice[0]!.until((e) => !!e.started);
+    await new Promise((r) => setTimeout(r, 50));
+    const bob = track('bob', 0);
+    // Bob is told he is next even though Alice has four waiting.
+    await bob.until((e) => !!e.queued);
+    expect(bob.events.find((e) => e.queued)!.queued!.position).toBe(1);
+    await Promise.all([...alice, bob].map((f) => f.settled));
+    expect(startedOrder.slice(0, 2)).toEqual(['alice-0', 'bob-0']);
+    expect(startedOrder).toHaveLength(6);
+    // Alice's later requests saw their positions move up as the queue drained.
+    const positions = alice[4]!.events.filter((e) => e.queued).map((e) => e.queued!.position);
+    expect(positions[0]).toBeGreaterThan(positions.at(-1)!);
+    expect(positions.at(-1)).toBe(1);
+  });
+});
+
+describe('backpressure', () => {
+  it('RESOURCE_EXHAUSTED with a retry hint when the queue is full, and per user', async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW, daemon: { maxQueue: 2, maxQueuePerUser: 1 } });
+    const running = follow(fx.client.generate(req('a', { steps: 8 })));
+    await running.until((e) => !!e.started);
+    const waitingA = follow(fx.client.generate(req('a', { steps: 2 })));
+    await waitingA.until((e) => !!e.queued);
+    const secondA = await collectSettled(fx.client.generate(req('a')));
+    expect(secondA.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(secondA.error?.details).toMatch(/you already have 1 requests waiting \(at most 1\); try again in about \d+ s/);
+    const waitingB = follow(fx.client.generate(req('b', { steps: 2 })));
+    await waitingB.until((e) => !!e.queued);
+    const c = await collectSettled(fx.client.generate(req('c')));
+    expect(c.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(c.error?.details).toMatch(/the queue is full \(2 waiting\)/);
+    expect(Number(c.error?.metadata?.get('retry-after-ms')[0])).toBeGreaterThan(0);
+    // Nothing admitted is lost: all three finish.
+    for (const f of [running, waitingA, waitingB]) expect((await f.settled).error).toBeUndefined();
+  });
+});
+
+describe('cancellation', () => {
+  it('Cancel stops a running job at the next step and frees the slot for the next one', async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const victim = follow(fx.client.generate(req('a', { requestId: 'victim', steps: 40 })));
+    const next = follow(fx.client.generate(req('b', { requestId: 'next', steps: 2 })));
+    await victim.until((e) => (e.progress?.step ?? 0) >= 2);
+    expect(await fx.client.cancel('victim', 'changed my mind')).toEqual({ cancelled: true, state: 'running' });
+    const { events, error } = await victim.settled;
+    expect(error?.code).toBe(status.CANCELLED);
+    expect(error?.details).toBe('changed my mind');
+    const lastStep = Math.max(...events.map((e) => e.progress?.step ?? 0));
+    expect(lastStep).toBeLessThan(40);
+    expect((await next.settled).error).toBeUndefined();
+    expect(await fx.client.cancel('victim')).toEqual({ cancelled: false, state: 'finished' });
+  });
+
+  it('Cancel removes a queued job before it starts', async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const first = follow(fx.client.generate(req('a', { requestId: 'first', steps: 6 })));
+    const queued = follow(fx.client.generate(req('b', { requestId: 'queued' })));
+    await queued.until((e) => !!e.queued);
+    expect(await fx.client.cancel('queued')).toEqual({ cancelled: true, state: 'queued' });
+    const { events, error } = await queued.settled;
+    expect(error?.code).toBe(status.CANCELLED);
+    expect(events.some((e) => e.started)).toBe(false);
+    expect((await first.settled).error).toBeUndefined();
+  });
+
+  it('a client that goes away cancels its job', async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const controller = new AbortController();
+    const gone = follow(fx.client.generate(req('a', { requestId: 'gone', steps: 40 }), { signal: controller.signal }));
+    await gone.until((e) => (e.progress?.step ?? 0) >= 1);
+    controller.abort();
+    await gone.settled;
+    // The daemon notices and frees the slot: the next job starts and the old one reports finished (cancelled).
+    const after = await collect(fx.client.generate(req('b', { steps: 2 })));
+    expect(after.at(-1)!.done).toBeTruthy();
+    expect(await fx.client.cancel('gone')).toEqual({ cancelled: false, state: 'finished' });
+  });
+
+  it('DEADLINE_EXCEEDED when the deadline passes mid-job', async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const { error } = await collectSettled(fx.client.generate(req('a', { steps: 40 }), { deadline: new Date(Date.now() + 400) }));
+    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+    const after = await collect(fx.client.generate(req('b', { steps: 2 })));
+    expect(after.at(-1)!.done).toBeTruthy();
+  });
+});
+
+describe('failures', () => {
+  it('a crashed worker ends the affected request with INTERNAL and the daemon keeps serving', async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const victim = follow(fx.client.generate(req('a', { steps: 40 })));
+    await victim.until((e) => (e.progress?.step ?? 0) >= 1);
+    fx.daemon.crashWorker();
+    const { error } = await victim.settled;
+    expect(error?.code).toBe(status.INTERNAL);
+    expect(error?.details).toMatch(/inference worker stopped/);
+    const after = await collect(fx.client.generate(req('b', { steps: 2 })));
+    expect(after.at(-1)!.done!.steps).toBe(2);
+  });
+
+  it('shutdown drains the running job and tells queued ones to send again', async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const running = follow(fx.client.generate(req('a', { steps: 6 })));
+    const queued = follow(fx.client.generate(req('b')));
+    await running.until((e) => !!e.started);
+    await queued.until((e) => !!e.queued);
+    const closing = fx.daemon.close({ graceMs: 10_000 });
+    const q = await queued.settled;
+    expect(q.error?.code).toBe(status.UNAVAILABLE);
+    expect(q.error?.details).toMatch(/shutting down.*send it again/);
+    expect((await running.settled).error).toBeUndefined();
+    await closing;
+  });
+});
