@@ -56,6 +56,11 @@ export interface SlackSurfaceInit {
   /** Heading shown on this job's status (spawn label such as "Reroll of …"). */
   label?: string;
   respond?: EphemeralResponder;
+  /**
+   * Called when the job's message cannot be posted at all (not in channel, missing scope): the plugin stops the
+   * job then, instead of generating a clip nobody can receive. The error then reaches the person via fail().
+   */
+  onSetupFailed?: (jobId: string, error: BotError) => void;
 }
 
 export function slackThreadId(channel: string, threadTs: string): string {
@@ -79,6 +84,8 @@ export class SlackJobSurface implements JobSurface {
   private lastPreviewAt = -Infinity;
   private previewsDisabled = false;
   private finished = false;
+  private setupError: BotError | undefined;
+  private readonly onSetupFailed: SlackSurfaceInit['onSetupFailed'];
 
   constructor(private readonly shared: SlackSurfaceShared, init: SlackSurfaceInit) {
     this.adapter = shared.adapter;
@@ -88,6 +95,7 @@ export class SlackJobSurface implements JobSurface {
     this.threadTs = init.threadTs;
     this.label = init.label;
     this.respond = init.respond;
+    this.onSetupFailed = init.onSetupFailed;
   }
 
   get threadId(): string | undefined {
@@ -101,26 +109,25 @@ export class SlackJobSurface implements JobSurface {
 
   async accepted(job: AcceptedJob): Promise<void> {
     this.job = job;
-    if (!this.threadTs) {
+    try {
+      // Started synchronously, so a spawn() for variant 2 that runs meanwhile reuses the same parent message.
+      if (!this.threadTs) await this.ensureParent(`:clapper: <@${this.requester.userId}> asked for *${escapeMrkdwn(job.prompt)}*`);
       await this.shared.gate.acquire('chat.postMessage', this.channel);
-      this.parentText = `:clapper: <@${this.requester.userId}> asked for *${escapeMrkdwn(job.prompt)}*`;
-      const parent = await this.call('post in this channel', () =>
-        this.client.chat.postMessage({ channel: this.channel, text: this.parentText, blocks: [sectionBlock(this.parentText)] }),
+      const text = acceptedText(job, this.label);
+      const status = await this.call('post in this thread', () =>
+        this.client.chat.postMessage({
+          channel: this.channel,
+          thread_ts: this.threadTs!,
+          text,
+          blocks: [sectionBlock(text), cancelButtons(job.jobId)],
+        }),
       );
-      this.threadTs = parent.ts as string;
-      this.ownsParent = true;
+      this.statusTs = status.ts as string;
+    } catch (err) {
+      this.setupError = toSlackBotError(err, { doing: 'post in this channel' });
+      this.onSetupFailed?.(job.jobId, this.setupError);
+      throw this.setupError;
     }
-    await this.shared.gate.acquire('chat.postMessage', this.channel);
-    const text = acceptedText(job, this.label);
-    const status = await this.call('post in this thread', () =>
-      this.client.chat.postMessage({
-        channel: this.channel,
-        thread_ts: this.threadTs!,
-        text,
-        blocks: [sectionBlock(text), cancelButtons(job.jobId)],
-      }),
-    );
-    this.statusTs = status.ts as string;
   }
 
   async showQueued(position: number, etaSeconds: number): Promise<void> {
@@ -158,6 +165,7 @@ export class SlackJobSurface implements JobSurface {
   }
 
   async deliverClip(clip: ClipFile, info: ClipInfo): Promise<void> {
+    if (this.setupError) throw this.setupError;
     if (!this.threadTs) throw new Error('deliverClip before accepted');
     if (clip.data.length > this.adapter.limits.maxUploadBytes) throw clipTooLargeError(clip.data.length, this.adapter.limits.maxUploadBytes);
     await this.shared.gate.acquire('files.upload', this.channel);
@@ -185,7 +193,8 @@ export class SlackJobSurface implements JobSurface {
   async fail(error: BotError): Promise<void> {
     this.finished = true;
     await this.dropPreview();
-    const text = errorText(error);
+    // When the thread could not be made, that is the reason the person needs, whatever ended the job after it.
+    const text = errorText(this.setupError ?? error);
     if (await this.tryThread(text)) {
       await this.markParent(':warning:');
       return;
@@ -216,24 +225,33 @@ export class SlackJobSurface implements JobSurface {
 
   async spawn(context: SpawnContext): Promise<JobSurface> {
     // Children live in the same thread; before the parent exists (variants of a fresh /animate), make it now.
-    if (!this.threadTs) {
-      await this.shared.gate.acquire('chat.postMessage', this.channel);
-      this.parentText = `:clapper: <@${this.requester.userId}> asked for an animation`;
-      const parent = await this.call('post in this channel', () => this.client.chat.postMessage({ channel: this.channel, text: this.parentText }));
-      this.threadTs = parent.ts as string;
-      this.ownsParent = true;
-    }
+    const threadTs = this.threadTs ?? (await this.ensureParent(`:clapper: <@${this.requester.userId}> asked for an animation`));
     return new SlackJobSurface(this.shared, {
       client: this.client,
       channel: this.channel,
       requester: context.requester,
-      threadTs: this.threadTs,
+      threadTs,
       label: context.label,
       ...(this.respond ? { respond: this.respond } : {}),
     });
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  private parentPromise: Promise<string> | undefined;
+
+  /** Posts the thread's parent message once, however many callers ask at the same time. */
+  private ensureParent(text: string): Promise<string> {
+    this.parentPromise ??= (async () => {
+      this.parentText = text;
+      await this.shared.gate.acquire('chat.postMessage', this.channel);
+      const parent = await this.call('post in this channel', () => this.client.chat.postMessage({ channel: this.channel, text, blocks: [sectionBlock(text)] }));
+      this.threadTs = parent.ts as string;
+      this.ownsParent = true;
+      return this.threadTs;
+    })();
+    return this.parentPromise;
+  }
 
   private async updateStatus(text: string, opts: { droppable: boolean; buttons: 'cancel' | 'done' | 'none'; jobId?: string }): Promise<void> {
     if (!this.statusTs) return;
