@@ -54,7 +54,7 @@ export abstract class BaseSampler implements Sampler {
     for (let j = 0; j < x.length; j++) x0[j] = x[j]! - sigma * velocity[j]!;
     const next = this.advance(i, velocity, x, x0);
     this.nextIndex++;
-    return { next: Float32Array.from(next), x0: Float32Array.from(x0) };
+    return { next: new Float32Array(next), x0: new Float32Array(x0) };
   }
 
   /** Solver update from sigma_i to sigma_{i+1}; `x0` is the data prediction at step i (the subclass may keep it). */

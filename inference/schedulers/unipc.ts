@@ -32,7 +32,7 @@ export class UniPcSampler extends BaseSampler {
   }
 
   protected advance(i: number, _velocity: Float32Array, x: Float32Array, x0: Float64Array): Float64Array {
-    let sample: Float64Array = Float64Array.from(x);
+    let sample: Float64Array = new Float64Array(x);
     if (i > 0 && this.lastSample && !this.plan.disableCorrector.includes(i - 1)) {
       sample = this.correct(i, x0, this.lastSample);
     }
