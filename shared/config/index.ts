@@ -1,0 +1,231 @@
+// One typed, validated configuration for `npm start`: the daemon, the playground and the bots, from the
+// environment and .env (the environment wins). A bad or unknown ANIMATE_/PLAYGROUND_/DISCORD_/SLACK_ variable
+// stops startup with a message naming it and what it accepts.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type Section } from './variables.ts';
+
+export { VARIABLES, OWNED_PREFIXES, EXECUTION_PROVIDERS, SLACK_MODES, type VariableSpec } from './variables.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface DaemonConfig {
+  /** ANIMATE_LISTEN: where the embedded daemon listens. */
+  listen: string;
+  /** ANIMATE_MODELS_DIR, resolved against the working directory. */
+  modelsDir: string;
+  defaultModel: string;
+  concurrency: number;
+  maxQueue: number;
+  token: string | undefined;
+  executionProvider: 'cpu' | 'webgpu' | 'cuda';
+  /** ANIMATE_DAEMON_ADDRESS: a remote daemon to use instead of starting one. */
+  remoteAddress: string | undefined;
+}
+
+export interface PlaygroundConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+}
+
+export interface DiscordConfig {
+  /** True when DISCORD_TOKEN is set: `npm start` starts the Discord bot. */
+  enabled: boolean;
+  token: string | undefined;
+  applicationId: string | undefined;
+  guildId: string | undefined;
+  apiUrl: string;
+  gatewayUrl: string;
+  maxUploadBytes: number;
+}
+
+export interface SlackConfig {
+  /** True when SLACK_BOT_TOKEN is set: `npm start` starts the Slack app. */
+  enabled: boolean;
+  botToken: string | undefined;
+  appToken: string | undefined;
+  signingSecret: string | undefined;
+  mode: 'socket' | 'http';
+  port: number;
+  host: string;
+  apiUrl: string;
+  adminUserIds: string[];
+  maxUploadBytes: number;
+}
+
+export interface AppConfig {
+  daemon: DaemonConfig;
+  playground: PlaygroundConfig;
+  discord: DiscordConfig;
+  slack: SlackConfig;
+  /** `--help` was given: print helpText() and exit. */
+  help: boolean;
+  /** The merged variables (.env below the environment), for adapters with settings of their own. */
+  env: Env;
+  /** The .env file that was read, if any. */
+  dotenvPath: string | undefined;
+}
+
+export class ConfigError extends Error {
+  /** Every problem found, one line each, each naming its variable. */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Configuration problem${problems.length > 1 ? 's' : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun \`npm start -- --help\` to list every variable.`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Folder to look for .env in and to resolve relative paths against. Default process.cwd(). */
+  cwd?: string;
+  /** Read .env (default true); a path reads that file instead. */
+  dotenv?: boolean | string;
+}
+
+/** Levenshtein distance, to suggest the variable someone meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggest(name: string): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const known of VARIABLE_NAMES) {
+    const d = distance(name, known);
+    if (d < bestD) [best, bestD] = [known, d];
+  }
+  return best && bestD <= 4 ? ` Did you mean ${best}?` : '';
+}
+
+/**
+ * Reads the configuration. `argv` are the command-line arguments after the script (`--help` / `-h`).
+ * Throws ConfigError listing every bad or unknown variable.
+ */
+export function loadConfig(env: Env = process.env, argv: readonly string[] = process.argv.slice(2), options: LoadConfigOptions = {}): AppConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const help = argv.includes('--help') || argv.includes('-h');
+  for (const arg of argv) if (arg !== '--help' && arg !== '-h') problems.push(`unknown argument "${arg}": the only argument is --help; settings are environment variables.`);
+
+  let fileVars: Record<string, string> = {};
+  let dotenvPath: string | undefined;
+  if (options.dotenv !== false) {
+    const candidate = typeof options.dotenv === 'string' ? path.resolve(cwd, options.dotenv) : path.join(cwd, '.env');
+    if (existsSync(candidate)) {
+      dotenvPath = candidate;
+      fileVars = parseDotenv(readFileSync(candidate));
+    } else if (typeof options.dotenv === 'string') problems.push(`the .env file ${candidate} does not exist.`);
+  }
+  const merged: Record<string, string | undefined> = { ...fileVars, ...env };
+
+  for (const name of Object.keys(merged)) {
+    if (!OWNED_PREFIXES.some((p) => name.startsWith(p)) || VARIABLE_NAMES.has(name)) continue;
+    problems.push(`unknown variable ${name}${fileVars[name] !== undefined && env[name] === undefined ? ' (in .env)' : ''}.${suggest(name)}`);
+  }
+
+  const values: Record<string, unknown> = {};
+  for (const spec of VARIABLES) {
+    const raw = merged[spec.name];
+    const given = raw !== undefined && raw.trim() !== '';
+    if (!given && spec.default === undefined) continue;
+    const input = given ? raw.trim() : (spec.default as string);
+    const result = spec.schema.safeParse(input);
+    if (result.success) values[spec.name] = result.data;
+    else {
+      const shown = spec.secret ? '(hidden)' : JSON.stringify(input);
+      problems.push(`${result.error.issues[0]?.message ?? `${spec.name} is invalid`} (got ${shown}); accepts ${spec.accepts}.`);
+    }
+  }
+
+  if (problems.length === 0) {
+    // Cross-variable rules, each naming what to set.
+    if (values.SLACK_BOT_TOKEN !== undefined) {
+      if (values.SLACK_MODE === 'socket' && values.SLACK_APP_TOKEN === undefined) problems.push('SLACK_APP_TOKEN is required when SLACK_BOT_TOKEN is set and SLACK_MODE=socket (an xapp-… token with connections:write).');
+      if (values.SLACK_MODE === 'http' && values.SLACK_SIGNING_SECRET === undefined) problems.push('SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set and SLACK_MODE=http.');
+    }
+    if (values.DISCORD_TOKEN !== undefined && values.DISCORD_APPLICATION_ID === undefined)
+      problems.push('DISCORD_APPLICATION_ID is required when DISCORD_TOKEN is set (Developer Portal → General Information → Application ID).');
+  }
+  if (problems.length > 0 && !help) throw new ConfigError(problems);
+
+  const str = (name: string) => values[name] as string | undefined;
+  const num = (name: string) => values[name] as number;
+  const mb = (name: string) => Math.floor((values[name] as number) * 1024 * 1024);
+  return {
+    help,
+    env: merged,
+    dotenvPath,
+    daemon: {
+      listen: str('ANIMATE_LISTEN') ?? '127.0.0.1:50051',
+      modelsDir: path.resolve(cwd, str('ANIMATE_MODELS_DIR') ?? 'models'),
+      defaultModel: str('ANIMATE_DEFAULT_MODEL') ?? 'tiny-world',
+      concurrency: num('ANIMATE_CONCURRENCY') ?? 1,
+      maxQueue: num('ANIMATE_MAX_QUEUE') ?? 32,
+      token: str('ANIMATE_TOKEN'),
+      executionProvider: (str('ANIMATE_EXECUTION_PROVIDER') ?? 'cpu') as DaemonConfig['executionProvider'],
+      remoteAddress: str('ANIMATE_DAEMON_ADDRESS'),
+    },
+    playground: { enabled: (values.PLAYGROUND_ENABLED as boolean | undefined) ?? true, host: str('PLAYGROUND_HOST') ?? '127.0.0.1', port: num('PLAYGROUND_PORT') ?? 8787 },
+    discord: {
+      enabled: str('DISCORD_TOKEN') !== undefined,
+      token: str('DISCORD_TOKEN'),
+      applicationId: str('DISCORD_APPLICATION_ID'),
+      guildId: str('DISCORD_GUILD_ID'),
+      apiUrl: str('DISCORD_API_URL') ?? 'https://discord.com/api',
+      gatewayUrl: str('DISCORD_GATEWAY_URL') ?? 'wss://gateway.discord.gg',
+      maxUploadBytes: values.DISCORD_MAX_UPLOAD_MB === undefined ? 10 * 1024 * 1024 : mb('DISCORD_MAX_UPLOAD_MB'),
+    },
+    slack: {
+      enabled: str('SLACK_BOT_TOKEN') !== undefined,
+      botToken: str('SLACK_BOT_TOKEN'),
+      appToken: str('SLACK_APP_TOKEN'),
+      signingSecret: str('SLACK_SIGNING_SECRET'),
+      mode: (str('SLACK_MODE') ?? 'socket') as SlackConfig['mode'],
+      port: num('SLACK_PORT') ?? 3000,
+      host: str('SLACK_HOST') ?? '0.0.0.0',
+      apiUrl: str('SLACK_API_URL') ?? 'https://slack.com/api/',
+      adminUserIds: (str('SLACK_ADMIN_USER_IDS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      maxUploadBytes: values.SLACK_MAX_UPLOAD_MB === undefined ? 1024 * 1024 * 1024 : mb('SLACK_MAX_UPLOAD_MB'),
+    },
+  };
+}
+
+const SECTION_TITLES: Record<Section, string> = {
+  daemon: 'Daemon (inference)',
+  playground: 'Playground (local web chat)',
+  discord: 'Discord (started when DISCORD_TOKEN is set)',
+  slack: 'Slack (started when SLACK_BOT_TOKEN is set)',
+};
+
+/** The text of `npm start -- --help`: every variable with its default and meaning. */
+export function helpText(): string {
+  const lines = [
+    'npm start: runs the inference daemon, the local playground and the Discord / Slack bots that have credentials.',
+    'Settings come from the environment or a .env file in the working directory (the environment wins).',
+    '',
+  ];
+  const width = Math.max(...VARIABLES.map((v) => v.name.length));
+  for (const section of Object.keys(SECTION_TITLES) as Section[]) {
+    lines.push(`${SECTION_TITLES[section]}:`);
+    for (const v of VARIABLES.filter((x) => x.section === section)) {
+      const def = v.default === undefined ? 'unset' : v.default;
+      lines.push(`  ${v.name.padEnd(width)}  ${v.meaning}`);
+      lines.push(`  ${''.padEnd(width)}  accepts: ${v.accepts}; default: ${def}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

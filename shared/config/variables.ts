@@ -1,0 +1,91 @@
+// Every setting `npm start` reads, in one table: name, default, what it accepts, what it means, and the zod rule.
+// `npm start -- --help` prints this table; loadConfig() validates against it. Add a variable here, nowhere else.
+import { z } from 'zod';
+
+export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
+export const SLACK_MODES = ['socket', 'http'] as const;
+/** Variables with these prefixes belong to us: an unknown one is a typo and stops startup. */
+export const OWNED_PREFIXES = ['ANIMATE_', 'PLAYGROUND_', 'DISCORD_', 'SLACK_'] as const;
+
+export type Section = 'daemon' | 'playground' | 'discord' | 'slack';
+
+export interface VariableSpec {
+  name: string;
+  section: Section;
+  /** Shown in --help; undefined = unset by default. */
+  default?: string;
+  accepts: string;
+  meaning: string;
+  secret?: boolean;
+  schema: z.ZodType;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+const hostPort = (name: string) =>
+  z.string().regex(HOST_PORT, { error: `${name} must be HOST:PORT, e.g. 127.0.0.1:50051` }).refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, {
+    error: `${name} must be HOST:PORT with a port from 0 to 65535`,
+  });
+const port = (name: string) => {
+  const message = `${name} must be a port number from 0 to 65535 (0 picks a free one)`;
+  return z.coerce.number({ error: message }).int({ error: message }).min(0, { error: message }).max(65535, { error: message });
+};
+const whole = (name: string, min: number, max: number) => {
+  const message = `${name} must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+};
+const bool = (name: string) =>
+  z
+    .string()
+    .transform((v) => v.trim().toLowerCase())
+    .refine((v) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(v), { error: `${name} must be true or false (also 1/0, yes/no, on/off)` })
+    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+const url = (name: string, example: string) =>
+  z.string().refine((v) => {
+    try {
+      const u = new URL(v);
+      return ['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol);
+    } catch {
+      return false;
+    }
+  }, { error: `${name} must be a URL such as ${example}` });
+const text = (name: string) => z.string().min(1, { error: `${name} must not be empty` });
+const mb = (name: string) => {
+  const message = `${name} must be a positive number of megabytes`;
+  return z.coerce.number({ error: message }).positive({ error: message });
+};
+
+export const VARIABLES: readonly VariableSpec[] = [
+  // Daemon
+  { name: 'ANIMATE_LISTEN', section: 'daemon', default: '127.0.0.1:50051', accepts: 'HOST:PORT', meaning: 'where the embedded daemon listens for gRPC (port 0 picks a free one)', schema: hostPort('ANIMATE_LISTEN') },
+  { name: 'ANIMATE_MODELS_DIR', section: 'daemon', default: 'models', accepts: 'a folder', meaning: 'folder whose sub-folders are model packages (relative to the repository)', schema: text('ANIMATE_MODELS_DIR') },
+  { name: 'ANIMATE_DEFAULT_MODEL', section: 'daemon', default: 'tiny-world', accepts: 'a model folder name', meaning: 'model used when a request names none', schema: text('ANIMATE_DEFAULT_MODEL') },
+  { name: 'ANIMATE_CONCURRENCY', section: 'daemon', default: '1', accepts: '1–64', meaning: 'jobs denoising at once (their steps are batched)', schema: whole('ANIMATE_CONCURRENCY', 1, 64) },
+  { name: 'ANIMATE_MAX_QUEUE', section: 'daemon', default: '32', accepts: '0–10000', meaning: 'jobs waiting at most before "queue full"', schema: whole('ANIMATE_MAX_QUEUE', 0, 10_000) },
+  { name: 'ANIMATE_TOKEN', section: 'daemon', accepts: 'text', meaning: 'shared secret: the daemon requires it, the bots send it', secret: true, schema: text('ANIMATE_TOKEN') },
+  { name: 'ANIMATE_EXECUTION_PROVIDER', section: 'daemon', default: 'cpu', accepts: EXECUTION_PROVIDERS.join(' | '), meaning: 'onnxruntime execution provider', schema: z.enum(EXECUTION_PROVIDERS, { error: `ANIMATE_EXECUTION_PROVIDER must be one of ${EXECUTION_PROVIDERS.join(', ')}` }) },
+  { name: 'ANIMATE_DAEMON_ADDRESS', section: 'daemon', accepts: 'HOST:PORT', meaning: 'use this remote (e.g. GPU) daemon instead of starting one', schema: hostPort('ANIMATE_DAEMON_ADDRESS') },
+  // Playground
+  { name: 'PLAYGROUND_ENABLED', section: 'playground', default: 'true', accepts: 'true | false', meaning: 'serve the local chat playground', schema: bool('PLAYGROUND_ENABLED') },
+  { name: 'PLAYGROUND_HOST', section: 'playground', default: '127.0.0.1', accepts: 'a host name or IP', meaning: 'interface the playground listens on', schema: text('PLAYGROUND_HOST') },
+  { name: 'PLAYGROUND_PORT', section: 'playground', default: '8787', accepts: '0–65535', meaning: 'playground HTTP port (0 picks a free one)', schema: port('PLAYGROUND_PORT') },
+  // Discord
+  { name: 'DISCORD_TOKEN', section: 'discord', accepts: 'a bot token', meaning: 'starts the Discord bot when set (Developer Portal → Bot → Token)', secret: true, schema: text('DISCORD_TOKEN') },
+  { name: 'DISCORD_APPLICATION_ID', section: 'discord', accepts: 'a snowflake id', meaning: 'the application id, for registering /animate', schema: z.string().regex(/^\d{5,25}$/, { error: 'DISCORD_APPLICATION_ID must be a numeric id (Developer Portal → General Information)' }) },
+  { name: 'DISCORD_GUILD_ID', section: 'discord', accepts: 'a snowflake id', meaning: 'register commands in this guild only (development); unset = global', schema: z.string().regex(/^\d{5,25}$/, { error: 'DISCORD_GUILD_ID must be a numeric id (right-click the server → Copy Server ID)' }) },
+  { name: 'DISCORD_API_URL', section: 'discord', default: 'https://discord.com/api', accepts: 'a URL', meaning: 'REST base URL (point it at an emulator in tests)', schema: url('DISCORD_API_URL', 'https://discord.com/api') },
+  { name: 'DISCORD_GATEWAY_URL', section: 'discord', default: 'wss://gateway.discord.gg', accepts: 'a ws(s) URL', meaning: 'gateway URL (point it at an emulator in tests)', schema: url('DISCORD_GATEWAY_URL', 'wss://gateway.discord.gg') },
+  { name: 'DISCORD_MAX_UPLOAD_MB', section: 'discord', default: '10', accepts: 'megabytes', meaning: 'upload limit when the interaction does not report one', schema: mb('DISCORD_MAX_UPLOAD_MB') },
+  // Slack
+  { name: 'SLACK_BOT_TOKEN', section: 'slack', accepts: 'xoxb-…', meaning: 'starts the Slack app when set (OAuth & Permissions → Bot User OAuth Token)', secret: true, schema: text('SLACK_BOT_TOKEN') },
+  { name: 'SLACK_APP_TOKEN', section: 'slack', accepts: 'xapp-…', meaning: 'app-level token with connections:write (SLACK_MODE=socket)', secret: true, schema: text('SLACK_APP_TOKEN') },
+  { name: 'SLACK_SIGNING_SECRET', section: 'slack', accepts: 'text', meaning: 'verifies requests from Slack (SLACK_MODE=http)', secret: true, schema: text('SLACK_SIGNING_SECRET') },
+  { name: 'SLACK_MODE', section: 'slack', default: 'socket', accepts: SLACK_MODES.join(' | '), meaning: 'Socket Mode (no public URL) or HTTP events', schema: z.enum(SLACK_MODES, { error: 'SLACK_MODE must be "socket" or "http"' }) },
+  { name: 'SLACK_PORT', section: 'slack', default: '3000', accepts: '0–65535', meaning: 'HTTP port for SLACK_MODE=http', schema: port('SLACK_PORT') },
+  { name: 'SLACK_HOST', section: 'slack', default: '0.0.0.0', accepts: 'a host name or IP', meaning: 'interface for SLACK_MODE=http', schema: text('SLACK_HOST') },
+  { name: 'SLACK_API_URL', section: 'slack', default: 'https://slack.com/api/', accepts: 'a URL', meaning: 'Web API base URL (point it at an emulator in tests)', schema: url('SLACK_API_URL', 'https://slack.com/api/') },
+  { name: 'SLACK_ADMIN_USER_IDS', section: 'slack', accepts: 'comma-separated user ids', meaning: "may cancel anyone's job (workspace admins always may)", schema: z.string() },
+  { name: 'SLACK_MAX_UPLOAD_MB', section: 'slack', default: '1024', accepts: 'megabytes', meaning: "the workspace's upload limit", schema: mb('SLACK_MAX_UPLOAD_MB') },
+];
+
+export const VARIABLE_NAMES: ReadonlySet<string> = new Set(VARIABLES.map((v) => v.name));
