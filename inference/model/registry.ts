@@ -27,7 +27,7 @@ export class ModelRegistry {
     readonly defaultModel: string,
   ) {}
 
-  static async open(options: { modelsDir?: string | undefined; modelDirs?: string[] | undefined; defaultModel?: string | undefined; worker: OnnxWorkerClient; log: Logger; runtimeOptions?: RuntimeOptions }): Promise<ModelRegistry> {
+  static async open(options: { modelsDir?: string | undefined; modelDirs?: string[] | undefined; defaultModel?: string | undefined; preferredDefault?: string; worker: OnnxWorkerClient; log: Logger; runtimeOptions?: RuntimeOptions }): Promise<ModelRegistry> {
     const dirs = [...(options.modelDirs ?? [])].map((d) => path.resolve(d));
     if (options.modelsDir) {
       const root = path.resolve(options.modelsDir);
@@ -48,7 +48,12 @@ export class ModelRegistry {
       }
     }
     const names = (e: Entry) => e.pkg?.name ?? path.basename(e.dir);
-    const defaultModel = options.defaultModel ?? (pkgs[0] ? names(pkgs[0]) : '');
+    if (pkgs.length === 0) {
+      const where = [options.modelsDir, ...(options.modelDirs ?? [])].filter(Boolean).map((d) => path.resolve(d!)).join(', ');
+      throw new ModelInvalidError(where || '(no folder given)', 'no model package was found there (a package is a folder with model_index.json; set ANIMATE_MODELS_DIR / --models-dir)');
+    }
+    const preferred = options.preferredDefault && pkgs.some((e) => names(e) === options.preferredDefault) ? options.preferredDefault : undefined;
+    const defaultModel = options.defaultModel ?? preferred ?? names(pkgs[0]!);
     const registry = new ModelRegistry(options.worker, options.log, options.runtimeOptions ?? {}, defaultModel);
     for (const e of pkgs) registry.entries.set(names(e), e);
     const def = registry.entries.get(defaultModel);

@@ -95,6 +95,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
       modelsDir: options.modelsDir ?? (options.modelDirs.length ? undefined : DEFAULT_MODELS_DIR),
       modelDirs: options.modelDirs,
       defaultModel: options.defaultModel,
+      preferredDefault: DEFAULT_MODEL,
       worker,
       log,
       runtimeOptions: { maxBatch: options.maxBatch },

@@ -1,0 +1,181 @@
+// `npm run animate -- "a red ball bounces" --out clip.mp4`: the command-line client for scripts and batch runs.
+// Without --daemon it starts a daemon in-process on a free loopback port.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectAnimator, isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
+import type { GenerateRequest, OutputFormat } from '../../shared/rpc/types.ts';
+import { startDaemon, type RunningDaemon } from '../server/daemon.ts';
+import { createLogger } from '../log.ts';
+import { daemonOptionsFrom } from './daemon-options.ts';
+import { ProgressBar } from './progress-bar.ts';
+
+const USAGE = `Usage: npm run animate -- "<prompt>" [options]
+       npm run animate -- --batch prompts.txt --out-dir clips/ [options]
+
+Generates a short clip from a text prompt and writes it to a file.
+
+Request:
+  --negative TEXT      negative prompt
+  --seed N             seed (default: random; printed at the end)
+  --steps N            denoising steps (default: the model's)
+  --guidance X         classifier-free guidance scale (1 disables guidance)
+  --frames N           frame count (1 + a multiple of the model's temporal factor)
+  --width N --height N size in pixels (multiples of the model's size grid)
+  --aspect W:H         1:1, 16:9, 9:16, 4:3 or 3:4 instead of width/height
+  --fps N              frames per second
+  --scheduler NAME     euler, unipc or dpm++ (default: the model's)
+  --model NAME         model package (default: the daemon's default)
+  --upscale N          integer display upscaling 1..4
+  --format F           mp4, gif or webp; repeat for several (default: from --out's extension, else mp4)
+
+Output:
+  --out FILE           where to write the clip (default: clip.<format>)
+  --previews DIR       also write every preview image into DIR
+  --batch FILE         one prompt per line (blank lines and # comments skipped); clips go to --out-dir
+  --out-dir DIR        folder for batch clips (default: clips)
+  --seeds LIST         comma-separated seeds: one clip per seed and prompt (A/B runs)
+
+Daemon:
+  --daemon HOST:PORT   use a running daemon (env ANIMATE_DAEMON_ADDRESS); default: start one in-process
+  --token TOKEN        bearer token for the daemon (env ANIMATE_TOKEN)
+  --models-dir DIR     in-process daemon: model packages folder (env ANIMATE_MODELS_DIR)
+  --quiet              no progress bar
+  -h, --help           show this help
+`;
+
+const FORMATS: Record<string, OutputFormat> = { mp4: 'MP4', gif: 'GIF', webp: 'WEBP' };
+
+function integer(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number ≥ 0, got "${raw}"`);
+  return n;
+}
+
+function decimal(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${raw}"`);
+  return n;
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || 'clip';
+}
+
+async function generateOne(client: AnimatorConnection, request: GenerateRequest, out: { file: string; previews?: string | undefined; quiet: boolean }): Promise<string> {
+  const bar = new ProgressBar(path.basename(out.file));
+  const chunks = new Map<string, Buffer[]>();
+  let previewCount = 0;
+  let summary = '';
+  for await (const e of client.generate(request)) {
+    if (e.queued && !out.quiet) bar.update(0, 1, `queued #${e.queued.position} (~${Math.ceil(e.queued.etaSeconds)} s)`);
+    if (e.progress && !out.quiet) bar.update(e.progress.step, e.progress.totalSteps, `${e.progress.stage} step ${e.progress.step}/${e.progress.totalSteps}`);
+    if (e.preview && out.previews) {
+      await mkdir(out.previews, { recursive: true });
+      const ext = e.preview.mimeType === 'image/gif' ? 'gif' : 'webp';
+      await writeFile(path.join(out.previews, `${path.parse(out.file).name}-step${String(e.preview.step).padStart(3, '0')}.${ext}`), e.preview.image);
+      previewCount++;
+    }
+    if (e.clip) chunks.set(e.clip.format, [...(chunks.get(e.clip.format) ?? []), Buffer.from(e.clip.data)]);
+    if (e.done) {
+      const d = e.done;
+      summary = `seed ${d.seed}, ${d.steps} steps, ${d.width}x${d.height}, ${d.frames} frames @ ${d.fps} fps, ${Math.round(d.timings?.totalMs ?? 0)} ms` +
+        (d.unknownWords.length ? `; words the model does not know: ${d.unknownWords.join(', ')}` : '');
+    }
+  }
+  const written: string[] = [];
+  for (const [format, parts] of chunks) {
+    const ext = format.toLowerCase();
+    const file = chunks.size === 1 ? out.file : out.file.replace(/\.[^.]+$/, '') + `.${ext}`;
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await writeFile(file, Buffer.concat(parts));
+    written.push(file);
+  }
+  if (!out.quiet) bar.finish(`→ ${written.join(', ')} (${summary}${previewCount ? `; ${previewCount} previews` : ''})`);
+  else process.stdout.write(`${written.join(', ')}: ${summary}\n`);
+  return summary;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      negative: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' }, guidance: { type: 'string' },
+      frames: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' }, aspect: { type: 'string' },
+      fps: { type: 'string' }, scheduler: { type: 'string' }, model: { type: 'string' }, upscale: { type: 'string' },
+      format: { type: 'string', multiple: true }, out: { type: 'string' }, previews: { type: 'string' }, batch: { type: 'string' },
+      'out-dir': { type: 'string' }, seeds: { type: 'string' }, daemon: { type: 'string' }, token: { type: 'string' },
+      'models-dir': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const prompts = values.batch
+    ? (await readFile(values.batch, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+    : [positionals.join(' ')];
+  if (!prompts[0]) {
+    process.stderr.write(`animate: give a prompt, e.g. npm run animate -- "a red ball bouncing at sunset" --out clip.mp4\n\n${USAGE}`);
+    return 2;
+  }
+  const outExt = values.out ? path.extname(values.out).slice(1).toLowerCase() : '';
+  const formatNames = values.format?.length ? values.format.map((f) => f.toLowerCase()) : [FORMATS[outExt] ? outExt : 'mp4'];
+  for (const f of formatNames) if (!FORMATS[f]) throw new Error(`--format ${f} is not supported; allowed: mp4, gif, webp`);
+  const seeds = values.seeds ? values.seeds.split(',').map((s) => integer('seeds', s.trim())!) : [integer('seed', values.seed)];
+
+  const base: GenerateRequest = {
+    negativePrompt: values.negative ?? '',
+    formats: formatNames.map((f) => FORMATS[f]!),
+    requester: { userId: process.env.USER ?? 'cli', platform: 'CLI' },
+    aspect: values.aspect ?? '',
+    model: values.model ?? '',
+    scheduler: values.scheduler ?? '',
+  };
+  const optional: Array<[keyof GenerateRequest, number | undefined]> = [
+    ['steps', integer('steps', values.steps)], ['guidanceScale', decimal('guidance', values.guidance)], ['frames', integer('frames', values.frames)],
+    ['width', integer('width', values.width)], ['height', integer('height', values.height)], ['fps', integer('fps', values.fps)], ['upscale', integer('upscale', values.upscale)],
+  ];
+  for (const [key, value] of optional) if (value !== undefined) (base as Record<string, unknown>)[key] = value;
+
+  let daemon: RunningDaemon | undefined;
+  const address = values.daemon ?? process.env.ANIMATE_DAEMON_ADDRESS;
+  if (!address) {
+    const options = daemonOptionsFrom({ 'models-dir': values['models-dir'] }, process.env);
+    daemon = await startDaemon({ ...options, listen: '127.0.0.1:0', logger: createLogger('warn') });
+  }
+  const client = connectAnimator(address ?? daemon!.address, { token: values.token ?? process.env.ANIMATE_TOKEN });
+  let failures = 0;
+  try {
+    for (const [i, prompt] of prompts.entries()) {
+      for (const seed of seeds) {
+        const request: GenerateRequest = { ...base, prompt, ...(seed !== undefined ? { seed } : {}) };
+        const ext = formatNames[0]!;
+        const file = values.batch || prompts.length > 1
+          ? path.join(values['out-dir'] ?? 'clips', `${String(i + 1).padStart(3, '0')}-${slug(prompt)}${seed !== undefined && seeds.length > 1 ? `-s${seed}` : ''}.${ext}`)
+          : seeds.length > 1 ? (values.out ?? `clip.${ext}`).replace(/(\.[^.]+)?$/, `-s${seed}.${ext}`) : values.out ?? `clip.${ext}`;
+        try {
+          await generateOne(client, request, { file, previews: values.previews, quiet: !!values.quiet });
+        } catch (err) {
+          failures++;
+          // In a batch, one bad prompt must not lose the others.
+          process.stderr.write(`animate: "${prompt}" failed: ${isServiceError(err) ? err.details : (err as Error).message}\n`);
+        }
+      }
+    }
+  } finally {
+    client.close();
+    await daemon?.close({ graceMs: 0 });
+  }
+  return failures ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`animate: ${err.message}\n`);
+    process.exit(2);
+  },
+);
