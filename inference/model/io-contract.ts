@@ -1,4 +1,5 @@
 // Checks that each ONNX graph of a package has the inputs and ranks the pipeline feeds it (docs/model-package.md).
+import path from 'node:path';
 import { ModelInvalidError } from '../errors.ts';
 import type { SessionInfo } from '../worker/onnx-worker-client.ts';
 import type { ComponentName, ModelPackage } from './package.ts';
@@ -24,16 +25,9 @@ const RULES: Record<ComponentName, InputRule[]> = {
   preview_decoder: [{ name: 'latent_sample', rank: 5, type: 'float32' }],
 };
 
-const FILES: Record<ComponentName, string> = {
-  text_encoder: 'text_encoder/model.onnx',
-  denoiser: 'transformer/model.onnx (or unet/model.onnx)',
-  vae_decoder: 'vae_decoder/model.onnx',
-  preview_decoder: 'preview/model.onnx',
-};
-
 /** Returns the names of optional inputs the graph does take (e.g. attention_mask). */
 export function checkComponentIO(pkg: ModelPackage, component: ComponentName, info: SessionInfo): Set<string> {
-  const file = FILES[component];
+  const file = path.relative(pkg.dir, pkg.onnx[component] ?? component);
   const present = new Set<string>();
   const allowed = RULES[component].map((r) => r.name);
   for (const input of info.inputs) {

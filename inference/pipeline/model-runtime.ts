@@ -1,7 +1,8 @@
 // One loaded model: its ONNX sessions in the inference worker, and the text-to-video denoising loop with
 // classifier-free guidance (cond and uncond as one batch; the unconditional embedding cached).
 import type { TensorData } from '../backend/onnx.ts';
-import { CancelledError, DaemonError, InferenceFailedError } from '../errors.ts';
+import path from 'node:path';
+import { CancelledError, DaemonError, InferenceFailedError, ModelInvalidError } from '../errors.ts';
 import { checkComponentIO } from '../model/io-contract.ts';
 import type { ComponentName, ModelPackage } from '../model/package.ts';
 import { createSampler, type SchedulerName } from '../schedulers/index.ts';
@@ -87,7 +88,9 @@ export class ModelRuntime {
     for (const component of components) {
       const file = pkg.onnx[component];
       if (!file) continue;
-      const info = await worker.load(`${pkg.hash}:${component}`, file);
+      const info = await worker.load(`${pkg.hash}:${component}`, file).catch((err: Error) => {
+        throw new ModelInvalidError(pkg.dir, `${path.relative(pkg.dir, file)} cannot be loaded by onnxruntime (${err.message})`);
+      });
       const present = checkComponentIO(pkg, component, info);
       if (component === 'text_encoder') hasMask = present.has('attention_mask');
     }
