@@ -7,7 +7,7 @@ import { sleep, systemClock, type Clock } from '../core/clock.ts';
 export interface RateGateOptions {
   /** Calls per minute allowed per method (defaults below stay a little under Slack's tiers). */
   perMinute?: Partial<Record<string, number>>;
-  /** Minimum spacing of posts (messages and file shares) in one channel; default 1000 ms. */
+  /** Average spacing of posts (messages and file shares) in one channel, short bursts allowed; default 1000 ms. */
   perChannelPostIntervalMs?: number;
   clock?: Clock;
 }
@@ -23,14 +23,17 @@ export const DEFAULT_PER_MINUTE: Readonly<Record<string, number>> = {
 class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(private readonly perMinute: number, now: number) {
-    this.tokens = Math.max(1, Math.floor(perMinute / 6)); // a small burst, as Slack tolerates
+  constructor(private readonly perMinute: number, now: number, private readonly burst = TokenBucket.capacity(perMinute)) {
+    this.tokens = burst; // a small burst, as Slack tolerates
     this.last = now;
   }
   private refill(now: number): void {
-    const capacity = Math.max(1, Math.floor(this.perMinute / 6));
-    this.tokens = Math.min(capacity, this.tokens + ((now - this.last) * this.perMinute) / 60_000);
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perMinute) / 60_000);
     this.last = now;
+  }
+  /** Burst size: ten seconds' worth, at least 1, at most 8. */
+  static capacity(perMinute: number): number {
+    return Math.min(8, Math.max(1, Math.floor(perMinute / 6)));
   }
   tryTake(now: number): boolean {
     this.refill(now);
@@ -47,36 +50,42 @@ class TokenBucket {
 
 export class SlackRateGate {
   private readonly buckets = new Map<string, TokenBucket>();
-  private readonly lastPost = new Map<string, number>();
   private readonly perMinute: Record<string, number>;
-  private readonly postIntervalMs: number;
+  private readonly postsPerMinute: number;
   readonly clock: Clock;
 
   constructor(options: RateGateOptions = {}) {
     this.perMinute = { ...DEFAULT_PER_MINUTE };
     for (const [method, value] of Object.entries(options.perMinute ?? {})) if (value !== undefined) this.perMinute[method] = value;
-    this.postIntervalMs = options.perChannelPostIntervalMs ?? 1000;
+    this.postsPerMinute = 60_000 / Math.max(1, options.perChannelPostIntervalMs ?? 1000);
     this.clock = options.clock ?? systemClock;
   }
 
-  private bucket(method: string): TokenBucket | undefined {
-    const perMinute = this.perMinute[method];
+  private bucket(key: string, perMinute: number | undefined, burst?: number): TokenBucket | undefined {
     if (perMinute === undefined) return undefined;
-    let bucket = this.buckets.get(method);
+    let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = new TokenBucket(perMinute, this.clock.now());
-      this.buckets.set(method, bucket);
+      bucket = new TokenBucket(perMinute, this.clock.now(), burst);
+      this.buckets.set(key, bucket);
     }
     return bucket;
+  }
+
+  /** The buckets one call draws from: its method's, and for posts its channel's (one a second, short bursts). */
+  private bucketsFor(method: string, channel?: string): TokenBucket[] {
+    const out: TokenBucket[] = [];
+    const byMethod = this.bucket(`m:${method}`, this.perMinute[method]);
+    if (byMethod) out.push(byMethod);
+    if (channel && this.isPost(method)) out.push(this.bucket(`c:${channel}`, this.postsPerMinute, 3)!);
+    return out;
   }
 
   /** For droppable updates: true when the call may go now (and counts it). */
   tryAcquire(method: string, channel?: string): boolean {
     const now = this.clock.now();
-    if (channel && this.isPost(method) && now - (this.lastPost.get(channel) ?? -Infinity) < this.postIntervalMs) return false;
-    const bucket = this.bucket(method);
-    if (bucket && !bucket.tryTake(now)) return false;
-    if (channel && this.isPost(method)) this.lastPost.set(channel, now);
+    const buckets = this.bucketsFor(method, channel);
+    if (buckets.some((b) => b.waitMs(now) > 0)) return false;
+    for (const b of buckets) b.tryTake(now);
     return true;
   }
 
@@ -84,10 +93,7 @@ export class SlackRateGate {
   async acquire(method: string, channel?: string): Promise<void> {
     for (;;) {
       const now = this.clock.now();
-      let wait = 0;
-      if (channel && this.isPost(method)) wait = Math.max(wait, (this.lastPost.get(channel) ?? -Infinity) + this.postIntervalMs - now);
-      const bucket = this.bucket(method);
-      if (bucket) wait = Math.max(wait, bucket.waitMs(now));
+      const wait = Math.max(0, ...this.bucketsFor(method, channel).map((b) => b.waitMs(now)));
       if (wait <= 0 && this.tryAcquire(method, channel)) return;
       await sleep(this.clock, Math.max(wait, 10));
     }
