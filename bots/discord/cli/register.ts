@@ -1,0 +1,36 @@
+// `npm run discord:register`: registers /animate in DISCORD_GUILD_ID (development; instant) or globally.
+// `-- --global` registers globally even when DISCORD_GUILD_ID is set.
+import { ConfigError, loadConfig } from '../../../shared/config/index.ts';
+import { registerCommands } from '../register.ts';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const global = args.includes('--global');
+  let config;
+  try {
+    config = loadConfig(process.env, args.filter((a) => a !== '--global'));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`Cannot register commands: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const { token, applicationId, guildId, apiUrl } = config.discord;
+  if (!token) {
+    console.error('Cannot register commands: DISCORD_TOKEN is not set (Developer Portal → Bot → Token).');
+    process.exit(2);
+  }
+  if (!applicationId) {
+    console.error('Cannot register commands: DISCORD_APPLICATION_ID is not set (Developer Portal → General Information).');
+    process.exit(2);
+  }
+  const result = await registerCommands({ token, applicationId, guildId: global ? undefined : guildId, apiUrl });
+  const where = result.scope === 'guild' ? `guild ${guildId}` : 'all servers (global commands can take up to an hour to appear)';
+  console.log(`Registered ${result.commands.map((c) => `/${c.name} (${c.id})`).join(', ')} in ${where}.`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`Registering commands failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

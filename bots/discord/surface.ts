@@ -1,0 +1,206 @@
+// One job's life in Discord. The status message (the command's reply, or a message in the clip thread for jobs
+// spawned from another) shows the queue position, a progress bar and the latest preview as an animated
+// attachment; the finished MP4 is posted in the thread with the prompt, seed and settings and the Reroll /
+// Variations / Refine buttons. Every path ends in a message in the channel.
+import { AttachmentBuilder } from 'discord.js';
+import type {
+  AcceptedJob,
+  ChatAdapter,
+  ClipFile,
+  ClipInfo,
+  JobSurface,
+  PreviewImage,
+  ProgressUpdate,
+  SpawnContext,
+  StartedInfo,
+} from '../core/adapter.ts';
+import type { BotError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { discordFailure, isMissingPermission, isTooLarge } from './discord-errors.ts';
+import { fitClip, megabytes, type ClipLinker, type FittedClip } from './fit-clip.ts';
+import { cancelRow, clipMessage, clipRow, failureText, headline, progressLine, queuedLine, startedLine, truncate, MAX_CONTENT } from './format.ts';
+import { ChannelStatus, type StatusMessage, type StatusPayload } from './status-message.ts';
+import type { ThreadHost } from './thread-host.ts';
+
+export interface DiscordSurfaceShared {
+  readonly adapter: ChatAdapter;
+  readonly logger: Logger;
+  readonly linker?: ClipLinker | undefined;
+}
+
+export interface DiscordSurfaceInit {
+  status: StatusMessage;
+  host: ThreadHost;
+  /** Largest upload for this job: the interaction's attachment_size_limit, else the configured default. */
+  uploadLimitBytes: number;
+  /** Set when the surface already lives in a thread (command ran in one, or spawned into one). */
+  threadId?: string | undefined;
+  label?: string | undefined;
+}
+
+const PREVIEW_EXT: Readonly<Record<string, string>> = { 'image/webp': 'webp', 'image/gif': 'gif' };
+
+export class DiscordJobSurface implements JobSurface {
+  readonly adapter: ChatAdapter;
+  threadId: string | undefined;
+  private readonly status: StatusMessage;
+  private readonly host: ThreadHost;
+  private readonly uploadLimitBytes: number;
+  private readonly label: string | undefined;
+  private job: AcceptedJob | undefined;
+  private stateLine = '⏳ Getting ready…';
+  private startedText: string | undefined;
+  private previewNote: string | undefined;
+  /** The message the clip was posted in, once delivered. */
+  clipMessageId: string | undefined;
+
+  constructor(private readonly shared: DiscordSurfaceShared, init: DiscordSurfaceInit) {
+    this.adapter = shared.adapter;
+    this.status = init.status;
+    this.host = init.host;
+    this.uploadLimitBytes = init.uploadLimitBytes;
+    this.threadId = init.threadId;
+    this.label = init.label;
+  }
+
+  get statusMessageId(): string | undefined {
+    return this.status.messageId;
+  }
+
+  private head(): string {
+    if (this.job) return headline(this.job, this.label);
+    return this.label ? `**${this.label}**` : '';
+  }
+
+  private render(active: boolean, files?: AttachmentBuilder[]): StatusPayload {
+    const lines = [this.head(), this.startedText, this.stateLine, this.previewNote].filter((l): l is string => Boolean(l));
+    return {
+      content: truncate(lines.join('\n'), MAX_CONTENT),
+      components: active && this.job ? [cancelRow(this.job.jobId)] : [],
+      files,
+    };
+  }
+
+  async accepted(job: AcceptedJob): Promise<void> {
+    this.job = job;
+    this.stateLine = '⏳ Sent to the animation daemon…';
+    await this.status.show(this.render(true));
+  }
+
+  async showQueued(position: number, etaSeconds: number): Promise<void> {
+    this.stateLine = queuedLine(position, etaSeconds);
+    await this.status.show(this.render(true));
+  }
+
+  async showStarted(info: StartedInfo): Promise<void> {
+    this.startedText = startedLine(info);
+    this.stateLine = '▱▱▱▱▱▱▱▱▱▱▱▱▱▱▱▱ 0% · starting';
+    await this.status.show(this.render(true));
+  }
+
+  async showProgress(progress: ProgressUpdate): Promise<void> {
+    this.stateLine = progressLine(progress);
+    await this.status.show(this.render(true));
+  }
+
+  async showPreview(image: PreviewImage): Promise<void> {
+    if (image.data.length > this.uploadLimitBytes) {
+      // Previews are a courtesy: skip one that cannot be uploaded rather than failing the job.
+      this.previewNote = `(preview of step ${image.step} skipped: ${megabytes(image.data.length)} is over the upload limit)`;
+      await this.status.show(this.render(true));
+      return;
+    }
+    this.previewNote = undefined;
+    const ext = PREVIEW_EXT[image.mimeType] ?? 'webp';
+    const file = new AttachmentBuilder(image.data, { name: `preview-step${image.step}.${ext}`, description: `Preview at step ${image.step} of ${image.total}` });
+    await this.status.show(this.render(true, [file]));
+  }
+
+  async deliverClip(clip: ClipFile, info: ClipInfo): Promise<void> {
+    let limit = this.uploadLimitBytes;
+    for (let attempt = 0; ; attempt++) {
+      const fitted = await fitClip(clip, info, limit, this.shared.linker);
+      try {
+        await this.post(fitted, info);
+        return;
+      } catch (error) {
+        // Discord measures the whole request; if it still says "too large", aim lower and try again.
+        if (isTooLarge(error) && attempt < 2) {
+          limit = Math.floor(Math.min(limit, fitted.kind === 'file' ? fitted.data.length : limit) * 0.6);
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private async post(fitted: FittedClip, info: ClipInfo): Promise<void> {
+    const place = await this.host.get().catch((error: unknown) => {
+      this.shared.logger.warn('could not open the clip thread; the clip goes into the status message', error);
+      return undefined;
+    });
+    const notes = [...fitted.notes, ...(place?.note ? [place.note] : [])];
+    const content = clipMessage(info, fitted.kind === 'link' ? [...notes, `🔗 ${fitted.url}`] : notes);
+    const files = fitted.kind === 'file' ? [new AttachmentBuilder(fitted.data, { name: fitted.fileName, description: truncate(info.prompt, 1000) })] : [];
+    const components = [clipRow(info.jobId)];
+
+    if (place) {
+      try {
+        const message = await place.channel.send({ content, files, components, allowedMentions: { parse: [], users: [info.requester.userId] } });
+        this.clipMessageId = message.id;
+        if (place.isThread) this.threadId = place.channel.id;
+        this.stateLine = `✅ Done: ${message.url}`;
+        this.startedText = undefined;
+        await this.status.show(this.render(false)).catch((error: unknown) => this.shared.logger.warn('could not mark the status message done', error));
+        return;
+      } catch (error) {
+        if (isTooLarge(error)) throw error;
+        if (!isMissingPermission(error)) throw discordFailure(error, 'post the clip', 'Attach Files');
+        this.shared.logger.warn('missing permission to post the clip in the thread; putting it in the status message', error);
+        notes.push('I may not post in the thread here (missing **Send Messages in Threads** or **Attach Files**), so the clip is here.');
+      }
+    }
+    // Fallback: the clip replaces the status message's preview (the interaction webhook needs no channel permission).
+    try {
+      const message = await this.status.show({
+        content: clipMessage(info, fitted.kind === 'link' ? [...notes, `🔗 ${fitted.url}`] : notes),
+        components,
+        files,
+        ping: [info.requester.userId],
+      });
+      this.clipMessageId = message.id;
+    } catch (error) {
+      if (isTooLarge(error)) throw error;
+      throw discordFailure(error, 'post the clip', 'Attach Files');
+    }
+  }
+
+  async fail(error: BotError): Promise<void> {
+    this.stateLine = failureText(error);
+    this.startedText = undefined;
+    this.previewNote = undefined;
+    await this.status.show(this.render(false));
+  }
+
+  async cancelled(by: string): Promise<void> {
+    this.stateLine = `🛑 Cancelled by ${by}.`;
+    this.startedText = undefined;
+    this.previewNote = undefined;
+    await this.status.show(this.render(false, []));
+  }
+
+  async spawn(context: SpawnContext): Promise<JobSurface> {
+    const place = await this.host.get();
+    const status = new ChannelStatus(place.channel, this.shared.logger);
+    const surface = new DiscordJobSurface(this.shared, {
+      status,
+      host: this.host,
+      uploadLimitBytes: this.uploadLimitBytes,
+      threadId: place.isThread ? place.channel.id : undefined,
+      label: context.label,
+    });
+    // Post right away so jobs appear in the order they were asked for.
+    await status.show({ content: truncate(`**${context.label}**\n⏳ Starting… (asked by <@${context.requester.userId}>)`, MAX_CONTENT), components: [] });
+    return surface;
+  }
+}
