@@ -107,7 +107,7 @@ function suggest(name: string): string {
     const d = distance(name, known);
     if (d < bestD) [best, bestD] = [known, d];
   }
-  return best && bestD <= 4 ? ` Did you mean ${best}?` : '';
+  return best && bestD <= 2 ? ` Did you mean ${best}?` : '';
 }
 
 /**

@@ -1,0 +1,279 @@
+// The playground page: renders the bot's events (SSE) as a chat thread and sends messages and button presses.
+// Plain browser JavaScript, no build step, nothing loaded from the network.
+'use strict';
+
+const sessionId = (() => {
+  let id = sessionStorage.getItem('animate-session');
+  if (!id) {
+    id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+    sessionStorage.setItem('animate-session', id);
+  }
+  return id;
+})();
+
+const log = document.getElementById('log');
+const input = document.getElementById('input');
+const composer = document.getElementById('composer');
+const connection = document.getElementById('connection');
+const replying = document.getElementById('replying');
+const replyingTo = document.getElementById('replying-to');
+const threads = new Map(); // thread id → { el, prompt }
+const bubbles = new Map(); // bubble id → { el, jobId, thread, prompt }
+let replyThread = null;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function nearBottom() {
+  return log.scrollHeight - log.scrollTop - log.clientHeight < 120;
+}
+function keepScrolled(wasNear) {
+  if (wasNear) log.scrollTop = log.scrollHeight;
+}
+
+function message(kind, who, tag) {
+  const msg = el('div', `msg ${kind}`);
+  msg.append(el('div', 'avatar', kind === 'user' ? 'you'.slice(0, 2) : '▶'));
+  const body = el('div', 'body');
+  const name = el('div', 'name', who);
+  if (tag) name.append(el('small', '', tag));
+  body.append(name);
+  msg.append(body);
+  return { msg, body };
+}
+
+function threadEl(id) {
+  let t = threads.get(id);
+  if (!t) {
+    const node = el('section', 'thread');
+    node.dataset.thread = id;
+    log.append(node);
+    t = { el: node, prompt: '' };
+    threads.set(id, t);
+  }
+  return t;
+}
+
+function selectReply(thread) {
+  replyThread = thread;
+  for (const [id, t] of threads) t.el.classList.toggle('selected', id === thread);
+  replying.hidden = !thread;
+  if (thread) {
+    replyingTo.textContent = threads.get(thread)?.prompt || thread;
+    input.placeholder = 'Refine: "make it blue", "slower", "now at night", "add a star"…';
+    input.focus();
+  } else input.placeholder = '/animate a red ball bouncing on the grass --steps 20 --variants 2';
+}
+
+function fmtSeconds(s) {
+  if (!isFinite(s) || s <= 0) return '';
+  return s < 1 ? '<1 s' : `${Math.round(s)} s`;
+}
+
+function bubbleFor(ev) {
+  let b = bubbles.get(ev.bubble);
+  if (b) return b;
+  const thread = threadEl(ev.thread);
+  const { msg, body } = message('bot', 'animate', ev.label || (ev.variant ? `variant ${ev.variant.index} of ${ev.variant.count}` : 'bot'));
+  msg.classList.add('bubble');
+  msg.dataset.bubble = ev.bubble;
+  const prompt = el('div', 'text prompt');
+  const derived = el('div', 'derived');
+  const status = el('div', 'status', 'Accepted…');
+  const progress = el('div', 'progress');
+  progress.append(el('div', 'bar'));
+  const media = el('div', 'media');
+  const info = el('div', 'info');
+  const actions = el('div', 'actions');
+  body.append(prompt, derived, status, progress, media, info, actions);
+  thread.el.append(msg);
+  b = { el: msg, prompt, derived, status, bar: progress.firstChild, media, info, actions, jobId: null, thread: ev.thread, text: '' };
+  bubbles.set(ev.bubble, b);
+  return b;
+}
+
+function button(b, action, label) {
+  const btn = el('button', '', label);
+  btn.type = 'button';
+  btn.dataset.action = action;
+  btn.addEventListener('click', () => onButton(b, action, btn));
+  b.actions.append(btn);
+  return btn;
+}
+
+async function post(path, body) {
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session: sessionId, ...body }) });
+  const data = await res.json().catch(() => ({ ok: false, error: `HTTP ${res.status}` }));
+  if (!res.ok || data.ok === false) showNotice(data.error || `HTTP ${res.status}`, 'error');
+  return data;
+}
+
+function onButton(b, action, btn) {
+  if (action === 'reply') return selectReply(b.thread);
+  if (action === 'refine') {
+    if (b.el.querySelector('.refine-form')) return;
+    const form = el('form', 'refine-form');
+    const field = el('input');
+    field.value = b.text;
+    field.setAttribute('aria-label', 'refined prompt');
+    const ok = el('button', '', 'Animate');
+    ok.type = 'submit';
+    form.append(field, ok);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!field.value.trim()) return;
+      form.remove();
+      void post('/api/action', { jobId: b.jobId, action: 'refine', prompt: field.value });
+    });
+    b.actions.after(form);
+    field.focus();
+    return;
+  }
+  btn.disabled = true;
+  void post('/api/action', { jobId: b.jobId, action }).finally(() => {
+    if (action !== 'cancel') btn.disabled = false;
+  });
+}
+
+function showNotice(text, level, thread) {
+  const wasNear = nearBottom();
+  const { msg, body } = message('bot', 'animate', level === 'error' ? 'error' : 'help');
+  msg.classList.add('notice', level);
+  body.append(el('div', 'text', text));
+  (thread ? threadEl(thread).el : log).append(msg);
+  keepScrolled(wasNear);
+}
+
+const handlers = {
+  user(ev) {
+    const t = threadEl(ev.thread);
+    if (!t.prompt) t.prompt = ev.text.replace(/^\/animate\s*/i, '');
+    const { msg, body } = message('user', 'you');
+    body.append(el('div', 'text', ev.text));
+    t.el.append(msg);
+  },
+  notice(ev) {
+    showNotice(ev.text, ev.level, ev.thread);
+  },
+  accepted(ev) {
+    const b = bubbleFor(ev);
+    b.jobId = ev.jobId;
+    b.el.dataset.job = ev.jobId;
+    b.text = ev.prompt;
+    b.prompt.textContent = ev.prompt;
+    if (ev.derivedFrom?.kind === 'refinement') b.derived.textContent = `Refined from “${ev.derivedFrom.previousPrompt ?? ''}” with “${ev.derivedFrom.text}”. Prompt used: “${ev.prompt}”.`;
+    if (ev.derivedFrom?.kind === 'question') b.derived.textContent = `Question “${ev.derivedFrom.text}” → prompt “${ev.prompt}”.`;
+    button(b, 'cancel', 'Cancel');
+  },
+  queued(ev) {
+    const b = bubbles.get(ev.bubble);
+    if (!b) return;
+    const eta = fmtSeconds(ev.etaSeconds);
+    b.status.textContent = ev.position <= 1 ? `Next in queue${eta ? ` · starts in ≈ ${eta}` : ''}` : `In queue: position ${ev.position}${eta ? ` · starts in ≈ ${eta}` : ''}`;
+    b.el.dataset.state = 'queued';
+  },
+  progress(ev) {
+    const b = bubbles.get(ev.bubble);
+    if (!b) return;
+    const eta = fmtSeconds(ev.etaSeconds);
+    const stage = ev.stage === 'denoise' ? 'Denoising' : ev.stage === 'decode' ? 'Decoding' : ev.stage === 'encode' ? 'Encoding' : ev.stage;
+    b.status.textContent = `${stage} · step ${ev.step}/${ev.total}${eta ? ` · ≈ ${eta} left` : ''}`;
+    b.bar.style.width = `${Math.round((100 * ev.step) / Math.max(1, ev.total))}%`;
+    b.el.dataset.state = 'running';
+  },
+  preview(ev) {
+    const b = bubbles.get(ev.bubble);
+    if (!b || b.el.classList.contains('done')) return;
+    let img = b.media.querySelector('img.preview');
+    if (!img) {
+      img = el('img', 'preview');
+      img.alt = 'preview';
+      b.media.append(img);
+    }
+    img.src = ev.url;
+    img.title = `preview at step ${ev.step}/${ev.total}`;
+  },
+  clip(ev) {
+    const b = bubbles.get(ev.bubble);
+    if (!b) return;
+    const wasNear = nearBottom();
+    b.el.classList.add('done');
+    b.el.dataset.state = 'done';
+    b.media.textContent = '';
+    const video = el('video', 'clip');
+    Object.assign(video, { autoplay: true, loop: true, muted: true, playsInline: true, controls: false });
+    video.setAttribute('playsinline', '');
+    video.setAttribute('muted', '');
+    video.src = ev.url;
+    b.media.append(video);
+    const i = ev.info;
+    const secs = (i.timings?.totalMs ?? 0) / 1000;
+    b.status.textContent = `Done${secs ? ` in ${secs.toFixed(1)} s` : ''}`;
+    b.info.textContent = `seed ${i.seed} · ${i.steps} steps · guidance ${Number(i.guidance).toFixed(1)} · ${i.width}×${i.height} · ${i.frames} frames @ ${i.fps} fps · ${i.model}` + (i.unknownWords?.length ? ` · unknown words: ${i.unknownWords.join(', ')}` : '');
+    const link = el('a', '', 'download');
+    link.href = ev.url;
+    link.download = i.fileName || 'clip.mp4';
+    link.style.marginLeft = '8px';
+    b.info.append(' · ', link);
+    b.actions.textContent = '';
+    button(b, 'reroll', 'Reroll');
+    button(b, 'variations', 'Variations');
+    button(b, 'refine', 'Refine');
+    button(b, 'reply', 'Reply in thread');
+    keepScrolled(wasNear);
+  },
+  fail(ev) {
+    const b = bubbleFor(ev);
+    b.el.classList.add('failed');
+    b.el.dataset.state = 'failed';
+    b.status.textContent = '';
+    b.status.append(el('span', 'error', ev.message));
+    b.actions.textContent = '';
+    if (b.jobId) button(b, 'reroll', 'Try again');
+  },
+  cancelled(ev) {
+    const b = bubbles.get(ev.bubble);
+    if (!b) return;
+    b.el.classList.add('cancelled');
+    b.el.dataset.state = 'cancelled';
+    b.status.textContent = `Cancelled by ${ev.by}.`;
+    b.actions.textContent = '';
+    button(b, 'reroll', 'Reroll');
+  },
+};
+
+function connect() {
+  const source = new EventSource(`/events?session=${encodeURIComponent(sessionId)}`);
+  source.addEventListener('open', () => {
+    connection.textContent = '● live';
+    connection.classList.add('live');
+  });
+  source.addEventListener('error', () => {
+    connection.textContent = 'reconnecting…';
+    connection.classList.remove('live');
+  });
+  source.addEventListener('page', (e) => {
+    const ev = JSON.parse(e.data);
+    const wasNear = nearBottom();
+    handlers[ev.type]?.(ev);
+    keepScrolled(wasNear);
+  });
+}
+
+composer.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = '';
+  const isCommand = /^\/(animate|help)\b/i.test(text);
+  if (isCommand) selectReply(null);
+  void post('/api/message', isCommand || !replyThread ? { text } : { text, thread: replyThread });
+});
+document.getElementById('stop-reply').addEventListener('click', () => selectReply(null));
+
+connect();
+input.focus();

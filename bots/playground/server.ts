@@ -1,0 +1,239 @@
+// The local playground: node:http serving one static chat page, an SSE stream per browser session, a JSON API
+// for messages and buttons, and media from a bounded in-memory cache. No build step, nothing from the network.
+import { readFile } from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Requester } from '../core/adapter.ts';
+import type { BotCore, JobAction } from '../core/bot.ts';
+import { isBotError } from '../core/errors.ts';
+import { consoleLogger, type Logger } from '../core/logger.ts';
+import { MediaCache } from './media-cache.ts';
+import { PlaygroundSession } from './session.ts';
+import { PlaygroundSurface } from './surface.ts';
+
+const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
+const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+
+export interface PlaygroundOptions {
+  core: BotCore;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** Bytes of clips and previews kept in memory. Default 64 MiB. */
+  maxMediaBytes?: number;
+  logger?: Logger;
+}
+
+export interface RunningPlayground {
+  /** e.g. http://127.0.0.1:8787/ */
+  url: string;
+  port: number;
+  media: MediaCache;
+  close(): Promise<void>;
+}
+
+const ACTIONS = ['cancel', 'reroll', 'variations', 'refine'] as const;
+const SESSION_ID = /^[A-Za-z0-9_-]{6,64}$/;
+const MAX_BODY = 64 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, `The message is too long (at most ${MAX_BODY} bytes).`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch {
+    throw new HttpError(400, 'The request body must be a JSON object.');
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const data = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': data.length, 'cache-control': 'no-store' });
+  res.end(data);
+}
+
+export async function startPlayground(options: PlaygroundOptions): Promise<RunningPlayground> {
+  const { core } = options;
+  const logger = options.logger ?? consoleLogger('[playground]');
+  const media = new MediaCache(options.maxMediaBytes);
+  const sessions = new Map<string, PlaygroundSession>();
+
+  const sessionFor = (id: unknown): PlaygroundSession => {
+    if (typeof id !== 'string' || !SESSION_ID.test(id)) throw new HttpError(400, 'session must be 6–64 characters of A–Z, a–z, 0–9, _ or -.');
+    let s = sessions.get(id);
+    if (!s) {
+      s = new PlaygroundSession(id);
+      sessions.set(id, s);
+    }
+    return s;
+  };
+  const requesterFor = (session: PlaygroundSession): Requester => ({
+    platform: 'playground',
+    userId: session.id,
+    displayName: 'you',
+    channelId: session.id,
+    serverId: 'playground',
+  });
+
+  async function onMessage(body: Record<string, unknown>): Promise<unknown> {
+    const session = sessionFor(body.session);
+    const text = typeof body.text === 'string' ? body.text.trim() : '';
+    if (!text) throw new HttpError(400, 'text is required.');
+    const requester = requesterFor(session);
+    const command = /^\/animate\b\s*/i.exec(text) ?? /^\/help\b/i.exec(text);
+    if (command) {
+      const args = /^\/help/i.test(text) ? 'help' : text.slice(command[0].length);
+      const thread = session.newThreadId();
+      session.emit({ type: 'user', thread, text });
+      const surface = new PlaygroundSurface(session, media, thread);
+      const result = await core.animateText(surface, requester, args, { threadId: thread });
+      if (result.kind === 'help') session.emit({ type: 'notice', thread, text: result.text, level: 'info' });
+      else if (result.jobs.length > 0) session.latestThread = thread;
+      return { ok: true, thread };
+    }
+    // Anything else is a reply in a thread: it refines that thread's clip.
+    const requested = typeof body.thread === 'string' && body.thread ? body.thread : undefined;
+    const thread = requested ?? session.latestThread;
+    if (!thread || !thread.startsWith(`pg-${session.id}-`)) {
+      session.emit({ type: 'notice', text: 'Start with /animate <prompt>, e.g. /animate a red ball bouncing --seed 42. Then reply to refine it ("make it blue", "slower"). /animate help lists the options.', level: 'info' });
+      return { ok: true };
+    }
+    session.emit({ type: 'user', thread, text });
+    const surface = new PlaygroundSurface(session, media, thread, `Refined: “${text}”`);
+    try {
+      const result = await core.followUp(thread, text, requester, surface);
+      if (!result) session.emit({ type: 'notice', thread, text: 'This thread has no clip to refine yet; wait for it or start a new /animate.', level: 'error' });
+    } catch (err) {
+      session.emit({ type: 'notice', thread, text: isBotError(err) ? err.message : 'Could not refine this clip.', level: 'error' });
+    }
+    return { ok: true, thread };
+  }
+
+  async function onAction(body: Record<string, unknown>): Promise<unknown> {
+    const session = sessionFor(body.session);
+    const kind = body.action;
+    if (typeof kind !== 'string' || !(ACTIONS as readonly string[]).includes(kind)) throw new HttpError(400, `action must be one of ${ACTIONS.join(', ')}.`);
+    if (typeof body.jobId !== 'string') throw new HttpError(400, 'jobId is required.');
+    const job = core.jobs.get(body.jobId);
+    const thread = job?.surface.threadId;
+    let action: JobAction;
+    if (kind === 'refine') {
+      if (typeof body.prompt !== 'string' || !body.prompt.trim()) throw new HttpError(400, 'prompt is required to refine.');
+      action = { kind: 'refine', prompt: body.prompt };
+    } else if (kind === 'variations') action = { kind: 'variations' };
+    else action = { kind: kind as 'cancel' | 'reroll' };
+    try {
+      if (job && job.requester.userId !== session.id && kind !== 'cancel') throw new HttpError(403, 'That clip belongs to another session.');
+      await core.action(body.jobId, action, requesterFor(session));
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      const message = isBotError(err) ? err.message : 'That did not work.';
+      session.emit({ type: 'notice', thread, text: message, level: 'error' });
+      return { ok: false, error: message };
+    }
+  }
+
+  function serveMedia(req: IncomingMessage, res: ServerResponse, id: string): void {
+    const item = media.get(id);
+    if (!item) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('This clip is no longer in memory (the playground keeps only recent media). Reroll it to make it again.');
+      return;
+    }
+    const total = item.data.length;
+    const headers: http.OutgoingHttpHeaders = { 'content-type': item.mimeType, 'accept-ranges': 'bytes', 'cache-control': 'private, max-age=3600' };
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range && (range[1] || range[2])) {
+      let start = range[1] ? Number(range[1]) : total - Number(range[2]);
+      let end = range[1] && range[2] ? Number(range[2]) : total - 1;
+      start = Math.max(0, start);
+      end = Math.min(total - 1, end);
+      if (start > end) {
+        res.writeHead(416, { 'content-range': `bytes */${total}` });
+        res.end();
+        return;
+      }
+      res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${total}`, 'content-length': end - start + 1 });
+      res.end(req.method === 'HEAD' ? undefined : item.data.subarray(start, end + 1));
+      return;
+    }
+    res.writeHead(200, { ...headers, 'content-length': total });
+    res.end(req.method === 'HEAD' ? undefined : item.data);
+  }
+
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://playground.local');
+      try {
+        const asset = STATIC[url.pathname];
+        if (asset && (req.method === 'GET' || req.method === 'HEAD')) {
+          const data = await readFile(path.join(PUBLIC_DIR, asset.file));
+          res.writeHead(200, { 'content-type': asset.type, 'content-length': data.length, 'cache-control': 'no-cache' });
+          res.end(req.method === 'HEAD' ? undefined : data);
+          return;
+        }
+        if (url.pathname === '/events' && req.method === 'GET') {
+          const session = sessionFor(url.searchParams.get('session'));
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+          res.write('retry: 1000\n\n');
+          const last = Number(req.headers['last-event-id'] ?? url.searchParams.get('after') ?? 0);
+          session.attach(res, Number.isFinite(last) ? last : 0);
+          return;
+        }
+        if (url.pathname.startsWith('/media/') && (req.method === 'GET' || req.method === 'HEAD')) return serveMedia(req, res, url.pathname.slice('/media/'.length));
+        if (url.pathname === '/api/message' && req.method === 'POST') return sendJson(res, 200, await onMessage(await readJson(req)));
+        if (url.pathname === '/api/action' && req.method === 'POST') return sendJson(res, 200, await onAction(await readJson(req)));
+        if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, sessions: sessions.size, mediaBytes: media.totalBytes });
+        throw new HttpError(404, `Nothing at ${url.pathname}.`);
+      } catch (err) {
+        if (!(err instanceof HttpError)) logger.error(`${req.method} ${url.pathname} failed`, err);
+        if (res.headersSent) res.end();
+        else sendJson(res, err instanceof HttpError ? err.status : 500, { ok: false, error: err instanceof Error ? err.message : 'internal error' });
+      }
+    })();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}/`,
+    port: address.port,
+    media,
+    async close() {
+      for (const s of sessions.values()) s.closeAll();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// The playground's JobSurface: each call becomes an event for the page (over SSE); images and clips go into the
+// media cache and travel as URLs. It is an adapter like Discord's and Slack's, on the same core.
+import type { AcceptedJob, ChatAdapter, ClipFile, ClipInfo, JobSurface, PreviewImage, ProgressUpdate, SpawnContext } from '../core/adapter.ts';
+import type { BotError } from '../core/errors.ts';
+import type { MediaCache } from './media-cache.ts';
+import type { PlaygroundSession } from './session.ts';
+
+export const playgroundAdapter: ChatAdapter = {
+  platform: 'playground',
+  // A local page can take frequent updates; still coalesce so a fast model does not flood the stream.
+  limits: { minUpdateIntervalMs: 150, maxUploadBytes: 64 * 1024 * 1024 },
+  clipFormats: ['mp4'],
+  previewFormat: 'webp',
+  previewMaxSide: 192,
+};
+
+export class PlaygroundSurface implements JobSurface {
+  readonly adapter = playgroundAdapter;
+  readonly bubble: string;
+
+  constructor(
+    private readonly session: PlaygroundSession,
+    private readonly media: MediaCache,
+    readonly threadId: string,
+    private readonly label?: string,
+  ) {
+    this.bubble = session.newBubbleId();
+  }
+
+  async accepted(job: AcceptedJob): Promise<void> {
+    this.session.emit({ type: 'accepted', thread: this.threadId, bubble: this.bubble, label: this.label, jobId: job.jobId, prompt: job.prompt, derivedFrom: job.derivedFrom, variant: job.variant });
+  }
+
+  async showQueued(position: number, etaSeconds: number): Promise<void> {
+    this.session.emit({ type: 'queued', bubble: this.bubble, position, etaSeconds });
+  }
+
+  async showProgress(p: ProgressUpdate): Promise<void> {
+    this.session.emit({ type: 'progress', bubble: this.bubble, step: p.step, total: p.total, stage: p.stage, etaSeconds: p.etaSeconds });
+  }
+
+  async showPreview(image: PreviewImage): Promise<void> {
+    const id = this.media.put(image.data, image.mimeType);
+    this.session.emit({ type: 'preview', bubble: this.bubble, url: `/media/${id}`, step: image.step, total: image.total });
+  }
+
+  async deliverClip(clip: ClipFile, info: ClipInfo): Promise<void> {
+    const id = this.media.put(clip.data, clip.mimeType);
+    const { requester: _requester, alternatives: _alternatives, ...shown } = info;
+    this.session.emit({ type: 'clip', bubble: this.bubble, url: `/media/${id}`, mimeType: clip.mimeType, info: { ...shown, fileName: clip.fileName, bytes: clip.data.length } });
+  }
+
+  async fail(error: BotError): Promise<void> {
+    this.session.emit({ type: 'fail', thread: this.threadId, bubble: this.bubble, label: this.label, message: error.message, code: error.code });
+  }
+
+  async cancelled(by: string): Promise<void> {
+    this.session.emit({ type: 'cancelled', bubble: this.bubble, by });
+  }
+
+  async spawn(context: SpawnContext): Promise<JobSurface> {
+    return new PlaygroundSurface(this.session, this.media, this.threadId, context.label);
+  }
+}
