@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeFrames,
   encodeClip,
@@ -117,6 +117,7 @@ async function captureError(promise: Promise<unknown>): Promise<MediaError> {
   throw new Error('expected the call to fail');
 }
 
+/** The module's temp folders left in this file's private TMPDIR (see beforeAll). */
 async function leftoverTempDirs(): Promise<string[]> {
   return (await readdir(os.tmpdir())).filter((name) => name.startsWith('animate-media-'));
 }
@@ -127,9 +128,22 @@ const FORMAT_EXPECTATIONS: Record<ClipFormat, { codec: string; mimeType: string;
   webp: { codec: 'webp', mimeType: 'image/webp', tolerance: 40 },
 };
 
+let privateTmp = '';
+const originalTmpdir = process.env['TMPDIR'];
+
 beforeAll(async () => {
-  // Resolve (and log) the binaries once, so the first test's timing does not include it.
+  // A private TMPDIR (os.tmpdir() reads it on every call; each test file runs in its own process), so the temp-file
+  // check is not disturbed by other test files or programs using the media module at the same time.
+  privateTmp = await mkdtemp(path.join(os.tmpdir(), 'media-test-tmp-'));
+  process.env['TMPDIR'] = privateTmp;
+  // Resolve the binaries once, so the first test does not pay for it.
   await getMediaBinaries({ log: () => {} });
+});
+
+afterAll(async () => {
+  if (originalTmpdir === undefined) delete process.env['TMPDIR'];
+  else process.env['TMPDIR'] = originalTmpdir;
+  await rm(privateTmp, { recursive: true, force: true });
 });
 
 describe.each(['mp4', 'gif', 'webp'] as const)('encodeClip %s', (format) => {
@@ -311,7 +325,7 @@ describe('errors', () => {
   });
 
   it('aborting kills ffmpeg, rejects with ABORTED and leaves no temp files', async () => {
-    const before = await leftoverTempDirs();
+    expect(await leftoverTempDirs()).toEqual([]);
     const big = slidingSquare(512, 512, 33);
     const controller = new AbortController();
     const encoding = encodeClip(big, { format: 'mp4', upscale: 4, signal: controller.signal });
@@ -319,7 +333,7 @@ describe('errors', () => {
     const error = await captureError(encoding);
     expect(error.code).toBe(MediaErrorCode.Aborted);
     expect(error.message).toMatch(/user cancelled/);
-    expect(await leftoverTempDirs()).toEqual(before);
+    expect(await leftoverTempDirs()).toEqual([]);
 
     const already = new AbortController();
     already.abort();

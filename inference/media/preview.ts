@@ -1,10 +1,11 @@
 /**
  * Small animated previews of a generation in progress. They run every few denoising steps, so every choice here
- * favours speed over size or fidelity: the fastest libwebp method, and for GIF a palette computed on the small
- * source frames with ordered (Bayer) dithering, which is several times cheaper than error diffusion.
+ * favours speed over size or fidelity: the fastest libwebp method, and for GIF a palette computed from a tiny
+ * sample of the frames (see gif-graph.ts).
  */
 import { getMediaBinaries } from './binaries.ts';
 import { encodeRaw, nearestUpscaleFilter } from './encode-raw.ts';
+import { gifFilterGraph } from './gif-graph.ts';
 import { parsePreviewOptions, type PreviewFormat, type PreviewOptions } from './options.ts';
 import { assertValidVideo, type RgbVideo } from './video.ts';
 
@@ -62,8 +63,9 @@ interface PreviewFit {
   height: number;
   /** Filters that shrink the source to fit (applied before the palette is computed). */
   shrink: string[];
-  /** Filters that enlarge it (applied after, so the palette pass sees few pixels). */
-  enlarge: string[];
+  /** Integer nearest-neighbour enlargement factor (1 when shrinking or already fitting). */
+  factor: number;
+  /** The whole chain: shrink or enlarge. */
   filters: string[];
 }
 
@@ -78,19 +80,23 @@ export function fitPreview(width: number, height: number, maxSide: number): Prev
     const w = Math.max(1, Math.round(width * ratio));
     const h = Math.max(1, Math.round(height * ratio));
     const shrink = [`scale=${w}:${h}:flags=area`];
-    return { width: w, height: h, shrink, enlarge: [], filters: shrink };
+    return { width: w, height: h, shrink, factor: 1, filters: shrink };
   }
   const factor = Math.min(MAX_PREVIEW_UPSCALE, Math.max(1, Math.floor(maxSide / longest)));
-  const enlarge = nearestUpscaleFilter(factor);
-  return { width: width * factor, height: height * factor, shrink: [], enlarge, filters: enlarge };
+  return { width: width * factor, height: height * factor, shrink: [], factor, filters: nearestUpscaleFilter(factor) };
 }
 
+/** Previews sample the palette from even smaller frames than clips: speed matters more than colour accuracy. */
+const PREVIEW_PALETTE_SAMPLE_SIDE = 32;
+
 function gifPreviewGraph(fit: PreviewFit): string {
-  const enlarge = fit.enlarge.length > 0 ? `${fit.enlarge.join(',')},` : '';
-  return [
-    [...fit.shrink, 'split[frames][forPalette]'].join(','),
-    '[forPalette]palettegen=stats_mode=full[palette]',
-    `[frames]${enlarge}null[big]`,
-    '[big][palette]paletteuse=dither=bayer:bayer_scale=3:diff_mode=rectangle',
-  ].join(';');
+  return gifFilterGraph({
+    shrink: fit.shrink,
+    width: fit.width / fit.factor,
+    height: fit.height / fit.factor,
+    enlarge: fit.factor,
+    // 64 colours: mapping cost grows with palette size and a preview does not need more.
+    maxColors: 64,
+    sampleSide: PREVIEW_PALETTE_SAMPLE_SIDE,
+  });
 }
