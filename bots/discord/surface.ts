@@ -16,6 +16,7 @@ import type {
 } from '../core/adapter.ts';
 import type { BotError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { sleep, type Clock } from '../core/clock.ts';
 import { discordFailure, isMissingPermission, isTooLarge } from './discord-errors.ts';
 import { fitClip, megabytes, type ClipLinker, type FittedClip } from './fit-clip.ts';
 import { cancelRow, clipMessage, clipRow, failureText, headline, progressLine, queuedLine, startedLine, truncate, MAX_CONTENT } from './format.ts';
@@ -25,6 +26,7 @@ import type { ThreadHost } from './thread-host.ts';
 export interface DiscordSurfaceShared {
   readonly adapter: ChatAdapter;
   readonly logger: Logger;
+  readonly clock: Clock;
   readonly linker?: ClipLinker | undefined;
 }
 
@@ -53,6 +55,7 @@ export class DiscordJobSurface implements JobSurface {
   private previewNote: string | undefined;
   /** The message the clip was posted in, once delivered. */
   clipMessageId: string | undefined;
+  private lastEditAt = -Infinity;
 
   constructor(private readonly shared: DiscordSurfaceShared, init: DiscordSurfaceInit) {
     this.adapter = shared.adapter;
@@ -81,39 +84,53 @@ export class DiscordJobSurface implements JobSurface {
     };
   }
 
+  /**
+   * Every change of the status message goes through here: one edit per minUpdateIntervalMs at most, whoever asks
+   * (the core throttles its updates, but accepted() and the final "done" edit come on their own).
+   */
+  private async edit(payload: StatusPayload) {
+    const wait = this.lastEditAt + this.adapter.limits.minUpdateIntervalMs - this.shared.clock.now();
+    if (wait > 0) await sleep(this.shared.clock, wait);
+    try {
+      return await this.status.show(payload);
+    } finally {
+      this.lastEditAt = this.shared.clock.now();
+    }
+  }
+
   async accepted(job: AcceptedJob): Promise<void> {
     this.job = job;
     this.stateLine = '⏳ Sent to the animation daemon…';
-    await this.status.show(this.render(true));
+    await this.edit(this.render(true));
   }
 
   async showQueued(position: number, etaSeconds: number): Promise<void> {
     this.stateLine = queuedLine(position, etaSeconds);
-    await this.status.show(this.render(true));
+    await this.edit(this.render(true));
   }
 
   async showStarted(info: StartedInfo): Promise<void> {
     this.startedText = startedLine(info);
     this.stateLine = '▱▱▱▱▱▱▱▱▱▱▱▱▱▱▱▱ 0% · starting';
-    await this.status.show(this.render(true));
+    await this.edit(this.render(true));
   }
 
   async showProgress(progress: ProgressUpdate): Promise<void> {
     this.stateLine = progressLine(progress);
-    await this.status.show(this.render(true));
+    await this.edit(this.render(true));
   }
 
   async showPreview(image: PreviewImage): Promise<void> {
     if (image.data.length > this.uploadLimitBytes) {
       // Previews are a courtesy: skip one that cannot be uploaded rather than failing the job.
       this.previewNote = `(preview of step ${image.step} skipped: ${megabytes(image.data.length)} is over the upload limit)`;
-      await this.status.show(this.render(true));
+      await this.edit(this.render(true));
       return;
     }
     this.previewNote = undefined;
     const ext = PREVIEW_EXT[image.mimeType] ?? 'webp';
     const file = new AttachmentBuilder(image.data, { name: `preview-step${image.step}.${ext}`, description: `Preview at step ${image.step} of ${image.total}` });
-    await this.status.show(this.render(true, [file]));
+    await this.edit(this.render(true, [file]));
   }
 
   async deliverClip(clip: ClipFile, info: ClipInfo): Promise<void> {
@@ -151,7 +168,7 @@ export class DiscordJobSurface implements JobSurface {
         if (place.isThread) this.threadId = place.channel.id;
         this.stateLine = `✅ Done: ${message.url}`;
         this.startedText = undefined;
-        await this.status.show(this.render(false)).catch((error: unknown) => this.shared.logger.warn('could not mark the status message done', error));
+        await this.edit(this.render(false)).catch((error: unknown) => this.shared.logger.warn('could not mark the status message done', error));
         return;
       } catch (error) {
         if (isTooLarge(error)) throw error;
@@ -162,7 +179,7 @@ export class DiscordJobSurface implements JobSurface {
     }
     // Fallback: the clip replaces the status message's preview (the interaction webhook needs no channel permission).
     try {
-      const message = await this.status.show({
+      const message = await this.edit({
         content: clipMessage(info, fitted.kind === 'link' ? [...notes, `🔗 ${fitted.url}`] : notes),
         components,
         files,
@@ -179,14 +196,14 @@ export class DiscordJobSurface implements JobSurface {
     this.stateLine = failureText(error);
     this.startedText = undefined;
     this.previewNote = undefined;
-    await this.status.show(this.render(false));
+    await this.edit(this.render(false));
   }
 
   async cancelled(by: string): Promise<void> {
     this.stateLine = `🛑 Cancelled by ${by}.`;
     this.startedText = undefined;
     this.previewNote = undefined;
-    await this.status.show(this.render(false, []));
+    await this.edit(this.render(false, []));
   }
 
   async spawn(context: SpawnContext): Promise<JobSurface> {
@@ -200,7 +217,7 @@ export class DiscordJobSurface implements JobSurface {
       label: context.label,
     });
     // Post right away so jobs appear in the order they were asked for.
-    await status.show({ content: truncate(`**${context.label}**\n⏳ Starting… (asked by <@${context.requester.userId}>)`, MAX_CONTENT), components: [] });
+    await surface.edit({ content: truncate(`**${context.label}**\n⏳ Starting… (asked by <@${context.requester.userId}>)`, MAX_CONTENT), components: [] });
     return surface;
   }
 }

@@ -44,6 +44,8 @@ export interface DiscordEmulator {
   readonly generalChannelId: string;
   /** Next matching requests answer 429 with retry_after. */
   rateLimit(rule: RateLimitRule): void;
+  /** Changes the upload limit of bot-token messages (and the default attachment_size_limit of new interactions). */
+  setUploadLimit(bytes: number): void;
   /** Removes permissions from the bot: in the whole guild, or through an overwrite in one channel (threads inherit it). */
   denyBotPermissions(bits: bigint, channelId?: string): void;
   slashCommand(user: EmuUser, name: string, options: Record<string, SlashOptionValue>, init?: InteractionInit): EmuInteraction;
@@ -86,15 +88,16 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
   events.setMaxListeners(100);
 
   let gateway: EmulatedGateway | undefined;
+  const settings = {
+    token,
+    uploadLimitBytes,
+    ackDeadlineMs: options.ackDeadlineMs ?? 3000,
+    tokenLifetimeMs: options.tokenLifetimeMs ?? 15 * 60 * 1000,
+  };
   const server: Server = createServer(
     createRestHandler({
       world,
-      settings: {
-        token,
-        uploadLimitBytes,
-        ackDeadlineMs: options.ackDeadlineMs ?? 3000,
-        tokenLifetimeMs: options.tokenLifetimeMs ?? 15 * 60 * 1000,
-      },
+      settings,
       rateLimits,
       log: requests,
       dispatch: (event, data) => gateway?.dispatch(event, data),
@@ -130,7 +133,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
       originalMessageId: null,
       sourceMessageId: init.messageId ?? null,
       modal: null,
-      attachmentSizeLimit: init.attachmentSizeLimit ?? uploadLimitBytes,
+      attachmentSizeLimit: init.attachmentSizeLimit ?? settings.uploadLimitBytes,
       appPermissions: world.botPermissionsIn(channelId),
     };
     world.interactions.set(interaction.id, interaction);
@@ -171,6 +174,9 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
     requests,
     users,
     generalChannelId: world.generalChannelId,
+    setUploadLimit(bytes) {
+      settings.uploadLimitBytes = bytes;
+    },
     rateLimit(rule) {
       rateLimits.push({ ...rule });
     },
