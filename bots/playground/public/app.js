@@ -31,13 +31,21 @@ function el(tag, className, text) {
 function nearBottom() {
   return log.scrollHeight - log.scrollTop - log.clientHeight < 120;
 }
+// Follow new messages while the reader is at the bottom; stop when they scroll up to read.
+let stick = true;
+log.addEventListener('scroll', () => {
+  stick = nearBottom();
+});
 function keepScrolled(wasNear) {
-  if (wasNear) log.scrollTop = log.scrollHeight;
+  if (wasNear || stick) log.scrollTop = log.scrollHeight;
 }
+// Images and videos grow after they load: keep following.
+log.addEventListener('load', () => keepScrolled(false), true);
+log.addEventListener('loadedmetadata', () => keepScrolled(false), true);
 
 function message(kind, who, tag) {
   const msg = el('div', `msg ${kind}`);
-  msg.append(el('div', 'avatar', kind === 'user' ? 'you'.slice(0, 2) : '▶'));
+  msg.append(el('div', 'avatar', kind === 'user' ? 'you' : '▶'));
   const body = el('div', 'body');
   const name = el('div', 'name', who);
   if (tag) name.append(el('small', '', tag));
@@ -269,6 +277,7 @@ composer.addEventListener('submit', (e) => {
   const text = input.value.trim();
   if (!text) return;
   input.value = '';
+  stick = true;
   const isCommand = /^\/(animate|help)\b/i.test(text);
   if (isCommand) selectReply(null);
   void post('/api/message', isCommand || !replyThread ? { text } : { text, thread: replyThread });
