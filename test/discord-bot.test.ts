@@ -62,3 +62,130 @@ describe('/animate', () => {
     expect(isClipMessage(status)).toBe(false);
   });
 });
+
+const seedOf = (m: EmuMessage) => Number(/seed \*\*(\d+)\*\*/.exec(m.content)?.[1]);
+
+/** Runs a quick /animate on the default fixture model and returns its interaction, thread id and clip message. */
+async function quickClip(prompt: string, seed: number) {
+  const interaction = h.slash(h.discord.users.alice, { prompt, seed, steps: 2 });
+  const threadId = await h.discord.waitFor(() => h.discord.originalMessage(interaction)?.threadId, 60_000, 'the thread');
+  const clip = await h.waitForClip(threadId);
+  return { interaction, threadId, clip, jobId: `discord-${interaction.id}` };
+}
+
+describe('buttons', () => {
+  it('Reroll makes a new clip with a new seed in the same thread', async () => {
+    const { threadId, clip, jobId } = await quickClip('a red ball bounces', 5);
+    const press = h.discord.clickButton(h.discord.users.bob, clip.id, `animate:reroll:${jobId}`);
+    const rerolled = await h.waitForClip(threadId, (m) => m.id !== clip.id);
+    expect(press.responseType).toBe(6); // deferred update: the button message stays as it is
+    expect(rerolled.content).toContain('**a red ball bounces**');
+    expect(seedOf(rerolled)).not.toBe(5);
+    const label = h.discord.messagesIn(threadId).find((m) => m.content.includes('Reroll of "a red ball bounces"'));
+    expect(label).toBeDefined();
+    expect(await probeClip(mp4Of(rerolled)!.data)).toMatchObject({ codec: 'h264', frames: 5 });
+  });
+
+  it('Variations makes three clips with the neighbouring seeds', async () => {
+    const { threadId, clip, jobId } = await quickClip('a green cube spins', 100);
+    h.discord.clickButton(h.discord.users.alice, clip.id, `animate:variations:${jobId}`);
+    await h.discord.waitFor(() => h.discord.messagesIn(threadId).filter(isClipMessage).length === 4, 60_000, 'three variations');
+    const seeds = h.discord.messagesIn(threadId).filter(isClipMessage).map(seedOf).sort((a, b) => a - b);
+    expect(seeds).toEqual([100, 101, 102, 103]);
+    const variantLines = h.discord.messagesIn(threadId).filter(isClipMessage).map((m) => /\(variant (\d) of 3\)/.exec(m.content)?.[1]).filter(Boolean).sort();
+    expect(variantLines).toEqual(['1', '2', '3']);
+  });
+
+  it('Refine opens a modal with the prompt filled in; submitting it makes a clip of the new prompt with the same seed', async () => {
+    const { threadId, clip, jobId } = await quickClip('a red ball bounces', 77);
+    const press = h.discord.clickButton(h.discord.users.alice, clip.id, `animate:refine:${jobId}`);
+    await h.discord.waitFor(() => press.modal, 10_000, 'the modal');
+    expect(press.responseType).toBe(9);
+    expect(press.modal).toMatchObject({ customId: `animate:refine-modal:${jobId}`, title: 'Refine the clip', fields: { prompt: { value: 'a red ball bounces' } } });
+    const submit = h.discord.submitModal(h.discord.users.alice, `animate:refine-modal:${jobId}`, { prompt: 'a blue ball bounces slowly' }, { messageId: clip.id });
+    const refined = await h.waitForClip(threadId, (m) => m.content.includes('**a blue ball bounces slowly**'));
+    expect(submit.responseType).toBe(6);
+    expect(seedOf(refined)).toBe(77);
+  });
+
+  it('Cancel: refused for someone else, allowed for a moderator, and the reply says who cancelled', async () => {
+    const interaction = h.slash(h.discord.users.alice, { prompt: 'a long slow wave', steps: 50, model: 'slow' });
+    const jobId = `discord-${interaction.id}`;
+    const status = await h.discord.waitFor(() => {
+      const m = h.discord.originalMessage(interaction);
+      return m && m.components.length > 0 ? m : undefined;
+    }, 30_000, 'the Cancel button');
+    const refused = h.discord.clickButton(h.discord.users.bob, status.id, `animate:cancel:${jobId}`);
+    const notice = await h.discord.waitFor(
+      () => h.discord.messagesIn(h.discord.generalChannelId).find((m) => m.flags === 64 && m.content.includes('can cancel this clip')),
+      10_000,
+      'the ephemeral refusal',
+    );
+    expect(refused.responseType).toBe(6);
+    expect(notice.content).toBe('⚠️ Only alice or a moderator can cancel this clip.');
+    h.discord.clickButton(h.discord.users.moderator, status.id, `animate:cancel:${jobId}`);
+    await h.discord.waitFor(() => status.content.includes('🛑 Cancelled by moderator.'), 30_000, 'the cancel notice');
+    expect(status.components).toHaveLength(0);
+    expect(status.threadId).toBeNull();
+    expect(h.core.jobs.get(jobId)?.state).toBe('cancelled');
+  });
+});
+
+describe('conversation', () => {
+  it('a message addressed to the bot in the clip thread refines the prompt and says which prompt it used', async () => {
+    const { threadId, clip } = await quickClip('a red ball bounces', 9);
+    h.discord.postMessage(h.discord.users.alice, threadId, `<@${h.discord.applicationId}> make it blue`);
+    const refined = await h.waitForClip(threadId, (m) => m.id !== clip.id);
+    expect(refined.content).toContain('**a blue ball bounces**');
+    expect(seedOf(refined)).toBe(9);
+    const status = h.discord.messagesIn(threadId).find((m) => m.content.includes('Refinement "make it blue"'));
+    expect(status?.content).toContain('Prompt used: **a blue ball bounces**');
+    expect(status?.content).toContain('(was: a red ball bounces)');
+  });
+
+  it('ignores messages in the thread that do not address the bot', async () => {
+    const { threadId } = await quickClip('a red ball bounces', 10);
+    const before = h.discord.messagesIn(threadId).length;
+    h.discord.postMessage(h.discord.users.bob, threadId, 'nice one, make it blue');
+    await new Promise((r) => setTimeout(r, 800));
+    expect(h.discord.messagesIn(threadId)).toHaveLength(before + 1);
+  });
+
+  it('answers an @mention question with a clip in a thread on the question', async () => {
+    const question = h.discord.postMessage(h.discord.users.bob, h.discord.generalChannelId, `<@${h.discord.applicationId}> how does a ball bounce?`);
+    const threadId = await h.discord.waitFor(() => h.discord.world.messages.get(question.id)?.threadId, 30_000, 'a thread on the question');
+    const clip = await h.waitForClip(threadId);
+    expect(clip.content).toContain('**a ball bouncing**');
+    const status = h.discord.messagesIn(threadId).find((m) => m.content.includes('❓ how does a ball bounce?'));
+    expect(status?.content).toContain('Prompt used: **a ball bouncing**');
+  });
+});
+
+describe('refusals end in a message in the channel', () => {
+  const finalText = async (options: Record<string, string | number>) => {
+    const interaction = h.slash(h.discord.users.alice, options as Record<string, string | number>);
+    return h.discord.waitFor(() => {
+      const m = h.discord.originalMessage(interaction);
+      return m && m.content.startsWith('⚠️') ? m.content : undefined;
+    }, 30_000, 'a refusal');
+  };
+
+  it('invalid options name the option and the allowed range', async () => {
+    expect(await finalText({ prompt: 'a ball', steps: 999 })).toBe('⚠️ steps must be a whole number from 1 to 50 for model fixture (got 999).');
+  });
+
+  it('the content filter refuses with a message', async () => {
+    expect(await finalText({ prompt: 'lots of gore' })).toMatch(/^⚠️ .*gore/);
+  });
+
+  it('an unknown model lists the known ones', async () => {
+    expect(await finalText({ prompt: 'a ball', model: 'nope' })).toBe('⚠️ There is no model "nope". Models: fixture, slow.');
+  });
+
+  it('"help" as the prompt answers with the options and the model ranges', async () => {
+    const interaction = h.slash(h.discord.users.alice, { prompt: 'help' });
+    const text = await h.discord.waitFor(() => h.discord.originalMessage(interaction)?.content || undefined, 30_000, 'help');
+    expect(text).toContain('--steps     1–50');
+    expect(text).toContain('--aspect');
+  });
+});

@@ -131,7 +131,7 @@ export function createAnimatePlugin(options: AnimatePluginOptions): AnimatePlugi
     previewFormat: settings.previewFormat,
     previewMaxSide: settings.previewMaxSide,
   };
-  const shared: DiscordSurfaceShared = { adapter, logger, clock, linker: options.linker };
+  const shared: DiscordSurfaceShared = { adapter, logger, clock, linker: options.linker, linkThread: (threadId, jobId) => botCore.linkThread(threadId, jobId) };
 
   const uploadLimitOf = (interaction?: RepliableInteraction) => interaction?.attachmentSizeLimit || settings.defaultUploadLimitBytes;
 

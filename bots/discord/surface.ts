@@ -28,6 +28,8 @@ export interface DiscordSurfaceShared {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly linker?: ClipLinker | undefined;
+  /** Ties a thread to a job as soon as its clip is there, so a follow-up posted right away already refines it. */
+  readonly linkThread?: ((threadId: string, jobId: string) => void) | undefined;
 }
 
 export interface DiscordSurfaceInit {
@@ -165,7 +167,10 @@ export class DiscordJobSurface implements JobSurface {
       try {
         const message = await place.channel.send({ content, files, components, allowedMentions: { parse: [], users: [info.requester.userId] } });
         this.clipMessageId = message.id;
-        if (place.isThread) this.threadId = place.channel.id;
+        if (place.isThread) {
+          this.threadId = place.channel.id;
+          this.shared.linkThread?.(place.channel.id, info.jobId);
+        }
         this.stateLine = `✅ Done: ${message.url}`;
         this.startedText = undefined;
         await this.edit(this.render(false)).catch((error: unknown) => this.shared.logger.warn('could not mark the status message done', error));
