@@ -3,6 +3,7 @@
  * encoded to every format, then probed and decoded back, so each test checks numbers the encoder had to get right.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -264,6 +265,64 @@ describe('loop flags', () => {
     expect(at).toBeGreaterThan(0);
     // sub-block: size 3, id 1, loop count (uint16 LE) 0 = forever
     expect([...clip.data.subarray(at + 11, at + 15)]).toEqual([3, 1, 0, 0]);
+  });
+});
+
+/** Chromium stands in for the chat clients: Discord's desktop app is Electron, and Slack's is too. */
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+describe.skipIf(!existsSync(CHROMIUM))('in a real browser (Chromium)', () => {
+  it('plays the MP4 inline and decodes WebP/GIF as endlessly looping animations', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      // WebCodecs' ImageDecoder needs a secure context; http://localhost is one. Served from memory, no socket.
+      await page.route('http://localhost/', (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html>' }));
+      await page.goto('http://localhost/');
+      const video = slidingSquare(128, 128);
+      const mp4 = await encodeClip(video, { format: 'mp4' });
+      const played = await page.evaluate(async (base64) => {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        const element = document.createElement('video');
+        element.muted = true;
+        element.src = URL.createObjectURL(new Blob([bytes], { type: 'video/mp4' }));
+        await element.play();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        const canvas = document.createElement('canvas');
+        canvas.width = element.videoWidth;
+        canvas.height = element.videoHeight;
+        const context = canvas.getContext('2d');
+        context?.drawImage(element, 0, 0);
+        return {
+          width: element.videoWidth,
+          height: element.videoHeight,
+          duration: element.duration,
+          advanced: element.currentTime > 0,
+          corner: Array.from(context?.getImageData(5, 5, 1, 1).data ?? []),
+        };
+      }, mp4.data.toString('base64'));
+      expect(played).toMatchObject({ width: 128, height: 128, advanced: true });
+      expect(played.duration).toBeCloseTo(FRAMES / FPS, 2);
+      expectColour(played.corner.slice(0, 3), BLUE, 40);
+
+      for (const format of ['webp', 'gif'] as const) {
+        const clip = await encodeClip(video, { format });
+        const decoded = await page.evaluate(
+          async ({ base64, type }) => {
+            const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+            const decoder = new ImageDecoder({ data: bytes, type });
+            await decoder.tracks.ready;
+            const track = decoder.tracks.selectedTrack;
+            return { frames: track?.frameCount, loops: track?.repetitionCount, animated: track?.animated };
+          },
+          { base64: clip.data.toString('base64'), type: clip.mimeType },
+        );
+        expect(decoded, format).toEqual({ frames: FRAMES, loops: Infinity, animated: true });
+      }
+    } finally {
+      await browser.close();
+    }
   });
 });
 
