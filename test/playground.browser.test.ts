@@ -59,7 +59,7 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
       (window as unknown as { previews: typeof seen }).previews = seen;
       new MutationObserver((records) => {
         for (const r of records) {
-          const img = r.target instanceof HTMLImageElement ? r.target : r.type === 'childList' ? [...r.addedNodes].find((n): n is HTMLImageElement => n instanceof HTMLImageElement) : undefined;
+          const img = r.target instanceof HTMLImageElement ? r.target : r.type === 'childList' ? Array.from(r.addedNodes).find((n): n is HTMLImageElement => n instanceof HTMLImageElement) : undefined;
           if (img?.classList.contains('preview')) img.addEventListener('load', () => seen.push({ src: img.src, width: img.naturalWidth }), { once: true });
         }
       }).observe(document.getElementById('log')!, { subtree: true, childList: true, attributes: true, attributeFilter: ['src'] });
