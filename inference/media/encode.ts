@@ -19,8 +19,10 @@ export type { RgbVideo } from './video.ts';
 export interface EncodedClip {
   data: Buffer;
   mimeType: string;
+  /** Size of the encoded picture: source × upscale, rounded up to even for MP4. */
   width: number;
   height: number;
+  /** Frames handed in. (Animated WebP stores identical consecutive frames once, with a longer duration.) */
   frames: number;
   fps: number;
 }
