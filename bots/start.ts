@@ -109,6 +109,8 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
         defaultModel: config.daemon.defaultModel,
         concurrency: config.daemon.concurrency,
         maxQueue: config.daemon.maxQueue,
+        maxQueuePerUser: config.daemon.maxQueuePerUser,
+        threads: config.daemon.threads,
         executionProvider: config.daemon.executionProvider,
         ...(config.daemon.token ? { token: config.daemon.token } : {}),
       });

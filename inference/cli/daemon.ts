@@ -11,7 +11,6 @@ Every option can also be set by its environment variable (or .env); flags win.
 
 Options (flag, variable, meaning):
 ${daemonSettingsHelp()}
-  --log-level            ANIMATE_LOG_LEVEL            debug, info, warn, error (default info)
   -h, --help                                          show this help
 `;
 
@@ -19,7 +18,6 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       ...Object.fromEntries(DAEMON_SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
-      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -33,10 +31,8 @@ async function main(): Promise<void> {
   } catch {
     // No .env: the environment alone is fine.
   }
-  const level = (values['log-level'] as string | undefined) ?? process.env.ANIMATE_LOG_LEVEL ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error(`ANIMATE_LOG_LEVEL=${level} is not valid: use debug, info, warn or error`);
-  const log = createLogger(level as 'info');
-  const options = daemonOptionsFrom(values as Record<string, string | undefined>, process.env);
+  const { logLevel, ...options } = daemonOptionsFrom(values as Record<string, string | undefined>, process.env);
+  const log = createLogger(logLevel ?? 'info');
   const daemon = await startDaemon({ ...options, logger: log });
   process.stdout.write(`animate daemon ready on ${daemon.address} (models: ${daemon.models.names().join(', ')}; default ${daemon.models.defaultModel})\n`);
   let stopping = false;

@@ -18,6 +18,10 @@ export interface DaemonConfig {
   defaultModel: string;
   concurrency: number;
   maxQueue: number;
+  maxQueuePerUser: number;
+  /** onnxruntime intra-op threads, 0 = one per core. */
+  threads: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
   token: string | undefined;
   executionProvider: 'cpu' | 'webgpu' | 'cuda';
   /** ANIMATE_DAEMON_ADDRESS: a remote daemon to use instead of starting one. */
@@ -174,6 +178,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       defaultModel: str('ANIMATE_DEFAULT_MODEL') ?? 'tiny-world',
       concurrency: num('ANIMATE_CONCURRENCY') ?? 1,
       maxQueue: num('ANIMATE_MAX_QUEUE') ?? 32,
+      maxQueuePerUser: num('ANIMATE_MAX_QUEUE_PER_USER') ?? 8,
+      threads: num('ANIMATE_THREADS') ?? 0,
+      logLevel: (str('ANIMATE_LOG_LEVEL') ?? 'info') as DaemonConfig['logLevel'],
       token: str('ANIMATE_TOKEN'),
       executionProvider: (str('ANIMATE_EXECUTION_PROVIDER') ?? 'cpu') as DaemonConfig['executionProvider'],
       remoteAddress: str('ANIMATE_DAEMON_ADDRESS'),
