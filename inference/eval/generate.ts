@@ -1,0 +1,46 @@
+// One generation through a running daemon: collects the MP4 chunks and decodes them back into RGB frames.
+import { decodeFrames } from '../media/index.ts';
+import { connectAnimator } from '../../shared/rpc/client.ts';
+import type { Frames } from './checks.ts';
+
+export interface GenerateOptions {
+  prompt: string;
+  seed: number;
+  steps?: number;
+  guidanceScale?: number;
+  model?: string;
+}
+
+export interface GeneratedClip extends Frames {
+  /** Timings reported by the daemon (ms). */
+  timings: { totalMs: number; denoiseMs: number; decodeMs: number; firstPreviewMs: number };
+  unknownWords: string[];
+}
+
+export async function generateClip(address: string, options: GenerateOptions): Promise<GeneratedClip> {
+  const client = connectAnimator(address);
+  try {
+    const chunks: Buffer[] = [];
+    let timings = { totalMs: 0, denoiseMs: 0, decodeMs: 0, firstPreviewMs: 0 };
+    let unknownWords: string[] = [];
+    for await (const event of client.generate({
+      prompt: options.prompt,
+      seed: options.seed,
+      ...(options.steps !== undefined ? { steps: options.steps } : {}),
+      ...(options.guidanceScale !== undefined ? { guidanceScale: options.guidanceScale } : {}),
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      formats: ['MP4'],
+    })) {
+      if (event.clip) chunks.push(Buffer.from(event.clip.data));
+      if (event.done) {
+        const t = event.done.timings;
+        timings = { totalMs: t?.totalMs ?? 0, denoiseMs: t?.denoiseMs ?? 0, decodeMs: t?.decodeMs ?? 0, firstPreviewMs: t?.firstPreviewMs ?? 0 };
+        unknownWords = event.done.unknownWords;
+      }
+    }
+    const video = await decodeFrames(Buffer.concat(chunks), 'mp4');
+    return { width: video.width, height: video.height, frames: video.frames, timings, unknownWords };
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,133 @@
+// npm run eval: generates the held-out prompts of training/world.json and scores prompt adherence with the analytic
+// checks of checks.ts.
+//
+//   npm run eval                                   through the daemon (models/tiny-world, default settings)
+//   npm run eval -- --truth                        the world's own renders of the same cases (validates the checks)
+//   npm run eval -- --frames-dir DIR               clips written by training/sample.py (DIR/cases.json + .rgb)
+//   options: --model DIR  --steps N  --guidance G  --seeds K (seeds per prompt)  --limit N  --json FILE  --verbose
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { judgeClip, type ClipVerdict, type Frames } from './checks.ts';
+import { generateClip } from './generate.ts';
+import { loadWorld, WORLD_FILE, type EvalCase } from './world.ts';
+
+export const GOALS = { colour: 0.9, motion: 0.85, shape: 0.8, scene: 0.8 } as const;
+
+interface Scored {
+  case: EvalCase;
+  verdict: ClipVerdict;
+  ok: { colour: boolean; shape: boolean; motion: boolean; scene: boolean; consistent: boolean };
+}
+
+export function score(c: EvalCase, verdict: ClipVerdict): Scored {
+  return {
+    case: c,
+    verdict,
+    ok: {
+      colour: verdict.colour === c.colour,
+      shape: verdict.shape === c.shape,
+      motion: verdict.motion === c.motion,
+      scene: verdict.scene === c.scene,
+      consistent: verdict.consistent,
+    },
+  };
+}
+
+export function table(results: Scored[], title: string): string {
+  const keys = ['colour', 'motion', 'shape', 'scene', 'consistent'] as const;
+  const lines = [`${title} (${results.length} clips)`, '| check | passed | rate | goal |', '|---|---|---|---|'];
+  for (const k of keys) {
+    const n = results.filter((r) => r.ok[k]).length;
+    const goal = k === 'consistent' ? '—' : `≥ ${Math.round(GOALS[k] * 100)}%`;
+    lines.push(`| ${k} | ${n}/${results.length} | ${((100 * n) / Math.max(1, results.length)).toFixed(0)}% | ${goal} |`);
+  }
+  const all = results.filter((r) => keys.every((k) => r.ok[k])).length;
+  lines.push(`| all five | ${all}/${results.length} | ${((100 * all) / Math.max(1, results.length)).toFixed(0)}% | — |`);
+  return lines.join('\n');
+}
+
+function readFramesDir(dir: string): Array<{ c: EvalCase; clip: Frames }> {
+  const cases = JSON.parse(readFileSync(path.join(dir, 'cases.json'), 'utf8')) as Array<EvalCase & { file: string; frames: number; width: number; height: number }>;
+  return cases.map((c) => {
+    const raw = readFileSync(path.join(dir, c.file));
+    const size = c.width * c.height * 3;
+    const frames = Array.from({ length: c.frames }, (_, t) => new Uint8Array(raw.subarray(t * size, (t + 1) * size)));
+    return { c, clip: { width: c.width, height: c.height, frames } };
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      truth: { type: 'boolean', default: false },
+      'frames-dir': { type: 'string' },
+      model: { type: 'string' },
+      steps: { type: 'string' },
+      guidance: { type: 'string' },
+      seeds: { type: 'string', default: '1' },
+      limit: { type: 'string' },
+      json: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
+  const world = loadWorld(WORLD_FILE);
+  const limit = values.limit ? Number(values.limit) : world.eval_cases.length;
+  const cases = world.eval_cases.slice(0, limit);
+  const results: Scored[] = [];
+  const report = (r: Scored): void => {
+    results.push(r);
+    if (values.verbose) {
+      const v = r.verdict;
+      const mark = (ok: boolean, got: string | undefined): string => (ok ? 'ok' : `got ${got ?? 'nothing'}`);
+      console.log(
+        `${r.case.prompt}\n    colour ${r.case.colour}: ${mark(r.ok.colour, v.colour)} | shape ${r.case.shape}: ${mark(r.ok.shape, v.shape)} | ` +
+          `motion ${r.case.motion}: ${mark(r.ok.motion, v.motion)} | scene ${r.case.scene}: ${mark(r.ok.scene, v.scene)} | ` +
+          `presence ${(v.presence * 100).toFixed(0)}% flicker ${v.flicker.toFixed(1)} ${JSON.stringify(Object.fromEntries(Object.entries(v.features).map(([k, x]) => [k, Math.round(x * 100) / 100])))}`,
+      );
+    }
+  };
+  let source: string;
+  if (values.truth || values['frames-dir']) {
+    let dir = values['frames-dir'];
+    let temp: string | undefined;
+    if (!dir) {
+      temp = mkdtempSync(path.join(os.tmpdir(), 'tiny-world-truth-'));
+      dir = temp;
+      execFileSync('/usr/bin/python3', [path.join(path.dirname(WORLD_FILE), 'sample.py'), '--truth', '--out', dir, '--limit', String(limit)], { stdio: 'ignore' });
+    }
+    for (const { c, clip } of readFramesDir(dir).slice(0, limit)) report(score(c, judgeClip(world, clip)));
+    if (temp) rmSync(temp, { recursive: true, force: true });
+    source = values.truth ? 'ground truth (world renders)' : `clips in ${dir}`;
+  } else {
+    const seeds = Number(values.seeds);
+    const t0 = performance.now();
+    const { startDaemon } = await import('../server/daemon.ts');
+    const daemon = await startDaemon({ listen: '127.0.0.1:0', ...(values.model ? { modelDirs: [path.resolve(values.model)], defaultModel: path.basename(path.resolve(values.model)) } : {}) });
+    try {
+      for (const c of cases) {
+        for (let k = 0; k < seeds; k++) {
+          const clip = await generateClip(daemon.address, {
+            prompt: c.prompt,
+            seed: c.seed + k,
+            ...(values.steps ? { steps: Number(values.steps) } : {}),
+            ...(values.guidance ? { guidanceScale: Number(values.guidance) } : {}),
+          });
+          report(score(c, judgeClip(world, clip)));
+        }
+      }
+    } finally {
+      await daemon.close();
+    }
+    source = `generated through the daemon in ${((performance.now() - t0) / 1000).toFixed(0)} s`;
+  }
+  console.log(table(results, `Held-out prompt adherence, ${source}`));
+  if (values.json) writeFileSync(values.json, JSON.stringify(results.map((r) => ({ ...r.case, got: { ...r.verdict }, ok: r.ok })), null, 1));
+  const rate = (k: keyof typeof GOALS): number => results.filter((r) => r.ok[k]).length / Math.max(1, results.length);
+  const missed = (Object.keys(GOALS) as Array<keyof typeof GOALS>).filter((k) => rate(k) < GOALS[k]);
+  if (missed.length) console.log(`below goal: ${missed.join(', ')}`);
+}
+
+await main();

@@ -1,0 +1,177 @@
+"""Text encoder and video denoiser (flow-matching velocity predictor).
+
+The denoiser follows the shape of Wan-style video DiTs, scaled down for a CPU: latents [B, C, F, H, W] are cut into
+1x2x2 patches; each block does spatial self-attention inside every latent frame, a light low-rank temporal attention across
+frames at every spatial position, cross-attention to the text, and an MLP, all modulated by the timestep (adaLN, shared
+projection plus a per-block table as in Wan). Linear layers carry the diffusers names (to_q, to_k, to_v, to_out, ff.net_0,
+ff.net_2) so LoRA adapters can target them.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def sinusoid(x: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """x [...] -> [..., dim] sin/cos features."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=x.device) / half)
+    a = x.float().unsqueeze(-1) * freqs
+    return torch.cat([torch.cos(a), torch.sin(a)], -1)
+
+
+class Attention(nn.Module):
+    """Multi-head attention with LoRA-targetable projections. `rank` < dim makes it low-rank (temporal module)."""
+
+    def __init__(self, dim: int, heads: int, context_dim: int | None = None, inner: int | None = None) -> None:
+        super().__init__()
+        inner = inner or dim
+        self.heads = heads
+        self.to_q = nn.Linear(dim, inner)
+        self.to_k = nn.Linear(context_dim or dim, inner)
+        self.to_v = nn.Linear(context_dim or dim, inner)
+        self.to_out = nn.Linear(inner, dim)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, bias: torch.Tensor | None = None) -> torch.Tensor:
+        ctx = x if context is None else context
+        b, n, _ = x.shape
+        m = ctx.shape[1]
+        h = self.heads
+        q = self.to_q(x).reshape(b, n, h, -1).transpose(1, 2)
+        k = self.to_k(ctx).reshape(b, m, h, -1).transpose(1, 2)
+        v = self.to_v(ctx).reshape(b, m, h, -1).transpose(1, 2)
+        att = (q @ k.transpose(-1, -2)) * (q.shape[-1] ** -0.5)
+        if bias is not None:
+            att = att + bias
+        out = att.softmax(-1) @ v
+        return self.to_out(out.transpose(1, 2).reshape(b, n, -1))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, dim: int, mult: int = 4) -> None:
+        super().__init__()
+        self.net_0 = nn.Linear(dim, dim * mult)
+        self.net_2 = nn.Linear(dim * mult, dim)
+
+    def forward(self, x):
+        return self.net_2(F.gelu(self.net_0(x)))
+
+
+# --------------------------------------------------------------------------------------------------------------- text
+
+class TextBlock(nn.Module):
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.ff = FeedForward(dim, 2)
+
+    def forward(self, x, bias):
+        x = x + self.attn(self.norm1(x), bias=bias)
+        return x + self.ff(self.norm2(x))
+
+
+class TextEncoder(nn.Module):
+    """input_ids [B, L] (0 = [PAD]) -> last_hidden_state [B, L, D]. Padding is masked as a key, derived from the ids."""
+
+    def __init__(self, vocab: int, dim: int = 128, heads: int = 4, depth: int = 2, max_len: int = 24) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.pos = nn.Parameter(torch.randn(max_len, dim) * 0.02)
+        self.blocks = nn.ModuleList([TextBlock(dim, heads) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        L = input_ids.shape[1]
+        x = self.embed(input_ids) + self.pos[:L]
+        pad = (input_ids == 0).float()
+        bias = (pad * -1e4)[:, None, None, :]  # [B, 1, 1, L]: never -inf, so an all-padding prompt stays finite
+        for blk in self.blocks:
+            x = blk(x, bias)
+        return self.norm(x)
+
+
+# ------------------------------------------------------------------------------------------------------------ denoiser
+
+class Block(nn.Module):
+    def __init__(self, dim: int, heads: int, text_dim: int, temporal_rank: int) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.attn1 = Attention(dim, heads)  # spatial, per latent frame
+        self.norm_t = nn.LayerNorm(dim)
+        self.attn_t = Attention(dim, 2, inner=temporal_rank)  # temporal, low-rank projections
+        self.norm2 = nn.LayerNorm(dim)
+        self.attn2 = Attention(dim, heads, context_dim=text_dim)  # cross-attention to the text
+        self.norm3 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.ff = FeedForward(dim)
+        self.modulation = nn.Parameter(torch.randn(1, 6, dim) / dim ** 0.5)
+        nn.init.zeros_(self.attn_t.to_out.weight), nn.init.zeros_(self.attn_t.to_out.bias)
+
+    def forward(self, x, temb6, text, f: int, tpos):
+        # x [B, F*N, D]; temb6 [B, 6, D]
+        b, fn, d = x.shape
+        n = fn // f
+        sh1, sc1, g1, sh2, sc2, g2 = (self.modulation + temb6).unbind(1)
+        h = self.norm1(x) * (1 + sc1[:, None]) + sh1[:, None]
+        h = self.attn1(h.reshape(b * f, n, d)).reshape(b, fn, d)
+        x = x + g1[:, None] * h
+        # temporal: every spatial position attends over the F latent frames
+        ht = (self.norm_t(x) .reshape(b, f, n, d) + tpos).permute(0, 2, 1, 3).reshape(b * n, f, d)
+        ht = self.attn_t(ht).reshape(b, n, f, d).permute(0, 2, 1, 3).reshape(b, fn, d)
+        x = x + ht
+        x = x + self.attn2(self.norm2(x), context=text)
+        h = self.norm3(x) * (1 + sc2[:, None]) + sh2[:, None]
+        return x + g2[:, None] * self.ff(h)
+
+
+class VideoDiT(nn.Module):
+    """hidden_states [B, C, F, H, W], timestep [B] (sigma*1000), encoder_hidden_states [B, L, Dt] -> velocity like input."""
+
+    def __init__(self, in_ch: int = 16, dim: int = 128, depth: int = 5, heads: int = 4, text_dim: int = 128,
+                 temporal_rank: int = 32, patch: int = 2) -> None:
+        super().__init__()
+        self.in_ch, self.dim, self.patch = in_ch, dim, patch
+        self.patch_embedding = nn.Linear(in_ch * patch * patch, dim)
+        self.time_embedding = nn.Sequential(nn.Linear(128, dim), nn.SiLU(), nn.Linear(dim, dim))
+        self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
+        self.text_embedding = nn.Sequential(nn.Linear(text_dim, dim), nn.GELU(), nn.Linear(dim, dim))
+        self.blocks = nn.ModuleList([Block(dim, heads, dim, temporal_rank) for _ in range(depth)])
+        self.norm_out = nn.LayerNorm(dim, elementwise_affine=False)
+        self.head_modulation = nn.Parameter(torch.randn(1, 2, dim) / dim ** 0.5)
+        self.proj_out = nn.Linear(dim, in_ch * patch * patch)
+        nn.init.zeros_(self.proj_out.weight), nn.init.zeros_(self.proj_out.bias)
+
+    def pos_embed(self, f: int, h: int, w: int, device) -> tuple:
+        """2D sin/cos over normalised coordinates (so other sizes map to the same range) + 1D over frame index."""
+        q = self.dim // 4
+        ys = (torch.arange(h, device=device).float() + 0.5) / h * 64.0
+        xs = (torch.arange(w, device=device).float() + 0.5) / w * 64.0
+        py = sinusoid(ys, 2 * q, 200.0)[:, None, :].expand(h, w, 2 * q)
+        px = sinusoid(xs, 2 * q, 200.0)[None, :, :].expand(h, w, 2 * q)
+        spatial = torch.cat([py, px], -1).reshape(1, 1, h * w, self.dim)
+        tpos = sinusoid(torch.arange(f, device=device).float(), self.dim, 100.0).reshape(1, f, 1, self.dim)
+        return spatial, tpos
+
+    def forward(self, hidden_states: torch.Tensor, timestep: torch.Tensor, encoder_hidden_states: torch.Tensor) -> torch.Tensor:
+        b, c, f, H, W = hidden_states.shape
+        p = self.patch
+        h, w = H // p, W // p
+        x = hidden_states.reshape(b, c, f, h, p, w, p).permute(0, 2, 3, 5, 1, 4, 6).reshape(b, f, h * w, c * p * p)
+        spatial, tpos = self.pos_embed(f, h, w, hidden_states.device)
+        x = (self.patch_embedding(x) + spatial).reshape(b, f * h * w, self.dim)
+        temb = self.time_embedding(sinusoid(timestep, 128))
+        temb6 = self.time_projection(temb).reshape(b, 6, self.dim)
+        text = self.text_embedding(encoder_hidden_states)
+        for blk in self.blocks:
+            x = blk(x, temb6, text, f, tpos * 0.1)
+        sh, sc = (self.head_modulation + temb[:, None]).unbind(1)
+        x = self.norm_out(x) * (1 + sc[:, None]) + sh[:, None]
+        x = self.proj_out(x).reshape(b, f, h, w, c, p, p).permute(0, 4, 1, 2, 5, 3, 6)
+        return x.reshape(b, c, f, H, W)
+
+
+def count(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())

@@ -1,0 +1,149 @@
+"""Stage 3: text encoder + video denoiser trained jointly with flow matching on latents of the procedural world.
+
+    /usr/bin/python3 training/train_dit.py encode --clips 6000   # render + encode clips with the trained VAE (resumable)
+    /usr/bin/python3 training/train_dit.py train --steps 1500    # resumable (training/runs/dit/ckpt.pt)
+
+Flow matching as the package format defines it: x_t = (1 - s) x0 + s noise, target v = noise - x0, timestep = s * 1000.
+Sigmas are drawn logit-normal (plus 10% uniform); 10% of prompts are dropped to the empty prompt for classifier-free
+guidance. Latents are normalised per channel with the dataset mean/std (exported as latents_mean/std).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import glob
+import json
+import os
+import time
+
+import numpy as np
+import torch
+
+import vae as V
+import world as W
+from common import RUNS, Progress, load_ckpt, save_ckpt, setup_threads
+from models import TextEncoder, VideoDiT, count
+from tokenizer import MAX_LEN, WordTokenizer
+
+LAT_DIR = os.path.join(RUNS, "latents")
+CKPT = os.path.join(RUNS, "dit", "ckpt.pt")
+ARCH = dict(dim=128, depth=4, heads=4, temporal_rank=32, patch=2)
+TEXT_ARCH = dict(dim=128, heads=4, depth=2)
+
+
+@torch.no_grad()
+def encode(args) -> None:
+    setup_threads()
+    os.makedirs(LAT_DIR, exist_ok=True)
+    ae = V.load_trained()
+    chunk = 250
+    n_chunks = args.clips // chunk
+    prog = Progress(n_chunks, label="encode", every_s=5)
+    for k in range(n_chunks):
+        path = os.path.join(LAT_DIR, f"chunk{k:04d}.npz")
+        if os.path.exists(path):
+            continue
+        rng = np.random.default_rng(50_000 + k)
+        clips = [W.sample_clip(rng) for _ in range(chunk)]
+        zs = []
+        for i in range(0, chunk, 10):
+            v = V.to_tensor(np.stack([W.render(c) for c in clips[i:i + 10]]))
+            zs.append(ae.encode(v).half().numpy())
+        meta = [{"scene": c.scene, "objs": [[o.shape, o.colour, o.motion] for o in c.objs]} for c in clips]
+        np.savez(path + ".tmp.npz", z=np.concatenate(zs), meta=json.dumps(meta))
+        os.replace(path + ".tmp.npz", path)
+        prog.update(k + 1)
+    print("done", flush=True)
+
+
+def load_latents():
+    zs, metas = [], []
+    for p in sorted(glob.glob(os.path.join(LAT_DIR, "chunk*.npz"))):
+        d = np.load(p)
+        zs.append(d["z"])
+        metas += json.loads(str(d["meta"]))
+    return np.concatenate(zs), metas
+
+
+def clip_of(meta: dict) -> W.Clip:
+    return W.Clip(meta["scene"], [W.Obj(s, c, m) for s, c, m in meta["objs"]], 0)
+
+
+def sample_sigmas(n: int, gen: torch.Generator) -> torch.Tensor:
+    s = torch.sigmoid(torch.randn(n, generator=gen))
+    u = torch.rand(n, generator=gen)
+    return torch.where(torch.rand(n, generator=gen) < 0.1, u, s).clamp(1e-3, 1.0)
+
+
+def train(args) -> None:
+    setup_threads()
+    z_all, metas = load_latents()
+    z_all = torch.from_numpy(z_all.astype(np.float32))
+    mean = z_all.mean(dim=(0, 2, 3, 4))
+    std = z_all.std(dim=(0, 2, 3, 4))
+    z_all = (z_all - mean[None, :, None, None, None]) / std[None, :, None, None, None]
+    print(f"{len(z_all)} clips of latents {tuple(z_all.shape[1:])}", flush=True)
+    tok = WordTokenizer()
+    text = TextEncoder(len(tok.vocab), max_len=MAX_LEN, **TEXT_ARCH)
+    dit = VideoDiT(in_ch=z_all.shape[1], text_dim=TEXT_ARCH["dim"], **ARCH)
+    print(f"text encoder {count(text):,} params, denoiser {count(dit):,} params", flush=True)
+    params = list(text.parameters()) + list(dit.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ema_text, ema_dit = copy.deepcopy(text), copy.deepcopy(dit)
+    step = 0
+    ck = load_ckpt(CKPT)
+    if ck:
+        text.load_state_dict(ck["text"]), dit.load_state_dict(ck["dit"]), opt.load_state_dict(ck["opt"])
+        ema_text.load_state_dict(ck["ema_text"]), ema_dit.load_state_dict(ck["ema_dit"])
+        step = ck["step"]
+        print(f"resumed at step {step}", flush=True)
+    gen = torch.Generator().manual_seed(1 + step)
+    rng = np.random.default_rng(7 + step)
+    prog = Progress(args.steps, step, label="dit")
+    t_save = time.time()
+    run_loss = None
+    while step < args.steps:
+        warm = min(1.0, (step + 1) / 50)
+        decay = 0.5 * (1 + np.cos(np.pi * min(1.0, step / args.steps)))
+        for g in opt.param_groups:
+            g["lr"] = args.lr * warm * (0.1 + 0.9 * decay)
+        idx = torch.randint(0, len(z_all), (args.batch,), generator=gen)
+        x0 = z_all[idx]
+        captions = [W.caption(clip_of(metas[int(i)]), rng) if rng.random() >= args.cond_drop else "" for i in idx]
+        ids = torch.from_numpy(tok.batch(captions))
+        sigma = sample_sigmas(args.batch, gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        s = sigma[:, None, None, None, None]
+        xt = (1 - s) * x0 + s * noise
+        v = dit(xt, sigma * 1000, text(ids))
+        loss = ((v - (noise - x0)) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        d = min(args.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for e, p in zip(list(ema_text.parameters()) + list(ema_dit.parameters()), params):
+                e.mul_(d).add_(p.detach(), alpha=1 - d)
+        run_loss = float(loss) if run_loss is None else 0.98 * run_loss + 0.02 * float(loss)
+        prog.update(step, loss=run_loss)
+        if time.time() - t_save > 120 or step == args.steps:
+            save_ckpt(CKPT, text=text.state_dict(), dit=dit.state_dict(), opt=opt.state_dict(), ema_text=ema_text.state_dict(),
+                      ema_dit=ema_dit.state_dict(), step=step, mean=mean, std=std, vocab=tok.vocab, arch=ARCH,
+                      text_arch=TEXT_ARCH)
+            t_save = time.time()
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["encode", "train"])
+    ap.add_argument("--clips", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--cond-drop", type=float, default=0.1)
+    ap.add_argument("--ema", type=float, default=0.995)
+    a = ap.parse_args()
+    encode(a) if a.cmd == "encode" else train(a)

@@ -1,0 +1,243 @@
+"""Video autoencoder: causal 4x in time, 8x in space, 16 latent channels.
+
+Time is compressed Wan-style and causally: the first frame is encoded alone (as a group of four copies of itself), then
+each following group of 4 frames becomes one latent frame, so 17 frames -> 5 latent frames and 1 frame -> 1 latent frame.
+Each group is handled by a 2D conv net on its 12 stacked channels, which keeps the decoder cheap on a CPU.
+
+    /usr/bin/python3 training/vae.py train --steps 3000        # resumable (training/runs/vae/ckpt.pt)
+    /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import world as W
+from common import RUNS, Progress, load_ckpt, save_ckpt, setup_threads
+
+LATENT_C = 16
+T_FACTOR = 4
+S_FACTOR = 8
+CKPT = os.path.join(RUNS, "vae", "ckpt.pt")
+
+
+def conv(i: int, o: int, k: int = 3, s: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(i, o, k, s, padding=(k - 1) // 2 if s == 1 else 1)
+
+
+class Res(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.a, self.b = conv(c, c), conv(c, c)
+
+    def forward(self, x):
+        return x + self.b(F.silu(self.a(F.silu(x))))
+
+
+class GroupEncoder(nn.Module):
+    """[N, 12, H, W] (4 frames x RGB in [-1, 1]) -> [N, C, H/8, W/8]."""
+
+    def __init__(self, c: int = LATENT_C) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            conv(12, 32), nn.SiLU(),
+            nn.Conv2d(32, 48, 4, 2, 1), nn.SiLU(), conv(48, 48), nn.SiLU(),
+            nn.Conv2d(48, 64, 4, 2, 1), nn.SiLU(), conv(64, 64), nn.SiLU(),
+            nn.Conv2d(64, 96, 4, 2, 1), Res(96), nn.SiLU(), conv(96, c),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class GroupDecoder(nn.Module):
+    """[N, C, h, w] -> [N, 12, 8h, 8w]: upsampling by conv + pixel shuffle (DepthToSpace), no norms: cheap in ORT."""
+
+    def __init__(self, c: int = LATENT_C) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            conv(c, 96), Res(96), nn.SiLU(),
+            conv(96, 64 * 4), nn.PixelShuffle(2), nn.SiLU(), conv(64, 64), nn.SiLU(),
+            conv(64, 48 * 4), nn.PixelShuffle(2), nn.SiLU(), conv(48, 32), nn.SiLU(),
+            conv(32, 12 * 4), nn.PixelShuffle(2),
+        )
+
+    def forward(self, z):
+        return self.net(z)
+
+
+def frames_to_groups(video: torch.Tensor) -> torch.Tensor:
+    """[B, 3, T, H, W] with T = 1 + 4k -> [B, k+1, 12, H, W] (first frame repeated 4x)."""
+    b, c, t, h, w = video.shape
+    first = video[:, :, :1].expand(b, c, T_FACTOR, h, w)
+    v = torch.cat([first, video[:, :, 1:]], 2)  # [B, 3, 4(k+1), H, W]
+    g = v.shape[2] // T_FACTOR
+    v = v.reshape(b, c, g, T_FACTOR, h, w).permute(0, 2, 3, 1, 4, 5)  # [B, g, 4, 3, H, W]
+    return v.reshape(b, g, T_FACTOR * c, h, w)
+
+
+def groups_to_frames(groups: torch.Tensor) -> torch.Tensor:
+    """[B, g, 12, H, W] -> [B, 3, 1 + 4(g-1), H, W] (drops the three copies of the first frame)."""
+    b, g, _, h, w = groups.shape
+    v = groups.reshape(b, g, T_FACTOR, 3, h, w).permute(0, 3, 1, 2, 4, 5).reshape(b, 3, g * T_FACTOR, h, w)
+    return v[:, :, T_FACTOR - 1:]
+
+
+class VideoAE(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc, self.dec = GroupEncoder(), GroupDecoder()
+
+    def encode(self, video: torch.Tensor) -> torch.Tensor:
+        """[B, 3, T, H, W] -> [B, C, F, h, w]."""
+        g = frames_to_groups(video)
+        b, n = g.shape[:2]
+        z = self.enc(g.flatten(0, 1))
+        return z.reshape(b, n, *z.shape[1:]).permute(0, 2, 1, 3, 4)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """[B, C, F, h, w] -> [B, 3, 1 + 4(F-1), 8h, 8w]."""
+        b, c, f, h, w = z.shape
+        x = self.dec(z.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w))
+        return groups_to_frames(x.reshape(b, f, *x.shape[1:]))
+
+
+class DecoderExport(nn.Module):
+    """The exported vae_decoder: clamps to [-1, 1] as the package format requires."""
+
+    def __init__(self, ae: VideoAE) -> None:
+        super().__init__()
+        self.ae = ae
+
+    def forward(self, latent_sample):
+        return self.ae.decode(latent_sample).clamp(-1, 1)
+
+
+def to_tensor(clips: np.ndarray) -> torch.Tensor:
+    """uint8 [B, T, H, W, 3] -> float [B, 3, T, H, W] in [-1, 1]."""
+    return torch.from_numpy(clips).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)
+
+
+class ClipPool:
+    """Keeps a pool of rendered clips and refreshes a few per step, so rendering costs little of each step."""
+
+    def __init__(self, rng: np.random.Generator, size: int = 192) -> None:
+        self.rng = rng
+        self.clips = [W.render(W.sample_clip(rng)) for _ in range(size)]
+
+    def refresh(self, n: int) -> None:
+        for _ in range(n):
+            self.clips[int(self.rng.integers(len(self.clips)))] = W.render(W.sample_clip(self.rng))
+
+    def groups(self, n: int, crop: int) -> torch.Tensor:
+        out = []
+        for _ in range(n):
+            v = self.clips[int(self.rng.integers(len(self.clips)))]
+            g = int(self.rng.integers(0, 5))
+            frames = np.stack([v[0]] * 4) if g == 0 else v[1 + 4 * (g - 1): 1 + 4 * g]
+            y, x = (int(self.rng.integers(0, (W.SIZE - crop) // 8 + 1)) * 8 for _ in range(2))
+            out.append(frames[:, y:y + crop, x:x + crop])
+        a = torch.from_numpy(np.stack(out)).float().div(127.5).sub(1.0)  # [n, 4, h, w, 3]
+        return a.permute(0, 1, 4, 2, 3).flatten(1, 2)  # [n, 12, h, w]
+
+
+def train(args) -> None:
+    setup_threads()
+    torch.manual_seed(0)
+    ae = VideoAE()
+    opt = torch.optim.AdamW(ae.parameters(), lr=args.lr, weight_decay=0.0)
+    step = 0
+    ck = load_ckpt(CKPT)
+    if ck:
+        ae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        print(f"resumed at step {step}", flush=True)
+    rng = np.random.default_rng(1000 + step)
+    pool = ClipPool(rng)
+    prog = Progress(args.steps, step, label="vae")
+    t_last_save = time.time()
+    ema = None
+    while step < args.steps:
+        lr = args.lr * min(1.0, (step + 1) / 100) * (0.1 if step > args.steps * 0.85 else 1.0)
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        x = pool.groups(args.batch, args.crop)
+        z = ae.enc(x)
+        zn = z + torch.randn_like(z) * args.latent_noise * z.detach().std()
+        y = ae.dec(zn)
+        err = (y - x).abs()
+        # objects are small: weight pixels that differ from the group's mean colour more
+        w = 1.0 + 4.0 * (x - x.mean(dim=(2, 3), keepdim=True)).abs().mean(1, keepdim=True)
+        loss = (err * w).mean() + 0.5 * ((y - x) ** 2).mean() + args.latent_l2 * (z ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        l1 = float(err.mean())
+        ema = l1 if ema is None else 0.98 * ema + 0.02 * l1
+        pool.refresh(2)
+        prog.update(step, l1=ema, zstd=float(z.std()))
+        if time.time() - t_last_save > 120 or step == args.steps:
+            save_ckpt(CKPT, model=ae.state_dict(), opt=opt.state_dict(), step=step)
+            t_last_save = time.time()
+    print("done", flush=True)
+
+
+def load_trained() -> VideoAE:
+    ae = VideoAE()
+    ae.load_state_dict(load_ckpt(CKPT)["model"])
+    return ae.eval()
+
+
+@torch.no_grad()
+def stats(args) -> None:
+    """Per-channel latent mean/std and least-squares latent->RGB preview factors, saved next to the checkpoint."""
+    setup_threads()
+    ae = load_trained()
+    rng = np.random.default_rng(77)
+    zs, rgbs, errs = [], [], []
+    for _ in range(args.clips // 8):
+        v = to_tensor(np.stack([W.render(W.sample_clip(rng)) for _ in range(8)]))
+        z = ae.encode(v)
+        errs.append(float((ae.decode(z) - v).abs().mean()))
+        zs.append(z)
+        # each latent pixel covers 4 frames x 8x8 pixels: its preview colour is their mean
+        g = frames_to_groups(v)  # [B, g, 12, H, W]
+        b, n = g.shape[:2]
+        g = g.reshape(b, n, 4, 3, *g.shape[-2:]).mean(2)
+        rgb = F.avg_pool2d(g.flatten(0, 1), 8).reshape(b, n, 3, *z.shape[-2:]).permute(0, 2, 1, 3, 4)
+        rgbs.append(rgb)
+    z = torch.cat(zs).permute(0, 2, 3, 4, 1).reshape(-1, LATENT_C)
+    rgb = torch.cat(rgbs).permute(0, 2, 3, 4, 1).reshape(-1, 3)
+    mean, std = z.mean(0), z.std(0)
+    a = torch.cat([z, torch.ones(len(z), 1)], 1)
+    sol = torch.linalg.lstsq(a, rgb).solution  # [C+1, 3]
+    fit = float((a @ sol - rgb).abs().mean())
+    out = {"latents_mean": mean.tolist(), "latents_std": std.tolist(),
+           "latent_rgb": {"factors": sol[:-1].tolist(), "bias": sol[-1].tolist()},
+           "recon_l1": float(np.mean(errs)), "preview_fit_l1": fit}
+    with open(os.path.join(RUNS, "vae", "stats.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"recon L1 {out['recon_l1']:.4f} (in [-1,1] units), preview fit L1 {fit:.4f}")
+    print("std", [round(s, 3) for s in out["latents_std"]])
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["train", "stats"])
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=12)
+    ap.add_argument("--crop", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--latent-noise", type=float, default=0.05)
+    ap.add_argument("--latent-l2", type=float, default=1e-4)
+    ap.add_argument("--clips", type=int, default=256)
+    a = ap.parse_args()
+    train(a) if a.cmd == "train" else stats(a)
