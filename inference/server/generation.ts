@@ -67,19 +67,7 @@ export async function runGeneration(job: Job, runtime: ModelRuntime): Promise<Ge
   let result;
   try {
     result = await runtime.generate(
-      {
-        prompt: spec.prompt,
-        negativePrompt: spec.negativePrompt,
-        seed: spec.seed,
-        steps: spec.steps,
-        guidanceScale: spec.guidanceScale,
-        frames: spec.frames,
-        width: spec.width,
-        height: spec.height,
-        scheduler: spec.scheduler,
-        previewEvery: spec.preview.enabled ? spec.preview.everyNSteps : 0,
-        previewMaxSide: spec.preview.maxSide,
-      },
+      { ...spec, previewEvery: spec.preview.enabled ? spec.preview.everyNSteps : 0, previewMaxSide: spec.preview.maxSide },
       {
         signal,
         onStep: (step, total) => {

@@ -2,24 +2,17 @@
 import { InvalidArgumentError } from '../errors.ts';
 import type { ModelPackage } from '../model/package.ts';
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index.ts';
+import type { GenerationParams } from '../pipeline/model-runtime.ts';
 import { randomSeed } from '../pipeline/rng.ts';
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
 
 export type ClipFormatName = 'mp4' | 'gif' | 'webp';
 
-export interface JobSpec {
+/** A validated request: the generation parameters plus what the daemon needs around them. */
+export interface JobSpec extends Omit<GenerationParams, 'previewEvery' | 'previewMaxSide'> {
   requestId: string;
   model: string;
-  prompt: string;
-  negativePrompt: string;
-  seed: number;
-  steps: number;
-  guidanceScale: number;
-  frames: number;
-  width: number;
-  height: number;
   fps: number;
-  scheduler: SchedulerName;
   formats: ClipFormatName[];
   upscale: number;
   preview: { enabled: boolean; everyNSteps: number; maxSide: number; format: 'webp' | 'gif' };
