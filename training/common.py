@@ -8,7 +8,7 @@ import time
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUNS = os.path.join(HERE, "runs")
+RUNS = os.environ.get("TINY_WORLD_RUNS", os.path.join(HERE, "runs"))
 
 
 def setup_threads() -> None:

@@ -99,13 +99,13 @@ class TextEncoder(nn.Module):
 class Block(nn.Module):
     def __init__(self, dim: int, heads: int, text_dim: int, temporal_rank: int) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.norm1 = nn.LayerNorm(dim)
         self.attn1 = Attention(dim, heads)  # spatial, per latent frame
         self.norm_t = nn.LayerNorm(dim)
         self.attn_t = Attention(dim, 2, inner=temporal_rank)  # temporal, low-rank projections
         self.norm2 = nn.LayerNorm(dim)
         self.attn2 = Attention(dim, heads, context_dim=text_dim)  # cross-attention to the text
-        self.norm3 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.norm3 = nn.LayerNorm(dim)
         self.ff = FeedForward(dim)
         self.modulation = nn.Parameter(torch.randn(1, 6, dim) / dim ** 0.5)
         nn.init.zeros_(self.attn_t.to_out.weight), nn.init.zeros_(self.attn_t.to_out.bias)
@@ -139,7 +139,7 @@ class VideoDiT(nn.Module):
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
         self.text_embedding = nn.Sequential(nn.Linear(text_dim, dim), nn.GELU(), nn.Linear(dim, dim))
         self.blocks = nn.ModuleList([Block(dim, heads, dim, temporal_rank) for _ in range(depth)])
-        self.norm_out = nn.LayerNorm(dim, elementwise_affine=False)
+        self.norm_out = nn.LayerNorm(dim)
         self.head_modulation = nn.Parameter(torch.randn(1, 2, dim) / dim ** 0.5)
         self.proj_out = nn.Linear(dim, in_ch * patch * patch)
         nn.init.zeros_(self.proj_out.weight), nn.init.zeros_(self.proj_out.bias)

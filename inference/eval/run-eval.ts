@@ -105,7 +105,10 @@ async function main(): Promise<void> {
     const seeds = Number(values.seeds);
     const t0 = performance.now();
     const { startDaemon } = await import('../server/daemon.ts');
-    const daemon = await startDaemon({ listen: '127.0.0.1:0', ...(values.model ? { modelDirs: [path.resolve(values.model)], defaultModel: path.basename(path.resolve(values.model)) } : {}) });
+    const modelDir = values.model ? path.resolve(values.model) : undefined;
+    // A package is served under the name in its model_index.json.
+    const modelName = modelDir ? (JSON.parse(readFileSync(path.join(modelDir, 'model_index.json'), 'utf8')) as { name?: string }).name : undefined;
+    const daemon = await startDaemon({ listen: '127.0.0.1:0', ...(modelDir ? { modelDirs: [modelDir], ...(modelName ? { defaultModel: modelName } : {}) } : {}) });
     try {
       for (const c of cases) {
         for (let k = 0; k < seeds; k++) {
