@@ -48,6 +48,10 @@ export interface DiscordEmulator {
   setUploadLimit(bytes: number): void;
   /** Removes permissions from the bot: in the whole guild, or through an overwrite in one channel (threads inherit it). */
   denyBotPermissions(bits: bigint, channelId?: string): void;
+  /** Gives back permissions taken with denyBotPermissions. */
+  grantBotPermissions(bits: bigint, channelId?: string): void;
+  /** Makes Discord refuse an interaction's token from now on (401, 50027), as it sometimes does before 15 minutes. */
+  revokeToken(interaction: EmuInteraction): void;
   slashCommand(user: EmuUser, name: string, options: Record<string, SlashOptionValue>, init?: InteractionInit): EmuInteraction;
   clickButton(user: EmuUser, messageId: string, customId: string, init?: InteractionInit): EmuInteraction;
   submitModal(user: EmuUser, customId: string, fields: Record<string, string>, init?: InteractionInit & { messageId?: string }): EmuInteraction;
@@ -133,6 +137,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
       originalMessageId: null,
       sourceMessageId: init.messageId ?? null,
       modal: null,
+      tokenRevoked: false,
       attachmentSizeLimit: init.attachmentSizeLimit ?? settings.uploadLimitBytes,
       appPermissions: world.botPermissionsIn(channelId),
     };
@@ -191,6 +196,21 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
         const role = world.apiRoles().find((r) => r['id'] === world.botRoleId());
         gw.dispatch('GUILD_ROLE_UPDATE', { guild_id: world.guildId, role: role ?? {} });
       }
+    },
+    grantBotPermissions(bits, channelId) {
+      if (channelId) {
+        const channel = world.channels.get(channelId);
+        if (!channel) throw new Error(`emulator: no channel ${channelId}`);
+        channel.botDeny &= ~bits;
+        gw.dispatch(channel.parentId ? 'THREAD_UPDATE' : 'CHANNEL_UPDATE', world.apiChannel(channel));
+      } else {
+        world.botPermissions |= bits;
+        const role = world.apiRoles().find((r) => r['id'] === world.botRoleId());
+        gw.dispatch('GUILD_ROLE_UPDATE', { guild_id: world.guildId, role: role ?? {} });
+      }
+    },
+    revokeToken(interaction) {
+      interaction.tokenRevoked = true;
     },
     slashCommand(user, name, values, init = {}) {
       const command = world.commands.find((c) => c.name === name && (c.guildId === world.guildId || c.guildId === null));

@@ -85,6 +85,8 @@ export interface EmuInteraction {
   /** The component message, for buttons and modals opened from one. */
   sourceMessageId: string | null;
   modal: EmuModal | null;
+  /** Set by tests: Discord refuses the token from now on. */
+  tokenRevoked: boolean;
   attachmentSizeLimit: number;
   appPermissions: bigint;
 }

@@ -76,7 +76,7 @@ export function createRestHandler(ctx: RestContext) {
       return;
     }
 
-    const path = url.pathname.replace(/^\/api/, '').replace(/^\/v\d+/, '');
+    const path = decodeURIComponent(url.pathname).replace(/^\/api/, '').replace(/^\/v\d+/, '');
     const authorized = req.headers.authorization === `Bot ${ctx.settings.token}`;
     const entry: RecordedRequest = { at: world.clock.now(), method, path, query: url.searchParams, status: 0, authorized, body: undefined, files: [] };
 
@@ -226,7 +226,7 @@ export function createRestHandler(ctx: RestContext) {
   function interactionForToken(token: string): EmuInteraction {
     const interaction = world.interactionsByToken.get(token);
     if (!interaction) throw new ApiError(404, 10015, 'Unknown Webhook');
-    if (world.clock.now() - interaction.createdAt > ctx.settings.tokenLifetimeMs) throw new ApiError(401, 50027, 'Invalid Webhook Token');
+    if (interaction.tokenRevoked || world.clock.now() - interaction.createdAt > ctx.settings.tokenLifetimeMs) throw new ApiError(401, 50027, 'Invalid Webhook Token');
     return interaction;
   }
 
