@@ -281,6 +281,7 @@ def _fill(template: str, o: Obj, scene_phrase: str, rng: np.random.Generator) ->
 def tidy(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"^,\s*", "", text)
+    text = re.sub(r"\b([Aa]) (?=[aeiou])", r"\1n ", text)  # "an orange ball"
     return text.replace(" ,", ",")
 
 
@@ -321,6 +322,7 @@ def vocabulary() -> list:
             words.update(words_of(w))
     for t in WORLD["templates"]["train"] + WORLD["templates"]["heldout"] + WORLD["templates"]["pair_joiner"]:
         words.update(words_of(re.sub(r"\{\w+\}", " ", t)))
+    words.add("an")
     return ["[PAD]", "[UNK]"] + sorted(words)
 
 

@@ -1,0 +1,41 @@
+// The committed embedded model (models/tiny-world) served by the real daemon: a short generation per prompt, decoded
+// from the MP4 and checked with the same analytic adherence checks as `npm run eval`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { judgeClip } from '../inference/eval/checks.ts';
+import { generateClip } from '../inference/eval/generate.ts';
+import { loadWorld } from '../inference/eval/world.ts';
+import { startDaemon, type RunningDaemon } from '../inference/server/daemon.ts';
+
+const world = loadWorld();
+let daemon: RunningDaemon;
+
+beforeAll(async () => {
+  daemon = await startDaemon({ listen: '127.0.0.1:0', threads: 2 });
+}, 60_000);
+
+afterAll(async () => {
+  await daemon?.close();
+});
+
+describe('embedded model tiny-world through the daemon', () => {
+  const cases = [
+    { prompt: 'a red ball moves right on the grass', seed: 11, colour: 'red', motion: 'right', scene: 'grass' },
+    { prompt: 'a yellow star falls at night', seed: 12, colour: 'yellow', motion: 'fall', scene: 'night' },
+  ];
+
+  for (const c of cases) {
+    it(`follows "${c.prompt}" (colour, motion, scene)`, async () => {
+      const clip = await generateClip(daemon.address, { prompt: c.prompt, seed: c.seed, steps: 12 });
+      expect(clip.frames.length).toBe(17);
+      expect([clip.width, clip.height]).toEqual([128, 128]);
+      const verdict = judgeClip(world, clip);
+      expect({ colour: verdict.colour, motion: verdict.motion, scene: verdict.scene }).toEqual({ colour: c.colour, motion: c.motion, scene: c.scene });
+      expect(verdict.presence).toBeGreaterThanOrEqual(0.9);
+    }, 60_000);
+  }
+
+  it('reports the words of a prompt it does not know', async () => {
+    const clip = await generateClip(daemon.address, { prompt: 'a blue box bounces on a trampoline', seed: 3, steps: 4 });
+    expect(clip.unknownWords).toEqual(['trampoline']);
+  }, 60_000);
+});
