@@ -145,6 +145,8 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
   };
 
   try {
+    // A job stopped before its call starts (e.g. the adapter could not post its message) never reaches the daemon.
+    if (job.abort.signal.aborted) throw job.stopReason ?? new CancelledError('The job was stopped before it started.');
     const deadline = ctx.deadlineMs ? new Date(Date.now() + ctx.deadlineMs) : undefined;
     const stream = ctx.connection.generate(request, deadline ? { signal: job.abort.signal, deadline } : { signal: job.abort.signal });
     for await (const event of stream) {
