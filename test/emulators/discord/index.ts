@@ -26,6 +26,8 @@ export interface DiscordEmulatorOptions {
   ackDeadlineMs?: number;
   tokenLifetimeMs?: number;
   heartbeatIntervalMs?: number;
+  /** What GET /gateway/bot answers as `url` (default: this emulator's gateway), to test gateway URL overrides. */
+  advertisedGatewayUrl?: string;
 }
 
 export type SlashOptionValue = string | number | boolean;
@@ -105,7 +107,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
       rateLimits,
       log: requests,
       dispatch: (event, data) => gateway?.dispatch(event, data),
-      gatewayUrl: () => `${baseUrl.replace(/^http/, 'ws')}/gateway`,
+      gatewayUrl: () => options.advertisedGatewayUrl ?? `${baseUrl.replace(/^http/, 'ws')}/gateway`,
       onRecorded: (entry) => events.emit('request', entry),
     }),
   );
