@@ -141,7 +141,7 @@ describe('command-line entries', () => {
   afterAll(async () => {
     await rm(cwd, { recursive: true, force: true });
   });
-  const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd };
+  const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir() };
 
   it('npm run bot:discord without DISCORD_TOKEN exits 2 naming the variable', async () => {
     const result = await run(tsx, [path.join(root, 'bots/discord/cli/bot.ts')], { cwd, env: baseEnv }).then(
