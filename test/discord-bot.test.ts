@@ -131,6 +131,26 @@ describe('buttons', () => {
   });
 });
 
+describe('where clips go', () => {
+  it('variants: 2 makes two clips with neighbouring seeds in the reply\'s thread', async () => {
+    const interaction = h.slash(h.discord.users.alice, { prompt: 'a yellow star', seed: 500, steps: 2, variants: 2 });
+    const threadId = await h.discord.waitFor(() => h.discord.originalMessage(interaction)?.threadId, 60_000, 'the thread');
+    await h.discord.waitFor(() => h.discord.messagesIn(threadId).filter(isClipMessage).length === 2, 60_000, 'two clips');
+    expect(h.discord.messagesIn(threadId).filter(isClipMessage).map(seedOf).sort()).toEqual([500, 501]);
+    expect(h.discord.messagesIn(threadId).some((m) => m.content.startsWith('**Variant 2 of 2**'))).toBe(true);
+  });
+
+  it('a command run inside a thread posts its clip in that thread', async () => {
+    const { threadId } = await quickClip('a red ball bounces', 12);
+    const before = h.discord.world.channels.size;
+    const interaction = h.slash(h.discord.users.bob, { prompt: 'a purple cube', seed: 13, steps: 2 }, { channelId: threadId });
+    const clip = await h.waitForClip(threadId, (m) => m.content.includes('**a purple cube**'));
+    expect(seedOf(clip)).toBe(13);
+    expect(h.discord.originalMessage(interaction)?.channelId).toBe(threadId);
+    expect(h.discord.world.channels.size).toBe(before);
+  });
+});
+
 describe('conversation', () => {
   it('a message addressed to the bot in the clip thread refines the prompt and says which prompt it used', async () => {
     const { threadId, clip } = await quickClip('a red ball bounces', 9);
