@@ -137,7 +137,7 @@ export class InteractionStatus implements StatusMessage {
   }
 
   async show(payload: StatusPayload): Promise<Message> {
-    if (this.fallback === undefined && this.clock.now() >= this.expiresAt) this.switchToBotToken('the interaction token is about to expire');
+    if (this.fallback === undefined && this.clock.now() >= this.expiresAt) await this.switchToBotToken('the interaction token is about to expire');
     if (this.fallback === undefined) {
       try {
         const message = await this.showThroughWebhook(payload);
@@ -145,7 +145,7 @@ export class InteractionStatus implements StatusMessage {
         return message;
       } catch (error) {
         if (!isExpiredToken(error)) throw error;
-        this.switchToBotToken(`Discord refused the interaction token (${apiCode(error) ?? 'expired'})`);
+        await this.switchToBotToken(`Discord refused the interaction token (${apiCode(error) ?? 'expired'})`);
       }
     }
     return (this.fallback as ChannelStatus).show(payload);
@@ -157,9 +157,10 @@ export class InteractionStatus implements StatusMessage {
     return this.interaction.followUp({ content: payload.content, components: payload.components, allowedMentions: { parse: [], users: payload.ping ?? [] }, ...(payload.files && payload.files.length > 0 ? { files: payload.files } : {}) });
   }
 
-  private switchToBotToken(why: string): void {
-    const channel = this.interaction.channel;
-    if (!channel || !channel.isSendable()) throw new Error(`cannot continue with the bot token: channel ${this.interaction.channelId} is not cached or not sendable`);
+  private async switchToBotToken(why: string): Promise<void> {
+    const id = this.interaction.channelId;
+    const channel = this.interaction.channel ?? (id ? await this.interaction.client.channels.fetch(id).catch(() => null) : null);
+    if (!channel || !channel.isSendable()) throw new Error(`cannot continue with the bot token: channel ${id ?? '?'} cannot be found or posted in`);
     const ephemeral = this.interaction.ephemeral === true || (this.interaction.isMessageComponent() && this.interaction.message.flags.has(MessageFlags.Ephemeral));
     this.logger.info(`interaction ${this.interaction.id}: ${why}; continuing with bot-token messages`);
     this.fallback = new ChannelStatus(channel, this.logger, ephemeral ? {} : { messageId: this.id });
