@@ -58,10 +58,10 @@ describe('/animate over HTTP', () => {
     const versions = status!.history.map((v) => v.text);
     expect(versions.some((t) => /step \d+\/12/.test(t))).toBe(true);
     expect(versions.at(-1)).toMatch(/^:white_check_mark: Done/);
-    // Progress edits respect the update interval (300 ms here) and Slack's tier: never two at once.
+    // Progress edits respect the update interval (300 ms here, measured on arrival, so minus network jitter).
     const updates = h.emulator.callsOf('chat.update').filter((c) => c.params.ts === status!.ts).map((c) => c.at);
     expect(updates.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < updates.length; i++) expect(updates[i]! - updates[i - 1]!).toBeGreaterThanOrEqual(250);
+    for (let i = 1; i < updates.length; i++) expect(updates[i]! - updates[i - 1]!).toBeGreaterThanOrEqual(200);
     const final = buttonsOf(status!);
     expect(Object.keys(final).sort()).toEqual(['animate_refine', 'animate_reroll', 'animate_variations']);
 
