@@ -15,7 +15,7 @@ import { buildFixturePackage } from './fixtures/fixture-model.ts';
 let modelsDir: string;
 beforeAll(async () => {
   modelsDir = await mkdtemp(path.join(os.tmpdir(), 'start-models-'));
-  await buildFixturePackage(path.join(modelsDir, 'fixture'), { name: 'fixture' });
+  await buildFixturePackage(path.join(modelsDir, 'fixture'), { name: 'fixture', burnMatmuls: 60 });
 });
 afterAll(async () => {
   await rm(modelsDir, { recursive: true, force: true });
@@ -66,7 +66,7 @@ describe('npm start', () => {
       const session = 'startsession1';
       const events = readEvents(`${running.playgroundUrl}events?session=${session}`, (e) => e.type === 'clip' || e.type === 'fail');
       await new Promise((r) => setTimeout(r, 100));
-      const post = await fetch(`${running.playgroundUrl}api/message`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session, text: '/animate a red ball --seed 3 --steps 2' }) });
+      const post = await fetch(`${running.playgroundUrl}api/message`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session, text: '/animate a red ball --seed 3 --steps 12' }) });
       expect(await post.json()).toMatchObject({ ok: true });
       const got = await events;
       const types = got.map((e) => e.type);
