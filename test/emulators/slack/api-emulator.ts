@@ -32,6 +32,8 @@ export interface ResponseUrlPost {
 
 export interface SlackEmulatorOptions {
   botToken?: string;
+  /** App-level token accepted by app-token methods (apps.connections.open). */
+  appToken?: string;
   teamId?: string;
   botUserId?: string;
   botId?: string;
@@ -91,9 +93,13 @@ export class SlackEmulator {
   private readonly waiters = new Set<() => void>();
   private server?: Server;
   private baseUrl = '';
+  /** Methods called with the app-level token (xapp-…) rather than the bot token. */
+  private readonly appTokenMethods = new Set<string>();
+  readonly appToken: string;
 
   constructor(options: SlackEmulatorOptions = {}) {
     this.botToken = options.botToken ?? 'xoxb-emulator-token';
+    this.appToken = options.appToken ?? 'xapp-emulator-token';
     this.teamId = options.teamId ?? 'T0EMULATE';
     this.botUserId = options.botUserId ?? 'U0BOTUSER';
     this.botId = options.botId ?? 'B0BOT';
@@ -193,6 +199,22 @@ export class SlackEmulator {
     return Date.now() - this.started;
   }
 
+  /** The HTTP server (for extensions such as the Socket Mode endpoint). */
+  get httpServer(): Server {
+    if (!this.server) throw new Error('emulator not started');
+    return this.server;
+  }
+
+  get origin(): string {
+    return this.baseUrl;
+  }
+
+  /** Adds a Web API method (used by extensions); `appToken` methods take the app-level token. */
+  addMethod(name: string, handler: (params: Record<string, unknown>) => Record<string, unknown>, options: { appToken?: boolean } = {}): void {
+    this.handlers[name] = handler;
+    if (options.appToken) this.appTokenMethods.add(name);
+  }
+
   // ---- HTTP ----------------------------------------------------------------------------------
 
   private notify(): void {
@@ -229,7 +251,8 @@ export class SlackEmulator {
         return;
       }
       const token = bearer(req) ?? (typeof params.token === 'string' ? params.token : undefined);
-      if (token !== this.botToken) throw new ApiError(token ? 'invalid_auth' : 'not_authed');
+      const expected = this.appTokenMethods.has(method) ? this.appToken : this.botToken;
+      if (token !== expected) throw new ApiError(token ? 'invalid_auth' : 'not_authed');
       const scope = REQUIRED_SCOPES[method];
       if (scope && !this.scopes.has(scope)) {
         throw new ApiError('missing_scope', { needed: scope, provided: [...this.scopes].join(',') });
