@@ -271,7 +271,7 @@ describe('Slack limits and refusals', () => {
         return s && /:warning:/.test(s.text) ? s : undefined;
       }, 60_000, 'scope failure');
       expect(status.text).toContain('"files:write" permission');
-      expect(status.text).toContain('slack-manifest.yaml');
+      expect(status.text).toContain('bots/slack/manifest.yaml');
       await h.bot.plugin.idle();
     } finally {
       h.emulator.scopes.add('files:write');

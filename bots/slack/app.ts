@@ -22,7 +22,7 @@ export function createSlackApp(config: SlackBotConfig, options: { logLevel?: 'de
   if (!config.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required for HTTP mode');
   const receiver = new HTTPReceiver({
     signingSecret: config.signingSecret,
-    // Slash commands, interactivity and events all arrive here (see slack-manifest.yaml).
+    // Slash commands, interactivity and events all arrive here (see bots/slack/manifest.yaml).
     endpoints: '/slack/events',
     logLevel,
   });

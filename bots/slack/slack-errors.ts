@@ -39,7 +39,7 @@ export function toSlackBotError(err: unknown, context: SlackErrorContext): BotEr
     switch (code) {
       case 'missing_scope':
         return new PlatformError(
-          `I could not ${context.doing}: the Slack app lacks the "${data.needed ?? 'required'}" permission. A workspace admin needs to add that scope (see slack-manifest.yaml) and reinstall the app.`,
+          `I could not ${context.doing}: the Slack app lacks the "${data.needed ?? 'required'}" permission. A workspace admin needs to add that scope (see bots/slack/manifest.yaml) and reinstall the app.`,
           code,
           { cause: err },
         );
