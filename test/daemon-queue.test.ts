@@ -127,6 +127,21 @@ describe('cancellation', () => {
     expect(await fx.client.cancel('gone')).toEqual({ cancelled: false, state: 'finished' });
   });
 
+  it('a call cancelled at once never leaves a job behind, and shutdown does not wait for it', async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const controller = new AbortController();
+    controller.abort();
+    const { error } = await collectSettled(fx.client.generate(req('a', { requestId: 'at-once', steps: 40 }), { signal: controller.signal }));
+    expect(error?.code).toBe(status.CANCELLED);
+    const after = await collect(fx.client.generate(req('b', { steps: 2 })));
+    expect(after.at(-1)!.done).toBeTruthy();
+    // Whether or not the daemon saw the call, nothing of it is still running.
+    expect((await fx.client.cancel('at-once')).cancelled).toBe(false);
+    const t0 = Date.now();
+    await fx.daemon.close({ graceMs: 0 });
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
   it('DEADLINE_EXCEEDED when the deadline passes mid-job', async () => {
     fx = await startFixtureDaemon({ fixture: SLOW });
     const { error } = await collectSettled(fx.client.generate(req('a', { steps: 40 }), { deadline: new Date(Date.now() + 400) }));

@@ -115,12 +115,16 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
         },
       });
       // The caller went away: if nobody else follows this job, stop it and free the slot.
-      call.on('cancelled', () => {
+      const callerGone = () => {
+        if (!open) return;
         open = false;
         clearTimeout(deadlineTimer);
         unsubscribe();
         if (job.listenerCount === 0) cancelJob(job, new CancelledError('the client closed the stream'));
-      });
+      };
+      call.on('cancelled', callerGone);
+      // A caller that cancelled before this handler ran gets no 'cancelled' event.
+      if (call.cancelled) callerGone();
       const deadline = call.getDeadline();
       const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : typeof deadline === 'number' && Number.isFinite(deadline) ? deadline - Date.now() : Infinity;
       if (open && Number.isFinite(ms)) {

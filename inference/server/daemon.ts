@@ -157,7 +157,10 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
           await drained;
         }
         health.endWatches();
+        // Streams end above; a peer that keeps its connection open must not hold shutdown forever.
+        const forced = setTimeout(() => server.forceShutdown(), 2000);
         await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        clearTimeout(forced);
         await worker.close();
         log.info('daemon stopped');
       })();
