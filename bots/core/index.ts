@@ -13,3 +13,4 @@ export * from './qa.ts';
 export * from './throttle.ts';
 export { runJob, botErrorFromRpc, ClipAssembler } from './job-runner.ts';
 export { buildGenerateRequest, clipFileName, toWireRequester } from './request.ts';
+export * from './format.ts';

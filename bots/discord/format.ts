@@ -3,6 +3,7 @@ import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
 import type { AcceptedJob, ClipInfo, ProgressUpdate, StartedInfo } from '../core/adapter.ts';
 import type { BotError } from '../core/errors.ts';
 import { buttonId } from './custom-ids.ts';
+import { progressBar as coreProgressBar, settingsParts } from '../core/format.ts';
 
 /** Discord refuses message content over 2000 characters. */
 export const MAX_CONTENT = 2000;
@@ -17,9 +18,7 @@ export function escapeText(text: string): string {
 }
 
 export function progressBar(done: number, total: number, width = 16): string {
-  const ratio = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
-  const filled = Math.round(ratio * width);
-  return `${'▰'.repeat(filled)}${'▱'.repeat(width - filled)} ${Math.round(ratio * 100)}%`;
+  return coreProgressBar(done, total, { width, full: '▰', empty: '▱' });
 }
 
 export function seconds(s: number): string {
@@ -55,16 +54,7 @@ export function progressLine(p: ProgressUpdate): string {
 }
 
 export function settingsLine(info: ClipInfo): string {
-  const parts = [
-    `seed **${info.seed}**`,
-    `${info.steps} steps`,
-    `guidance ${Math.round(info.guidance * 100) / 100}`,
-    `${info.frames} frames at ${info.fps} fps`,
-    `${info.width}×${info.height}`,
-    `model ${escapeText(info.model)}`,
-  ];
-  if (info.negativePrompt) parts.push(`negative "${escapeText(truncate(info.negativePrompt, 200))}"`);
-  return parts.join(' · ');
+  return settingsParts(info, { escape: (t) => escapeText(truncate(t, 200)), seed: (seed) => `**${seed}**` }).join(' · ');
 }
 
 export function clipMessage(info: ClipInfo, notes: readonly string[]): string {

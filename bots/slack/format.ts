@@ -3,6 +3,7 @@
 import type { AcceptedJob, ClipInfo, ProgressUpdate } from '../core/adapter.ts';
 import type { BotError } from '../core/errors.ts';
 import type { types as SlackTypes } from '@slack/bolt';
+import { progressBar as coreProgressBar, settingsParts } from '../core/format.ts';
 
 /** action_id of each button; the value carries the job id. */
 export const ACTION_IDS = {
@@ -25,9 +26,7 @@ export function escapeMrkdwn(text: string): string {
 }
 
 export function progressBar(done: number, total: number, width = 20): string {
-  const ratio = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
-  const filled = Math.round(ratio * width);
-  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${Math.round(ratio * 100)}%`;
+  return coreProgressBar(done, total, { width, full: '█', empty: '░' });
 }
 
 function seconds(value: number): string {
@@ -49,16 +48,7 @@ export function progressText(p: ProgressUpdate): string {
 }
 
 export function settingsLine(info: ClipInfo): string {
-  const parts = [
-    `seed ${info.seed}`,
-    `${info.steps} steps`,
-    `guidance ${Math.round(info.guidance * 100) / 100}`,
-    `${info.frames} frames @ ${info.fps} fps`,
-    `${info.width}×${info.height}`,
-    `model ${info.model}`,
-  ];
-  if (info.negativePrompt) parts.push(`negative “${escapeMrkdwn(info.negativePrompt)}”`);
-  return parts.join(' · ');
+  return settingsParts(info, { escape: escapeMrkdwn, framesJoiner: '@', quote: ['“', '”'] }).join(' · ');
 }
 
 export function acceptedText(job: AcceptedJob, label?: string): string {

@@ -1,0 +1,28 @@
+// Platform-neutral pieces of what the bots say. Adapters add their own markup and escaping around them.
+import type { ClipInfo } from './adapter.ts';
+
+/** A text progress bar with the percentage: "▰▰▰▱▱ 60%". Glyphs differ per platform (fonts, code spans). */
+export function progressBar(done: number, total: number, glyphs: { width: number; full: string; empty: string }): string {
+  const ratio = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const filled = Math.round(ratio * glyphs.width);
+  return `${glyphs.full.repeat(filled)}${glyphs.empty.repeat(glyphs.width - filled)} ${Math.round(ratio * 100)}%`;
+}
+
+/**
+ * The settings of a finished clip, one phrase each: seed, steps, guidance, frames, size, model and negative prompt.
+ * `escape` is the platform's escaping for text people wrote (model name, negative prompt); `seed` formats the seed
+ * (platforms emphasise it differently).
+ */
+export function settingsParts(info: ClipInfo, style: { escape: (text: string) => string; seed?: (seed: number) => string; framesJoiner?: string; quote?: [string, string] }): string[] {
+  const [open, close] = style.quote ?? ['"', '"'];
+  const parts = [
+    `seed ${style.seed ? style.seed(info.seed) : info.seed}`,
+    `${info.steps} steps`,
+    `guidance ${Math.round(info.guidance * 100) / 100}`,
+    `${info.frames} frames ${style.framesJoiner ?? 'at'} ${info.fps} fps`,
+    `${info.width}×${info.height}`,
+    `model ${style.escape(info.model)}`,
+  ];
+  if (info.negativePrompt) parts.push(`negative ${open}${style.escape(info.negativePrompt)}${close}`);
+  return parts;
+}
