@@ -1,6 +1,7 @@
 // Makes docs/playground.png: the playground mid-generation in headless Chromium (for the README).
-// Runs against a fixture model package (test/fixtures) so it works anywhere: `npx tsx bots/playground/screenshot.ts [out.png]`.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Uses the embedded model (models/tiny-world) when it is there, else a fixture model package (test/fixtures), so it
+// works anywhere: `npx tsx bots/playground/screenshot.ts [out.png] [--fixture]`.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -11,10 +12,12 @@ import { buildFixturePackage } from '../../test/fixtures/fixture-model.ts';
 import { startDaemon } from '../../inference/server/daemon.ts';
 import { silentLogger as daemonLogger } from '../../inference/log.ts';
 
-const out = path.resolve(process.argv[2] ?? 'docs/playground.png');
-const modelsDir = mkdtempSync(path.join(os.tmpdir(), 'pg-shot-models-'));
+const args = process.argv.slice(2);
+const out = path.resolve(args.find((a) => !a.startsWith('--')) ?? 'docs/playground.png');
+const useEmbedded = !args.includes('--fixture') && existsSync(path.resolve('models/tiny-world/model_index.json'));
+const modelsDir = useEmbedded ? path.resolve('models') : mkdtempSync(path.join(os.tmpdir(), 'pg-shot-models-'));
 const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'pg-shot-chromium-'));
-await buildFixturePackage(path.join(modelsDir, 'fixture'), { name: 'fixture', burnMatmuls: 40, defaults: { width: 96, height: 96, frames: 9, steps: 40 } });
+if (!useEmbedded) await buildFixturePackage(path.join(modelsDir, 'fixture'), { name: 'fixture', burnMatmuls: 40, defaults: { width: 96, height: 96, frames: 9, steps: 40 } });
 const daemon = await startDaemon({ listen: '127.0.0.1:0', modelsDir, logger: daemonLogger, concurrency: 2 });
 const core = createBotCore({ daemonAddress: daemon.address, logger: silentLogger });
 const playground = await startPlayground({ core, port: 0, logger: silentLogger });
@@ -32,12 +35,12 @@ try {
     await page.fill('#input', text);
     await page.press('#input', 'Enter');
   };
-  await send('/animate a red ball bouncing on the grass --seed 42 --steps 8');
+  await send(`/animate a red ball bouncing on the grass --seed 42 --steps ${useEmbedded ? 20 : 8}`);
   await page.locator('.thread').first().locator('video.clip').waitFor({ timeout: 120_000 });
   await page.locator('.thread').first().locator('button[data-action="reply"]').click();
   await send('now at night');
   await page.locator('.thread').first().locator('.bubble').nth(1).locator('video.clip').waitFor({ timeout: 120_000 });
-  await send('/animate a blue cube rolling on the sand --seed 7 --variants 2');
+  await send(useEmbedded ? '/animate a yellow star spinning at sunset --seed 7 --variants 2' : '/animate a blue cube rolling on the sand --seed 7 --variants 2');
   // Mid-generation: wait until a preview is showing and the bar is part-way.
   await page.locator('.thread').nth(1).locator('img.preview').first().waitFor({ timeout: 120_000 });
   await page.waitForFunction(() => {
@@ -53,6 +56,6 @@ try {
   await playground.close();
   await core.close();
   await daemon.close({ graceMs: 0 });
-  rmSync(modelsDir, { recursive: true, force: true });
+  if (!useEmbedded) rmSync(modelsDir, { recursive: true, force: true });
   rmSync(userDataDir, { recursive: true, force: true });
 }
