@@ -41,6 +41,8 @@ export async function createSession(modelPath: string, options: SessionOptions):
     graphOptimizationLevel: 'all',
     // Deterministic results for a given input: no arena-dependent parallel reductions across runs.
     executionMode: 'sequential',
+    // Idle onnxruntime threads must not spin: on a small machine they would take the CPU from the event loop.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   if (options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
   const session = await ort.InferenceSession.create(modelPath, sessionOptions);
@@ -54,10 +56,12 @@ export async function runSession(loaded: LoadedSession, feeds: Record<string, Te
   const out: Record<string, TensorData> = {};
   for (const [name, tensor] of Object.entries(results)) {
     if (tensor.type !== 'float32' && tensor.type !== 'int64') throw new Error(`output ${name} has type ${tensor.type}; only float32 and int64 are supported`);
-    // Copy out of onnxruntime-owned memory so the buffer can be transferred to the main thread.
-    const data = tensor.type === 'float32' ? new Float32Array(tensor.data as Float32Array) : new BigInt64Array(tensor.data as BigInt64Array);
+    // onnxruntime-node hands CPU outputs over in a JS-owned buffer: when the typed array spans it whole, the buffer
+    // itself can be transferred to the main thread; otherwise copy it out first.
+    const view = tensor.data as Float32Array | BigInt64Array;
+    const whole = view.byteOffset === 0 && view.buffer.byteLength === view.byteLength && !(view.buffer instanceof SharedArrayBuffer);
+    const data = whole ? view : tensor.type === 'float32' ? new Float32Array(view as Float32Array) : new BigInt64Array(view as BigInt64Array);
     out[name] = { type: tensor.type, dims: [...tensor.dims], data };
-    tensor.dispose();
   }
   return out;
 }

@@ -16,8 +16,15 @@ export interface DenoiseCall {
 interface Pending extends DenoiseCall {
   shapeKey: string;
   itemDims: { latent: number[]; text: number[] };
-  resolve: (v: Float32Array) => void;
+  resolve: (v: DenoiseResult) => void;
   reject: (e: unknown) => void;
+}
+
+export interface DenoiseResult {
+  /** [b, C, F, H, W] velocities of this call's items. */
+  output: Float32Array;
+  /** This call's share of the session.run time (by items, when batched with others). */
+  runMs: number;
 }
 
 export type DenoiserRunner = (feeds: Record<string, TensorData>) => Promise<{ outputs: Record<string, TensorData>; runMs: number }>;
@@ -41,7 +48,7 @@ export class DenoiseBatcher {
     private readonly maxBatch: number,
   ) {}
 
-  denoise(call: DenoiseCall, latentItemDims: number[], textItemDims: number[]): Promise<Float32Array> {
+  denoise(call: DenoiseCall, latentItemDims: number[], textItemDims: number[]): Promise<DenoiseResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ...call, shapeKey: `${latentItemDims.join('x')}|${textItemDims.join('x')}`, itemDims: { latent: latentItemDims, text: textItemDims }, resolve, reject });
       this.pump();
@@ -97,7 +104,7 @@ export class DenoiseBatcher {
       const perItem = out.data.length / items;
       let offset = 0;
       for (const p of group) {
-        p.resolve(out.data.subarray(offset * perItem, (offset + p.batch) * perItem));
+        p.resolve({ output: out.data.subarray(offset * perItem, (offset + p.batch) * perItem), runMs: (runMs * p.batch) / items });
         offset += p.batch;
       }
     } catch (err) {

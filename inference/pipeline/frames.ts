@@ -14,18 +14,20 @@ function toByte(v: number): number {
   return b < 0 ? 0 : b > 255 ? 255 : b;
 }
 
-/** Decoder output of one batch item, [3, F, H, W] in [-1, 1] → F RGB frames. */
+/**
+ * Decoder output of one batch item, [3, F, H, W] in [-1, 1] → F RGB frames. Runs on the event loop for every clip,
+ * so it writes through a Uint8ClampedArray view (clamping and rounding in the store) in one tight loop per plane.
+ */
 export function decodedToFrames(data: Float32Array, frames: number, height: number, width: number): RgbFrames {
   const plane = height * width;
   const channelStride = frames * plane;
   const out: Uint8Array[] = [];
   for (let f = 0; f < frames; f++) {
     const frame = new Uint8Array(plane * 3);
-    const base = f * plane;
-    for (let p = 0; p < plane; p++) {
-      frame[p * 3] = toByte(data[base + p]!);
-      frame[p * 3 + 1] = toByte(data[channelStride + base + p]!);
-      frame[p * 3 + 2] = toByte(data[2 * channelStride + base + p]!);
+    const clamped = new Uint8ClampedArray(frame.buffer);
+    for (let c = 0; c < 3; c++) {
+      const src = c * channelStride + f * plane;
+      for (let p = 0, o = c; p < plane; p++, o += 3) clamped[o] = (data[src + p]! + 1) * 127.5;
     }
     out.push(frame);
   }

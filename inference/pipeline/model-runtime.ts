@@ -207,7 +207,8 @@ export class ModelRuntime {
       const t = sampler.timesteps[i]!;
       const hidden = useGuidance ? concat2(x, x) : x;
       const timesteps = new Float32Array(batch).fill(t);
-      const out = await this.batcher.denoise({ hiddenStates: hidden, timesteps, encoderHiddenStates: text, batch }, latentDims, this.textDims);
+      const { output: out, runMs } = await this.batcher.denoise({ hiddenStates: hidden, timesteps, encoderHiddenStates: text, batch }, latentDims, this.textDims);
+      timings.sessionRunMs += runMs;
       let velocity: Float32Array;
       if (useGuidance) {
         velocity = new Float32Array(n);
