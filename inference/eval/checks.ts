@@ -134,7 +134,11 @@ function largestComponent(mask: Uint8Array, width: number, height: number): numb
 export function trackObject(world: World, clip: Frames, scene: string, medians: Rgb[]): ObjectTrack & { colourVotes: Map<string, number> } {
   const expected = rowBackground(world, scene, clip.height);
   const decoration = world.scenes[scene]?.decoration;
-  const palette = Object.entries(world.colours).map(([name, c]) => ({ name, rgb: c.rgb as Rgb }));
+  // Colours the world never draws on this scene (they would vanish into it, e.g. white on clouds) are not candidates.
+  const forbidden = new Set(world.scenes[scene]?.forbid ?? []);
+  const palette = Object.entries(world.colours)
+    .filter(([name]) => !forbidden.has(name))
+    .map(([name, c]) => ({ name, rgb: c.rgb as Rgb }));
   const track = { areas: [] as number[], cx: [] as number[], cy: [] as number[], masks: [] as Uint8Array[], colourVotes: new Map<string, number>() };
   const n = clip.width * clip.height;
   for (const f of clip.frames) {

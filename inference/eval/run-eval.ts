@@ -5,8 +5,9 @@
 //   npm run eval -- --truth                        the world's own renders of the same cases (validates the checks)
 //   npm run eval -- --frames-dir DIR               clips written by training/sample.py (DIR/cases.json + .rgb)
 //   options: --model DIR  --steps N  --guidance G  --seeds K (seeds per prompt)  --limit N  --json FILE  --verbose
+//            --save DIR (keep the generated clips in the --frames-dir layout, to re-score them later)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,6 +60,12 @@ function readFramesDir(dir: string): Array<{ c: EvalCase; clip: Frames }> {
   });
 }
 
+function saveClip(dir: string, k: number, c: EvalCase, clip: Frames): object {
+  const file = `${k}.rgb`;
+  writeFileSync(path.join(dir, file), Buffer.concat(clip.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))));
+  return { ...c, file, frames: clip.frames.length, width: clip.width, height: clip.height };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -70,6 +77,7 @@ async function main(): Promise<void> {
       seeds: { type: 'string', default: '1' },
       limit: { type: 'string' },
       json: { type: 'string' },
+      save: { type: 'string' },
       verbose: { type: 'boolean', default: false },
     },
   });
@@ -103,6 +111,8 @@ async function main(): Promise<void> {
     source = values.truth ? 'ground truth (world renders)' : `clips in ${dir}`;
   } else {
     const seeds = Number(values.seeds);
+    const saved: object[] = [];
+    if (values.save) mkdirSync(values.save, { recursive: true });
     const t0 = performance.now();
     const { startDaemon } = await import('../server/daemon.ts');
     const modelDir = values.model ? path.resolve(values.model) : undefined;
@@ -119,8 +129,10 @@ async function main(): Promise<void> {
             ...(values.guidance ? { guidanceScale: Number(values.guidance) } : {}),
           });
           report(score(c, judgeClip(world, clip)));
+          if (values.save) saved.push(saveClip(values.save, saved.length, c, clip));
         }
       }
+      if (values.save) writeFileSync(path.join(values.save, 'cases.json'), JSON.stringify(saved, null, 1));
     } finally {
       await daemon.close();
     }
