@@ -119,53 +119,44 @@ export function describeMediaBinaries(binaries: MediaBinaries): string {
   );
 }
 
-async function resolveFfmpeg(env: Readonly<Record<string, string | undefined>>): Promise<FfmpegChoice> {
-  const explicit = nonEmpty(env['FFMPEG_PATH']);
-  if (explicit !== undefined) {
-    const candidate: Candidate = { path: explicit, source: 'env' };
-    await requireExistingFile(candidate.path, 'FFMPEG_PATH');
-    const verdict = await inspectFfmpeg(candidate);
-    if ('reason' in verdict) {
-      throw new FfmpegUnsuitableError(`FFMPEG_PATH=${explicit} cannot be used: ${verdict.reason}. ${FFMPEG_HINT}`);
-    }
-    return verdict;
-  }
-
-  const candidates = [npmCandidate('@ffmpeg-installer/ffmpeg'), systemCandidate('ffmpeg', env)].filter(isCandidate);
-  const rejections: Rejection[] = [];
-  for (const candidate of candidates) {
-    const verdict = await inspectFfmpeg(candidate);
-    if (!('reason' in verdict)) return verdict;
-    rejections.push(verdict);
-  }
-  throw noUsableBinary('ffmpeg', rejections);
-}
-
-async function resolveFfprobe(env: Readonly<Record<string, string | undefined>>): Promise<FfprobeChoice> {
-  const explicit = nonEmpty(env['FFPROBE_PATH']);
-  if (explicit !== undefined) {
-    const candidate: Candidate = { path: explicit, source: 'env' };
-    await requireExistingFile(candidate.path, 'FFPROBE_PATH');
-    const verdict = await inspectFfprobe(candidate);
-    if ('reason' in verdict) {
-      throw new FfmpegUnsuitableError(`FFPROBE_PATH=${explicit} cannot be used: ${verdict.reason}. ${FFMPEG_HINT}`);
-    }
-    return verdict;
-  }
-
-  const candidates = [npmCandidate('@ffprobe-installer/ffprobe'), systemCandidate('ffprobe', env)].filter(isCandidate);
-  const rejections: Rejection[] = [];
-  for (const candidate of candidates) {
-    const verdict = await inspectFfprobe(candidate);
-    if (!('reason' in verdict)) return verdict;
-    rejections.push(verdict);
-  }
-  throw noUsableBinary('ffprobe', rejections);
-}
-
 const FFMPEG_HINT =
   'Set FFMPEG_PATH / FFPROBE_PATH to an ffmpeg build with libx264, libwebp and the palettegen filter, ' +
   'or unset them to use the bundled npm binaries (or install ffmpeg, e.g. `apt-get install ffmpeg`).';
+
+interface BinarySpec<T> {
+  name: 'ffmpeg' | 'ffprobe';
+  envVar: 'FFMPEG_PATH' | 'FFPROBE_PATH';
+  npmPackage: string;
+  inspect: (candidate: Candidate) => Promise<T | Rejection>;
+}
+
+/** The variable's binary if set (it must work), else the npm package's, else the one on PATH. */
+async function resolveBinary<T extends object>(spec: BinarySpec<T>, env: Readonly<Record<string, string | undefined>>): Promise<T> {
+  const explicit = nonEmpty(env[spec.envVar]);
+  if (explicit !== undefined) {
+    const candidate: Candidate = { path: explicit, source: 'env' };
+    await requireExistingFile(candidate.path, spec.envVar);
+    const verdict = await spec.inspect(candidate);
+    if ('reason' in verdict) {
+      throw new FfmpegUnsuitableError(`${spec.envVar}=${explicit} cannot be used: ${verdict.reason}. ${FFMPEG_HINT}`);
+    }
+    return verdict;
+  }
+
+  const candidates = [npmCandidate(spec.npmPackage), systemCandidate(spec.name, env)].filter(isCandidate);
+  const rejections: Rejection[] = [];
+  for (const candidate of candidates) {
+    const verdict = await spec.inspect(candidate);
+    if (!('reason' in verdict)) return verdict;
+    rejections.push(verdict);
+  }
+  throw noUsableBinary(spec.name, rejections);
+}
+
+const resolveFfmpeg = (env: Readonly<Record<string, string | undefined>>) =>
+  resolveBinary<FfmpegChoice>({ name: 'ffmpeg', envVar: 'FFMPEG_PATH', npmPackage: '@ffmpeg-installer/ffmpeg', inspect: inspectFfmpeg }, env);
+const resolveFfprobe = (env: Readonly<Record<string, string | undefined>>) =>
+  resolveBinary<FfprobeChoice>({ name: 'ffprobe', envVar: 'FFPROBE_PATH', npmPackage: '@ffprobe-installer/ffprobe', inspect: inspectFfprobe }, env);
 
 function noUsableBinary(name: string, rejections: Rejection[]): MediaError {
   if (rejections.length === 0) {
