@@ -2,8 +2,10 @@
 // It is imported only by the worker thread, because session.run blocks the thread it runs on.
 import * as ort from 'onnxruntime-node';
 
-export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
-export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
+import type { EXECUTION_PROVIDERS } from '../../shared/config/variables.ts';
+
+// The providers the daemon accepts are listed once, with the settings they are chosen by.
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 /** A tensor as it crosses threads: plain typed arrays, transferable without copies. */
 export interface TensorData {

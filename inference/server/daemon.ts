@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadProtos } from '../../shared/rpc/proto.ts';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../backend/onnx.ts';
+import type { ExecutionProvider } from '../backend/onnx.ts';
+import { EXECUTION_PROVIDERS } from '../../shared/config/variables.ts';
 import { CancelledError, ExecutionProviderUnavailableError, InvalidArgumentError, ShuttingDownError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
@@ -57,7 +58,7 @@ const optionsSchema = z.object({
   maxQueue: z.number().int().min(0).max(10_000).default(32),
   maxQueuePerUser: z.number().int().min(1).max(10_000).default(8),
   token: z.string().min(1).optional(),
-  executionProvider: z.enum(EXECUTION_PROVIDERS as [ExecutionProvider, ...ExecutionProvider[]]).default('cpu'),
+  executionProvider: z.enum(EXECUTION_PROVIDERS).default('cpu'),
   threads: z.number().int().min(0).max(256).default(0),
   maxBatch: z.number().int().min(1).max(256).default(8),
 });

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type Section } from './variables.ts';
+import { EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type Section } from './variables.ts';
 
 export { VARIABLES, OWNED_PREFIXES, EXECUTION_PROVIDERS, SLACK_MODES, type VariableSpec } from './variables.ts';
 
@@ -23,7 +23,7 @@ export interface DaemonConfig {
   threads: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   token: string | undefined;
-  executionProvider: 'cpu' | 'webgpu' | 'cuda';
+  executionProvider: (typeof EXECUTION_PROVIDERS)[number];
   /** ANIMATE_DAEMON_ADDRESS: a remote daemon to use instead of starting one. */
   remoteAddress: string | undefined;
 }
