@@ -138,6 +138,11 @@ class VideoDiT(nn.Module):
         self.time_embedding = nn.Sequential(nn.Linear(128, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
         self.text_embedding = nn.Sequential(nn.Linear(text_dim, dim), nn.GELU(), nn.Linear(dim, dim))
+        # Which latent frame a token is in, added to every token: without it the spatial attention cannot tell the first
+        # frame from the last, and a motion ("moves left") has to be routed through the weak temporal module alone.
+        # Zero-initialised so that a checkpoint trained without it resumes unchanged.
+        self.frame_embedding = nn.Linear(dim, dim)
+        nn.init.zeros_(self.frame_embedding.weight), nn.init.zeros_(self.frame_embedding.bias)
         self.blocks = nn.ModuleList([Block(dim, heads, dim, temporal_rank) for _ in range(depth)])
         self.norm_out = nn.LayerNorm(dim)
         self.head_modulation = nn.Parameter(torch.randn(1, 2, dim) / dim ** 0.5)
@@ -161,7 +166,7 @@ class VideoDiT(nn.Module):
         h, w = H // p, W // p
         x = hidden_states.reshape(b, c, f, h, p, w, p).permute(0, 2, 3, 5, 1, 4, 6).reshape(b, f, h * w, c * p * p)
         spatial, tpos = self.pos_embed(f, h, w, hidden_states.device)
-        x = (self.patch_embedding(x) + spatial).reshape(b, f * h * w, self.dim)
+        x = (self.patch_embedding(x) + spatial + self.frame_embedding(tpos)).reshape(b, f * h * w, self.dim)
         temb = self.time_embedding(sinusoid(timestep, 128))
         temb6 = self.time_projection(temb).reshape(b, 6, self.dim)
         text = self.text_embedding(encoder_hidden_states)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces models/tiny-world from scratch on a CPU. Every stage resumes from its checkpoint in training/runs/.
 #   nohup nice -n 19 training/train_all.sh > training/runs/train_all.log 2>&1 &
-# Stage sizes can be overridden: VAE_STEPS, CLIPS, DIT_STEPS.
+# Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=/usr/bin/python3
@@ -15,8 +15,9 @@ export LD_LIBRARY_PATH="$PWD/runs/blas/root/usr/lib/x86_64-linux-gnu/openblas-pt
 export OPENBLAS_NUM_THREADS=${TRAIN_THREADS:-2}
 
 $PY vae.py train --steps "${VAE_STEPS:-2500}" --batch 16 --latent-noise 0.02
+$PY vae.py finetune-decoder --steps "${DEC_STEPS:-4000}" --batch 16 --latent-noise 0.02
 $PY vae.py stats --clips 128
 $PY train_dit.py encode --clips "${CLIPS:-4000}"
-$PY train_dit.py train --steps "${DIT_STEPS:-2000}" --batch 32 --object-weight 4
+$PY train_dit.py train --steps "${DIT_STEPS:-2000}" --batch 32 --object-weight 4 --sigma-shift 3
 $PY export.py
 node verify_onnx.mjs ../models/tiny-world runs/export-check

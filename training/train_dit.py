@@ -81,10 +81,14 @@ def object_weight(x0: torch.Tensor, strength: float) -> torch.Tensor:
     return 1 + strength * (m - 1).clamp(0, 4) / 4
 
 
-def sample_sigmas(n: int, gen: torch.Generator) -> torch.Tensor:
+def sample_sigmas(n: int, gen: torch.Generator, shift: float = 1.0) -> torch.Tensor:
+    """Logit-normal (10% uniform), then shifted like the sampler's schedule (sigma' = shift s / (1 + (shift - 1) s)).
+    The sampler with shift 3 spends half of its steps above sigma 0.75, where the layout and the motion are decided;
+    unshifted logit-normal training puts only ~2% of its samples above 0.9."""
     s = torch.sigmoid(torch.randn(n, generator=gen))
     u = torch.rand(n, generator=gen)
-    return torch.where(torch.rand(n, generator=gen) < 0.1, u, s).clamp(1e-3, 1.0)
+    s = torch.where(torch.rand(n, generator=gen) < 0.1, u, s)
+    return (shift * s / (1 + (shift - 1) * s)).clamp(1e-3, 1.0)
 
 
 def train(args) -> None:
@@ -102,12 +106,20 @@ def train(args) -> None:
     params = list(text.parameters()) + list(dit.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema_text, ema_dit = copy.deepcopy(text), copy.deepcopy(dit)
-    step = 0
+    step = warm_from = 0
     ck = load_ckpt(CKPT)
     if ck:
-        text.load_state_dict(ck["text"]), dit.load_state_dict(ck["dit"]), opt.load_state_dict(ck["opt"])
-        ema_text.load_state_dict(ck["ema_text"]), ema_dit.load_state_dict(ck["ema_dit"])
-        step = ck["step"]
+        # strict=False: modules added since the checkpoint (zero-initialised, so they change nothing) start fresh, and
+        # then the optimiser state, whose parameter list no longer matches, starts fresh too (with a new warm-up).
+        missing = dit.load_state_dict(ck["dit"], strict=False).missing_keys
+        ema_dit.load_state_dict(ck["ema_dit"], strict=False)
+        text.load_state_dict(ck["text"]), ema_text.load_state_dict(ck["ema_text"])
+        step = warm_from = ck["step"]
+        if missing:
+            print(f"new parameters {missing}: optimiser state reset", flush=True)
+        else:
+            opt.load_state_dict(ck["opt"])
+            warm_from = ck.get("warm_from", 0)
         print(f"resumed at step {step}", flush=True)
     gen = torch.Generator().manual_seed(1 + step)
     rng = np.random.default_rng(7 + step)
@@ -115,7 +127,7 @@ def train(args) -> None:
     t_save = time.time()
     run_loss = None
     while step < args.steps:
-        warm = min(1.0, (step + 1) / 50)
+        warm = min(1.0, (step + 1 - warm_from) / 50)
         decay = 0.5 * (1 + np.cos(np.pi * min(1.0, step / args.steps)))
         for g in opt.param_groups:
             g["lr"] = args.lr * warm * (0.1 + 0.9 * decay)
@@ -123,7 +135,7 @@ def train(args) -> None:
         x0 = z_all[idx]
         captions = [W.caption(clip_of(metas[int(i)]), rng) if rng.random() >= args.cond_drop else "" for i in idx]
         ids = torch.from_numpy(tok.batch(captions))
-        sigma = sample_sigmas(args.batch, gen)
+        sigma = sample_sigmas(args.batch, gen, args.sigma_shift)
         noise = torch.randn(x0.shape, generator=gen)
         s = sigma[:, None, None, None, None]
         xt = (1 - s) * x0 + s * noise
@@ -142,7 +154,7 @@ def train(args) -> None:
         prog.update(step, loss=run_loss)
         if time.time() - t_save > 120 or step == args.steps:
             save_ckpt(CKPT, text=text.state_dict(), dit=dit.state_dict(), opt=opt.state_dict(), ema_text=ema_text.state_dict(),
-                      ema_dit=ema_dit.state_dict(), step=step, mean=mean, std=std, vocab=tok.vocab, arch=ARCH,
+                      ema_dit=ema_dit.state_dict(), step=step, warm_from=warm_from, mean=mean, std=std, vocab=tok.vocab, arch=ARCH,
                       text_arch=TEXT_ARCH)
             t_save = time.time()
     print("done", flush=True)
@@ -157,6 +169,7 @@ if __name__ == "__main__":
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--cond-drop", type=float, default=0.1)
     ap.add_argument("--ema", type=float, default=0.995)
+    ap.add_argument("--sigma-shift", type=float, default=3.0, help="shift of the training sigmas (match the sampler's)")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight (up to 1 + this) on object pixels")
     a = ap.parse_args()
     encode(a) if a.cmd == "encode" else train(a)

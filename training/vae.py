@@ -5,7 +5,11 @@ each following group of 4 frames becomes one latent frame, so 17 frames -> 5 lat
 Each group is handled by a 2D conv net on its 12 stacked channels, which keeps the decoder cheap on a CPU.
 
     /usr/bin/python3 training/vae.py train --steps 3000        # resumable (training/runs/vae/ckpt.pt)
+    /usr/bin/python3 training/vae.py finetune-decoder --steps 3000   # frozen encoder, decoder with temporal context
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
+
+The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
+the previous latent frame as context (causal, as Wan's decoder caches the previous chunk) and more training.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ LATENT_C = 16
 T_FACTOR = 4
 S_FACTOR = 8
 CKPT = os.path.join(RUNS, "vae", "ckpt.pt")
+DEC_CKPT = os.path.join(RUNS, "vae_dec", "ckpt.pt")
 
 
 def conv(i: int, o: int, k: int = 3, s: int = 1) -> nn.Conv2d:
@@ -58,12 +63,14 @@ class GroupEncoder(nn.Module):
 
 
 class GroupDecoder(nn.Module):
-    """[N, C, h, w] -> [N, 12, 8h, 8w]: upsampling by conv + pixel shuffle (DepthToSpace), no norms: cheap in ORT."""
+    """[N, C, h, w] -> [N, 12, 8h, 8w]: upsampling by conv + pixel shuffle (DepthToSpace), no norms: cheap in ORT.
+    With `context`, the input is [N, 2C, h, w]: the latent frame and the one before it."""
 
-    def __init__(self, c: int = LATENT_C) -> None:
+    def __init__(self, c: int = LATENT_C, context: bool = False) -> None:
         super().__init__()
+        self.context = context
         self.net = nn.Sequential(
-            conv(c, 96), Res(96), nn.SiLU(),
+            conv(2 * c if context else c, 96), Res(96), nn.SiLU(),
             conv(96, 64 * 4), nn.PixelShuffle(2), nn.SiLU(), conv(64, 64), nn.SiLU(),
             conv(64, 48 * 4), nn.PixelShuffle(2), nn.SiLU(), conv(48, 32), nn.SiLU(),
             conv(32, 12 * 4), nn.PixelShuffle(2),
@@ -91,9 +98,9 @@ def groups_to_frames(groups: torch.Tensor) -> torch.Tensor:
 
 
 class VideoAE(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, decoder_context: bool = False) -> None:
         super().__init__()
-        self.enc, self.dec = GroupEncoder(), GroupDecoder()
+        self.enc, self.dec = GroupEncoder(), GroupDecoder(context=decoder_context)
 
     def encode(self, video: torch.Tensor) -> torch.Tensor:
         """[B, 3, T, H, W] -> [B, C, F, h, w]."""
@@ -105,6 +112,9 @@ class VideoAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """[B, C, F, h, w] -> [B, 3, 1 + 4(F-1), 8h, 8w]."""
         b, c, f, h, w = z.shape
+        if self.dec.context:
+            z = torch.cat([z, torch.cat([z[:, :, :1], z[:, :, :-1]], 2)], 1)  # previous frame (the first: itself)
+            c *= 2
         x = self.dec(z.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w))
         return groups_to_frames(x.reshape(b, f, *x.shape[1:]))
 
@@ -149,16 +159,27 @@ class ClipPool:
                 return int(np.clip(cy // 8, 0, lim)) * 8, int(np.clip(cx // 8, 0, lim)) * 8
         return int(self.rng.integers(0, lim + 1)) * 8, int(self.rng.integers(0, lim + 1)) * 8
 
-    def groups(self, n: int, crop: int) -> torch.Tensor:
-        out = []
+    def groups(self, n: int, crop: int, with_previous: bool = False):
+        """n random 4-frame groups cropped to crop x crop -> [n, 12, h, w]; with_previous also returns the group before
+        each (the same crop; the first group's previous is itself)."""
+        out, prev = [], []
         for _ in range(n):
             v = self.clips[int(self.rng.integers(len(self.clips)))]
             g = int(self.rng.integers(0, 5))
-            frames = np.stack([v[0]] * 4) if g == 0 else v[1 + 4 * (g - 1): 1 + 4 * g]
+            group = lambda k: np.stack([v[0]] * 4) if k == 0 else v[1 + 4 * (k - 1): 1 + 4 * k]
+            frames = group(g)
             y, x = self._crop_origin(frames, crop)
             out.append(frames[:, y:y + crop, x:x + crop])
-        a = torch.from_numpy(np.stack(out)).float().div(127.5).sub(1.0)  # [n, 4, h, w, 3]
-        return a.permute(0, 1, 4, 2, 3).flatten(1, 2)  # [n, 12, h, w]
+            prev.append(group(max(0, g - 1))[:, y:y + crop, x:x + crop])
+        to = lambda arr: torch.from_numpy(np.stack(arr)).float().div(127.5).sub(1.0).permute(0, 1, 4, 2, 3).flatten(1, 2)
+        return (to(out), to(prev)) if with_previous else to(out)
+
+
+def recon_loss(y: torch.Tensor, x: torch.Tensor) -> tuple:
+    """Weighted L1 + MSE: objects are small, so pixels that differ from the group's mean colour weigh more."""
+    err = (y - x).abs()
+    w = 1.0 + 4.0 * (x - x.mean(dim=(2, 3), keepdim=True)).abs().mean(1, keepdim=True)
+    return (err * w).mean() + 0.5 * ((y - x) ** 2).mean(), err
 
 
 def train(args) -> None:
@@ -185,10 +206,8 @@ def train(args) -> None:
         z = ae.enc(x)
         zn = z + torch.randn_like(z) * args.latent_noise * z.detach().std()
         y = ae.dec(zn)
-        err = (y - x).abs()
-        # objects are small: weight pixels that differ from the group's mean colour more
-        w = 1.0 + 4.0 * (x - x.mean(dim=(2, 3), keepdim=True)).abs().mean(1, keepdim=True)
-        loss = (err * w).mean() + 0.5 * ((y - x) ** 2).mean() + args.latent_l2 * (z ** 2).mean()
+        rec, err = recon_loss(y, x)
+        loss = rec + args.latent_l2 * (z ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -203,9 +222,62 @@ def train(args) -> None:
     print("done", flush=True)
 
 
+def finetune_decoder(args) -> None:
+    """Stage 1b: the encoder is frozen (latents do not change); the decoder gets the previous latent frame as context,
+    starts from the stage-1 decoder (context weights at zero, so it starts exactly where stage 1 ended) and trains on."""
+    setup_threads()
+    torch.manual_seed(1)
+    base = VideoAE()
+    base.load_state_dict(load_ckpt(CKPT)["model"])
+    ae = VideoAE(decoder_context=True)
+    ae.enc.load_state_dict(base.enc.state_dict())
+    state = base.dec.state_dict()
+    w0 = state["net.0.weight"]
+    state["net.0.weight"] = torch.cat([w0, torch.zeros_like(w0)], 1)
+    ae.dec.load_state_dict(state)
+    ae.enc.requires_grad_(False)
+    opt = torch.optim.AdamW(ae.dec.parameters(), lr=args.lr, weight_decay=0.0)
+    step = 0
+    ck = load_ckpt(DEC_CKPT)
+    if ck:
+        ae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        print(f"resumed at step {step}", flush=True)
+    rng = np.random.default_rng(3000 + step)
+    pool = ClipPool(rng)
+    prog = Progress(args.steps, step, label="vae-dec")
+    t_last_save = time.time()
+    ema = None
+    while step < args.steps:
+        lr = args.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        x, xp = pool.groups(args.batch, args.crop, with_previous=True)
+        with torch.no_grad():
+            z, zp = ae.enc(x), ae.enc(xp)
+            sd = z.std()
+            z = z + torch.randn_like(z) * args.latent_noise * sd
+            zp = zp + torch.randn_like(zp) * args.latent_noise * sd
+        y = ae.dec(torch.cat([z, zp], 1))
+        loss, err = recon_loss(y, x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        ema = float(err.mean()) if ema is None else 0.98 * ema + 0.02 * float(err.mean())
+        pool.refresh(2)
+        prog.update(step, l1=ema)
+        if time.time() - t_last_save > 120 or step == args.steps:
+            save_ckpt(DEC_CKPT, model=ae.state_dict(), opt=opt.state_dict(), step=step, decoder_context=True)
+            t_last_save = time.time()
+    print("done", flush=True)
+
+
 def load_trained() -> VideoAE:
-    ae = VideoAE()
-    ae.load_state_dict(load_ckpt(CKPT)["model"])
+    """The autoencoder with the fine-tuned decoder when stage 1b has run (its encoder is stage 1's, unchanged)."""
+    ck = load_ckpt(DEC_CKPT) or load_ckpt(CKPT)
+    ae = VideoAE(decoder_context=bool(ck.get("decoder_context", False)))
+    ae.load_state_dict(ck["model"])
     return ae.eval()
 
 
@@ -244,7 +316,7 @@ def stats(args) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["train", "stats"])
+    ap.add_argument("cmd", choices=["train", "finetune-decoder", "stats"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--crop", type=int, default=64)
@@ -253,4 +325,4 @@ if __name__ == "__main__":
     ap.add_argument("--latent-l2", type=float, default=1e-4)
     ap.add_argument("--clips", type=int, default=256)
     a = ap.parse_args()
-    train(a) if a.cmd == "train" else stats(a)
+    {"train": train, "finetune-decoder": finetune_decoder, "stats": stats}[a.cmd](a)
