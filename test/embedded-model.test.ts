@@ -36,6 +36,14 @@ describe('embedded model tiny-world through the daemon', () => {
     }, 60_000);
   }
 
+  // Held-out combinations in held-out phrasings (training/world.json), as `npm run eval` runs them.
+  for (const c of world.eval_cases.slice(0, 2)) {
+    it(`follows the held-out "${c.prompt}" (${c.heldout_pair}): colour and scene`, async () => {
+      const verdict = judgeClip(world, await generateClip(daemon.address, { prompt: c.prompt, seed: c.seed }));
+      expect({ colour: verdict.colour, scene: verdict.scene }).toEqual({ colour: c.colour, scene: c.scene });
+    }, 60_000);
+  }
+
   it('reports the words of a prompt it does not know', async () => {
     const clip = await generateClip(daemon.address, { prompt: 'a blue box bounces on a trampoline', seed: 3, steps: 4 });
     expect(clip.unknownWords).toEqual(['trampoline']);
