@@ -182,17 +182,22 @@ def recon_loss(y: torch.Tensor, x: torch.Tensor) -> tuple:
     return (err * w).mean() + 0.5 * ((y - x) ** 2).mean(), err
 
 
+def resume(path: str, ae: "VideoAE", opt: torch.optim.Optimizer) -> int:
+    """Loads model and optimiser state from `path` when it exists; returns the step to continue from (0 if not)."""
+    ck = load_ckpt(path)
+    if not ck:
+        return 0
+    ae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+    print(f"resumed at step {ck['step']}", flush=True)
+    return ck["step"]
+
+
 def train(args) -> None:
     setup_threads()
     torch.manual_seed(0)
     ae = VideoAE()
     opt = torch.optim.AdamW(ae.parameters(), lr=args.lr, weight_decay=0.0)
-    step = 0
-    ck = load_ckpt(CKPT)
-    if ck:
-        ae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
-        step = ck["step"]
-        print(f"resumed at step {step}", flush=True)
+    step = resume(CKPT, ae, opt)
     rng = np.random.default_rng(1000 + step)
     pool = ClipPool(rng)
     prog = Progress(args.steps, step, label="vae")
@@ -237,12 +242,7 @@ def finetune_decoder(args) -> None:
     ae.dec.load_state_dict(state)
     ae.enc.requires_grad_(False)
     opt = torch.optim.AdamW(ae.dec.parameters(), lr=args.lr, weight_decay=0.0)
-    step = 0
-    ck = load_ckpt(DEC_CKPT)
-    if ck:
-        ae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
-        step = ck["step"]
-        print(f"resumed at step {step}", flush=True)
+    step = resume(DEC_CKPT, ae, opt)
     rng = np.random.default_rng(3000 + step)
     pool = ClipPool(rng)
     prog = Progress(args.steps, step, label="vae-dec")
