@@ -170,7 +170,8 @@ class ClipPool:
             frames = group(g)
             y, x = self._crop_origin(frames, crop)
             out.append(frames[:, y:y + crop, x:x + crop])
-            prev.append(group(max(0, g - 1))[:, y:y + crop, x:x + crop])
+            if with_previous:
+                prev.append(group(max(0, g - 1))[:, y:y + crop, x:x + crop])
         to = lambda arr: torch.from_numpy(np.stack(arr)).float().div(127.5).sub(1.0).permute(0, 1, 4, 2, 3).flatten(1, 2)
         return (to(out), to(prev)) if with_previous else to(out)
 
