@@ -1,7 +1,7 @@
 // The command-line entry points, run as a user would run them (tsx), against a fixture model package.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,18 @@ describe('npm run animate', () => {
     expect(res.stderr).toMatch(/failed: prompt: is 300 characters long; at most 200 allowed/);
     const clips = (await readdir(path.join(dir, 'clips'))).sort();
     expect(clips).toEqual(['001-a-red-ball-s1.mp4', '001-a-red-ball-s2.mp4', '003-a-blue-cube-s1.mp4', '003-a-blue-cube-s2.mp4']);
+  });
+
+  it('--models-dir takes a package folder itself, or a folder linking to packages', async () => {
+    const linked = path.join(dir, 'linked');
+    await mkdir(linked);
+    await symlink(path.join(modelsDir, 'fixture'), path.join(linked, 'mine'));
+    for (const where of [path.join(modelsDir, 'fixture'), linked]) {
+      const out = path.join(dir, `${path.basename(where)}.mp4`);
+      const res = await cli('inference/cli/animate.ts', ['a red ball', '--models-dir', where, '--steps', '1', '--frames', '5', '--out', out, '--quiet']);
+      expect(res.stderr).not.toMatch(/not usable/);
+      expect((await probeClip(out)).frames).toBe(5);
+    }
   });
 
   it('--help explains the options', async () => {

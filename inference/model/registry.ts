@@ -31,9 +31,11 @@ export class ModelRegistry {
     const dirs = [...(options.modelDirs ?? [])].map((d) => path.resolve(d));
     if (options.modelsDir) {
       const root = path.resolve(options.modelsDir);
-      if (existsSync(root)) {
-        for (const entry of await readdir(root, { withFileTypes: true })) {
-          if (entry.isDirectory() && existsSync(path.join(root, entry.name, 'model_index.json'))) dirs.push(path.join(root, entry.name));
+      // The folder may itself be one package; otherwise each sub-folder (or link to one) holding a model_index.json is.
+      if (existsSync(path.join(root, 'model_index.json'))) dirs.push(root);
+      else if (existsSync(root)) {
+        for (const name of await readdir(root)) {
+          if (existsSync(path.join(root, name, 'model_index.json'))) dirs.push(path.join(root, name));
         }
       }
     }
