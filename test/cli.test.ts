@@ -85,3 +85,17 @@ describe('npm run daemon', () => {
     expect(res.stderr).toMatch(/execution provider "webgpu" \(ANIMATE_EXECUTION_PROVIDER\) is unavailable on this machine/);
   });
 });
+
+describe('npm run eval', () => {
+  it('--help lists the options; a bad number names the flag and what is allowed', async () => {
+    const help = await cli('inference/eval/run-eval.ts', ['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--frames-dir DIR/);
+    const bad = await cli('inference/eval/run-eval.ts', ['--steps', 'many']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--steps must be a positive integer, got "many"/);
+    const unknown = await cli('inference/eval/run-eval.ts', ['--stpes', '3']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--stpes'/);
+  });
+});

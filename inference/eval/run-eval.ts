@@ -4,8 +4,7 @@
 //   npm run eval                                   through the daemon (models/tiny-world, default settings)
 //   npm run eval -- --truth                        the world's own renders of the same cases (validates the checks)
 //   npm run eval -- --frames-dir DIR               clips written by training/sample.py (DIR/cases.json + .rgb)
-//   options: --model DIR  --steps N  --guidance G  --seeds K (seeds per prompt)  --limit N  --json FILE  --verbose
-//            --save DIR (keep the generated clips in the --frames-dir layout, to re-score them later)
+//   npm run eval -- --help                         all options
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -66,23 +65,76 @@ function saveClip(dir: string, k: number, c: EvalCase, clip: Frames): object {
   return { ...c, file, frames: clip.frames.length, width: clip.width, height: clip.height };
 }
 
+const USAGE = `npm run eval -- [options]
+Generates the held-out prompts of training/world.json and scores prompt adherence (colour, motion, shape, scene,
+temporal consistency) with analytic checks on the pixels.
+
+  --model DIR        model package to evaluate (default: the daemon's default, models/tiny-world)
+  --steps N          denoising steps (default: the model's)
+  --guidance G       classifier-free guidance scale (default: the model's)
+  --seeds K          seeds per prompt (default 1)
+  --limit N          only the first N prompts
+  --save DIR         keep the generated clips (DIR/cases.json + .rgb), to re-score them with --frames-dir
+  --frames-dir DIR   score clips written elsewhere (training/sample.py or --save) instead of generating
+  --truth            score the world's own renders of the same cases (validates the checks)
+  --json FILE        write every verdict as JSON
+  --verbose          one line per clip with what each check saw
+  --help             this text`;
+
+/** A positive number option, or a clear error naming the flag. */
+function numberOption(flag: string, raw: string | undefined, integer: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new Error(`--${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
+  }
+  return n;
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  let values: ReturnType<typeof parseOptions>['values'];
+  let numbers: Parameters<typeof evaluate>[1];
+  try {
+    values = parseOptions().values;
+    numbers = {
+      steps: numberOption('steps', values.steps, true),
+      guidance: numberOption('guidance', values.guidance, false),
+      seeds: numberOption('seeds', values.seeds, true) ?? 1,
+      limit: numberOption('limit', values.limit, true),
+    };
+  } catch (err) {
+    console.error(`eval: ${(err as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help) console.log(USAGE);
+  else await evaluate(values, numbers);
+}
+
+function parseOptions() {
+  return parseArgs({
     options: {
+      help: { type: 'boolean', default: false },
       truth: { type: 'boolean', default: false },
       'frames-dir': { type: 'string' },
       model: { type: 'string' },
       steps: { type: 'string' },
       guidance: { type: 'string' },
-      seeds: { type: 'string', default: '1' },
+      seeds: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'string' },
       save: { type: 'string' },
       verbose: { type: 'boolean', default: false },
     },
   });
+}
+
+async function evaluate(
+  values: ReturnType<typeof parseOptions>['values'],
+  numbers: { steps: number | undefined; guidance: number | undefined; seeds: number; limit: number | undefined },
+): Promise<void> {
   const world = loadWorld(WORLD_FILE);
-  const limit = values.limit ? Number(values.limit) : world.eval_cases.length;
+  const limit = numbers.limit ?? world.eval_cases.length;
   const cases = world.eval_cases.slice(0, limit);
   const results: Scored[] = [];
   const report = (r: Scored): void => {
@@ -110,7 +162,7 @@ async function main(): Promise<void> {
     if (temp) rmSync(temp, { recursive: true, force: true });
     source = values.truth ? 'ground truth (world renders)' : `clips in ${dir}`;
   } else {
-    const seeds = Number(values.seeds);
+    const { seeds } = numbers;
     const saved: object[] = [];
     if (values.save) mkdirSync(values.save, { recursive: true });
     const t0 = performance.now();
@@ -125,8 +177,8 @@ async function main(): Promise<void> {
           const clip = await generateClip(daemon.address, {
             prompt: c.prompt,
             seed: c.seed + k,
-            ...(values.steps ? { steps: Number(values.steps) } : {}),
-            ...(values.guidance ? { guidanceScale: Number(values.guidance) } : {}),
+            ...(numbers.steps ? { steps: numbers.steps } : {}),
+            ...(numbers.guidance ? { guidanceScale: numbers.guidance } : {}),
           });
           report(score(c, judgeClip(world, clip)));
           if (values.save) saved.push(saveClip(values.save, saved.length, c, clip));
