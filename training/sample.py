@@ -4,6 +4,12 @@
 
 Writes <out>/<k>.rgb (uint8 [T, H, W, 3]) plus <out>/cases.json, the layout inference/eval reads with `--frames-dir`.
 `--truth` writes the world's own renders of the same cases instead (to validate the analytic checks).
+
+    /usr/bin/python3 training/sample.py --prior out.png "a red ball moves left" "a blue box falls"
+
+draws what the denoiser believes at sigma = 1 (its x0 estimate from pure noise, averaged over 8 noises, one row of
+every other frame per prompt): the layout it starts sampling from. A central blob for every motion means it has not
+learned the motion yet, whatever the loss says.
 """
 from __future__ import annotations
 
@@ -56,10 +62,22 @@ class Sampler:
         video = self.ae.decode(z).clamp(-1, 1)[0]  # [3, T, H, W]
         return ((video.permute(1, 2, 3, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
 
+    @torch.no_grad()
+    def prior(self, prompt: str, noises: int = 8, frames: int = 17) -> np.ndarray:
+        """Mean x0 estimate at sigma = 1 over a few noises, decoded: at sigma = 1 the input holds nothing of the clip,
+        so the ideal estimate is E[x0 | prompt] whatever the noise."""
+        ctx = self.text(torch.from_numpy(self.tok.batch([prompt] * noises)))
+        n = torch.randn((noises, len(self.mean), 1 + (frames - 1) // 4, 16, 16), generator=torch.Generator().manual_seed(1))
+        x0 = (n - self.dit(n, torch.full((noises,), 1000.0), ctx)).mean(0, keepdim=True)
+        z = x0 * self.std[None, :, None, None, None] + self.mean[None, :, None, None, None]
+        return ((self.ae.decode(z).clamp(-1, 1)[0].permute(1, 2, 3, 0) + 1) * 127.5).round().byte().numpy()
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="folder for the clips and cases.json")
+    ap.add_argument("--prior", metavar="PNG", help="draw the denoiser's sigma = 1 estimate for the given prompts instead")
+    ap.add_argument("prompts", nargs="*", help="prompts for --prior")
     ap.add_argument("--truth", action="store_true", help="render the world's ground truth for the cases instead")
     ap.add_argument("--train-cases", type=int, default=0, help="also sample N in-distribution training prompts")
     ap.add_argument("--limit", type=int, default=0)
@@ -68,6 +86,15 @@ def main() -> None:
     ap.add_argument("--shift", type=float, default=3.0)
     args = ap.parse_args()
     setup_threads()
+    if args.prior:
+        from PIL import Image  # optional, only for this picture
+        sampler = Sampler()
+        rows = [np.concatenate(list(sampler.prior(p)[::2]), 1) for p in args.prompts or ["a red ball moves left"]]
+        Image.fromarray(np.concatenate(rows, 0)).save(args.prior)
+        print(f"step {sampler.step}: {args.prior}")
+        return
+    if not args.out:
+        ap.error("--out is required (or --prior)")
     os.makedirs(args.out, exist_ok=True)
     cases = list(W.WORLD["eval_cases"])
     rng = np.random.default_rng(99)
