@@ -1,6 +1,6 @@
 // The committed embedded model (models/tiny-world) served by the real daemon: a short generation per prompt, decoded
-// from the MP4 and checked with the same analytic adherence checks as `npm run eval`. The committed model follows colour
-// and scene reliably but not yet motion or shape (see models/tiny-world/README.md), so those are what is asserted here.
+// from the MP4 and checked with the same analytic adherence checks as `npm run eval`. The committed model follows colour,
+// scene and motion (≥ 89% held-out) but not yet shape (see models/tiny-world/README.md), so shape is not asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeClip } from '../inference/eval/checks.ts';
 import { generateClip } from '../inference/eval/generate.ts';
@@ -20,18 +20,19 @@ afterAll(async () => {
 
 describe('embedded model tiny-world through the daemon', () => {
   const cases = [
-    { prompt: 'a red ball moves right on the grass', seed: 11, colour: 'red', scene: 'grass' },
-    { prompt: 'a yellow star falls at night', seed: 12, colour: 'yellow', scene: 'night' },
-    { prompt: 'a blue box bounces in the sky', seed: 5, colour: 'blue', scene: 'sky' },
+    { prompt: 'a red ball moves right on the grass', seed: 11, colour: 'red', scene: 'grass', motion: 'right' },
+    { prompt: 'a yellow star falls at night', seed: 12, colour: 'yellow', scene: 'night', motion: 'fall' },
+    { prompt: 'a blue box bounces in the sky', seed: 5, colour: 'blue', scene: 'sky', motion: 'bounce' },
   ];
 
   for (const c of cases) {
-    it(`follows "${c.prompt}" (colour, scene, object present)`, async () => {
+    it(`follows "${c.prompt}" (colour, scene, motion, object present)`, async () => {
       const clip = await generateClip(daemon.address, { prompt: c.prompt, seed: c.seed });
       expect(clip.frames.length).toBe(17);
       expect([clip.width, clip.height]).toEqual([128, 128]);
       const verdict = judgeClip(world, clip);
-      expect({ colour: verdict.colour, scene: verdict.scene }).toEqual({ colour: c.colour, scene: c.scene });
+      // The motion's features (centroid travel, area ratio, ...) are in the message when it fails.
+      expect({ colour: verdict.colour, scene: verdict.scene, motion: verdict.motion, features: verdict.features }).toMatchObject({ colour: c.colour, scene: c.scene, motion: c.motion });
       expect(verdict.presence).toBeGreaterThanOrEqual(0.9);
     }, 60_000);
   }

@@ -18,6 +18,6 @@ $PY vae.py train --steps "${VAE_STEPS:-2500}" --batch 16 --latent-noise 0.02
 $PY vae.py finetune-decoder --steps "${DEC_STEPS:-8000}" --batch 16 --latent-noise 0.02
 $PY vae.py stats --clips 128
 $PY train_dit.py encode --clips "${CLIPS:-4000}"
-$PY train_dit.py train --steps "${DIT_STEPS:-6000}" --batch 32 --object-weight 4 --sigma-shift 3
+$PY train_dit.py train --steps "${DIT_STEPS:-10000}" --batch 32 --object-weight 4 --sigma-shift 5
 $PY export.py
 node verify_onnx.mjs ../models/tiny-world runs/export-check
