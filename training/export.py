@@ -47,7 +47,9 @@ def save_ref(folder: str, name: str, tensors: dict) -> None:
 def export(args) -> None:
     torch.manual_seed(0)
     out = os.path.abspath(args.out)
-    ck = load_ckpt(CKPT)
+    ck = load_ckpt(args.ckpt)
+    if ck is None:
+        raise SystemExit(f"export: no denoiser checkpoint at {args.ckpt} (train one with train_dit.py train, or pass --ckpt)")
     tok = WordTokenizer(ck["vocab"])
     text = TextEncoder(len(tok.vocab), max_len=MAX_LEN, **ck["text_arch"]).eval()
     dit = VideoDiT(in_ch=len(ck["mean"]), text_dim=ck["text_arch"]["dim"], **ck["arch"]).eval()
@@ -133,6 +135,7 @@ def export(args) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "..", "models", "tiny-world"))
+    ap.add_argument("--ckpt", default=CKPT, help="denoiser checkpoint to export (its EMA weights)")
     ap.add_argument("--shift", type=float, default=3.0)
     ap.add_argument("--guidance", type=float, default=4.5)
     export(ap.parse_args())
