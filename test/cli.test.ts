@@ -93,7 +93,7 @@ describe('npm run eval', () => {
     expect(help.stdout).toMatch(/--frames-dir DIR/);
     const bad = await cli('inference/eval/run-eval.ts', ['--steps', 'many']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--steps must be a positive integer, got "many"/);
+    expect(bad.stderr).toMatch(/--steps must be a whole number ≥ 1, got "many"/);
     const unknown = await cli('inference/eval/run-eval.ts', ['--stpes', '3']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown option '--stpes'/);

@@ -8,6 +8,7 @@ import type { GenerateRequest, OutputFormat } from '../../shared/rpc/types.ts';
 import { startDaemon, type RunningDaemon } from '../server/daemon.ts';
 import { createLogger } from '../log.ts';
 import { daemonOptionsFrom } from './daemon-options.ts';
+import { decimalFlag as decimal, integerFlag as integer } from './flags.ts';
 import { ProgressBar } from './progress-bar.ts';
 
 const USAGE = `Usage: npm run animate -- "<prompt>" [options]
@@ -39,26 +40,12 @@ Output:
 Daemon:
   --daemon HOST:PORT   use a running daemon (env ANIMATE_DAEMON_ADDRESS); default: start one in-process
   --token TOKEN        bearer token for the daemon (env ANIMATE_TOKEN)
-  --models-dir DIR     in-process daemon: model packages folder (env ANIMATE_MODELS_DIR)
+  --models-dir DIR     in-process daemon: a model package, or a folder of them (env ANIMATE_MODELS_DIR)
   --quiet              no progress bar
   -h, --help           show this help
 `;
 
 const FORMATS: Record<string, OutputFormat> = { mp4: 'MP4', gif: 'GIF', webp: 'WEBP' };
-
-function integer(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number ≥ 0, got "${raw}"`);
-  return n;
-}
-
-function decimal(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${raw}"`);
-  return n;
-}
 
 function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || 'clip';

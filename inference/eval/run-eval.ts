@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { decimalFlag, integerFlag } from '../cli/flags.ts';
 import { judgeClip, type ClipVerdict, type Frames } from './checks.ts';
 import { generateClip } from './generate.ts';
 import { loadWorld, WORLD_FILE, type EvalCase } from './world.ts';
@@ -81,26 +82,16 @@ temporal consistency) with analytic checks on the pixels.
   --verbose          one line per clip with what each check saw
   --help             this text`;
 
-/** A positive number option, or a clear error naming the flag. */
-function numberOption(flag: string, raw: string | undefined, integer: boolean): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new Error(`--${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
-  }
-  return n;
-}
-
 async function main(): Promise<void> {
   let values: ReturnType<typeof parseOptions>['values'];
   let numbers: Parameters<typeof evaluate>[1];
   try {
     values = parseOptions().values;
     numbers = {
-      steps: numberOption('steps', values.steps, true),
-      guidance: numberOption('guidance', values.guidance, false),
-      seeds: numberOption('seeds', values.seeds, true) ?? 1,
-      limit: numberOption('limit', values.limit, true),
+      steps: integerFlag('steps', values.steps, 1),
+      guidance: decimalFlag('guidance', values.guidance),
+      seeds: integerFlag('seeds', values.seeds, 1) ?? 1,
+      limit: integerFlag('limit', values.limit, 1),
     };
   } catch (err) {
     console.error(`eval: ${(err as Error).message}\n\n${USAGE}`);

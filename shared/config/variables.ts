@@ -58,7 +58,7 @@ const mb = (name: string) => {
 export const VARIABLES: readonly VariableSpec[] = [
   // Daemon
   { name: 'ANIMATE_LISTEN', section: 'daemon', default: '127.0.0.1:50051', accepts: 'HOST:PORT', meaning: 'where the embedded daemon listens for gRPC (port 0 picks a free one)', schema: hostPort('ANIMATE_LISTEN') },
-  { name: 'ANIMATE_MODELS_DIR', section: 'daemon', default: 'models', accepts: 'a folder', meaning: 'folder whose sub-folders are model packages (relative to the repository)', schema: text('ANIMATE_MODELS_DIR') },
+  { name: 'ANIMATE_MODELS_DIR', section: 'daemon', default: 'models', accepts: 'a folder', meaning: 'folder whose sub-folders are model packages, or one package folder (relative to the repository)', schema: text('ANIMATE_MODELS_DIR') },
   { name: 'ANIMATE_DEFAULT_MODEL', section: 'daemon', default: 'tiny-world', accepts: 'a model folder name', meaning: 'model used when a request names none', schema: text('ANIMATE_DEFAULT_MODEL') },
   { name: 'ANIMATE_CONCURRENCY', section: 'daemon', default: '1', accepts: '1–64', meaning: 'jobs denoising at once (their steps are batched)', schema: whole('ANIMATE_CONCURRENCY', 1, 64) },
   { name: 'ANIMATE_MAX_QUEUE', section: 'daemon', default: '32', accepts: '0–10000', meaning: 'jobs waiting at most before "queue full"', schema: whole('ANIMATE_MAX_QUEUE', 0, 10_000) },
