@@ -168,8 +168,8 @@ async function evaluate(
           const clip = await generateClip(daemon.address, {
             prompt: c.prompt,
             seed: c.seed + k,
-            ...(numbers.steps ? { steps: numbers.steps } : {}),
-            ...(numbers.guidance ? { guidanceScale: numbers.guidance } : {}),
+            ...(numbers.steps !== undefined ? { steps: numbers.steps } : {}),
+            ...(numbers.guidance !== undefined ? { guidanceScale: numbers.guidance } : {}),
           });
           report(score(c, judgeClip(world, clip)));
           if (values.save) saved.push(saveClip(values.save, saved.length, c, clip));
