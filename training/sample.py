@@ -58,6 +58,10 @@ class Sampler:
             v2 = self.dit(x.repeat(2, 1, 1, 1, 1), torch.full((2,), float(sig[i]) * 1000), ctx)
             v = v2[1:] + guidance * (v2[:1] - v2[1:])
             x = x + (float(sig[i + 1]) - float(sig[i])) * v
+        return self.decode(x)
+
+    def decode(self, x: torch.Tensor) -> np.ndarray:
+        """Normalised latents [1, C, F, h, w] -> uint8 video [T, H, W, 3]."""
         z = x * self.std[None, :, None, None, None] + self.mean[None, :, None, None, None]
         video = self.ae.decode(z).clamp(-1, 1)[0]  # [3, T, H, W]
         return ((video.permute(1, 2, 3, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
@@ -68,9 +72,7 @@ class Sampler:
         so the ideal estimate is E[x0 | prompt] whatever the noise."""
         ctx = self.text(torch.from_numpy(self.tok.batch([prompt] * noises)))
         n = torch.randn((noises, len(self.mean), 1 + (frames - 1) // 4, 16, 16), generator=torch.Generator().manual_seed(1))
-        x0 = (n - self.dit(n, torch.full((noises,), 1000.0), ctx)).mean(0, keepdim=True)
-        z = x0 * self.std[None, :, None, None, None] + self.mean[None, :, None, None, None]
-        return ((self.ae.decode(z).clamp(-1, 1)[0].permute(1, 2, 3, 0) + 1) * 127.5).round().byte().numpy()
+        return self.decode((n - self.dit(n, torch.full((noises,), 1000.0), ctx)).mean(0, keepdim=True))
 
 
 def main() -> None:
