@@ -3,7 +3,8 @@
     /usr/bin/python3 training/sample.py --out /tmp/clips [--heldout] [--steps 20 --guidance 4.5 --shift 3]
 
 Writes <out>/<k>.rgb (uint8 [T, H, W, 3]) plus <out>/cases.json, the layout inference/eval reads with `--frames-dir`.
-`--truth` writes the world's own renders of the same cases instead (to validate the analytic checks).
+`--truth` writes the world's own renders of the same cases instead (to validate the analytic checks); `--recon` writes
+them encoded and decoded by the autoencoder (the ceiling any denoiser works under).
 
     /usr/bin/python3 training/sample.py --prior out.png "a red ball moves left" "a blue box falls"
 
@@ -35,6 +36,11 @@ def flow_sigmas(steps: int, shift: float) -> np.ndarray:
     return np.append(s, 0.0).astype(np.float32)
 
 
+def to_uint8(video: torch.Tensor) -> np.ndarray:
+    """Decoded video [3, T, H, W] in [-1, 1] -> uint8 [T, H, W, 3]."""
+    return ((video.clamp(-1, 1).permute(1, 2, 3, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
+
+
 class Sampler:
     def __init__(self, ema: bool = True) -> None:
         ck = load_ckpt(CKPT)
@@ -63,8 +69,7 @@ class Sampler:
     def decode(self, x: torch.Tensor) -> np.ndarray:
         """Normalised latents [1, C, F, h, w] -> uint8 video [T, H, W, 3]."""
         z = x * self.std[None, :, None, None, None] + self.mean[None, :, None, None, None]
-        video = self.ae.decode(z).clamp(-1, 1)[0]  # [3, T, H, W]
-        return ((video.permute(1, 2, 3, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
+        return to_uint8(self.ae.decode(z)[0])
 
     @torch.no_grad()
     def prior(self, prompt: str, noises: int = 8, frames: int = 17) -> np.ndarray:
@@ -81,6 +86,8 @@ def main() -> None:
     ap.add_argument("--prior", metavar="PNG", help="draw the denoiser's sigma = 1 estimate for the given prompts instead")
     ap.add_argument("prompts", nargs="*", help="prompts for --prior")
     ap.add_argument("--truth", action="store_true", help="render the world's ground truth for the cases instead")
+    ap.add_argument("--recon", action="store_true",
+                    help="the ground truth encoded and decoded by the autoencoder (the ceiling any denoiser works under)")
     ap.add_argument("--train-cases", type=int, default=0, help="also sample N in-distribution training prompts")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--steps", type=int, default=20)
@@ -107,13 +114,17 @@ def main() -> None:
                       "seed": int(rng.integers(1, 10**6)), "heldout_pair": "none (training combination)"})
     if args.limit:
         cases = cases[:args.limit]
-    sampler = None if args.truth else Sampler()
+    sampler = None if args.truth or args.recon else Sampler()
+    ae = V.load_trained() if args.recon else None
     for k, case in enumerate(cases):
-        if args.truth:
+        if args.truth or args.recon:
             r = np.random.default_rng(case["seed"])
             clip = W.Clip(case["scene"], [W.Obj(case["shape"], case["colour"], case["motion"],
                                                 W.sample_motion_params(case["motion"], r))], case["seed"])
             video = W.render(clip)
+            if ae is not None:
+                with torch.no_grad():
+                    video = to_uint8(ae.decode(ae.encode(V.to_tensor(video[None])))[0])
         else:
             video = sampler(case["prompt"], case["seed"], args.steps, args.guidance, args.shift)
         video.tofile(os.path.join(args.out, f"{k}.rgb"))

@@ -6,6 +6,7 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
 
     /usr/bin/python3 training/vae.py train --steps 3000        # resumable (training/runs/vae/ckpt.pt)
     /usr/bin/python3 training/vae.py finetune-decoder --steps 3000   # frozen encoder, decoder with temporal context
+    /usr/bin/python3 training/vae.py grow-decoder --steps 6000       # frozen encoder, larger decoder, both neighbours
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -31,6 +32,7 @@ T_FACTOR = 4
 S_FACTOR = 8
 CKPT = os.path.join(RUNS, "vae", "ckpt.pt")
 DEC_CKPT = os.path.join(RUNS, "vae_dec", "ckpt.pt")
+DEC2_CKPT = os.path.join(RUNS, "vae_dec2", "ckpt.pt")
 
 
 def conv(i: int, o: int, k: int = 3, s: int = 1) -> nn.Conv2d:
@@ -64,20 +66,33 @@ class GroupEncoder(nn.Module):
 
 class GroupDecoder(nn.Module):
     """[N, C, h, w] -> [N, 12, 8h, 8w]: upsampling by conv + pixel shuffle (DepthToSpace), no norms: cheap in ORT.
-    With `context`, the input is [N, 2C, h, w]: the latent frame and the one before it."""
+    `context` latent frames come stacked after the decoded one ([N, (1 + context) C, h, w]): 1 = the frame before it,
+    2 = the frames before and after it. `extra` adds residual blocks at 1/8, 1/4 and 1/2 resolution (stage 1c): star
+    points and triangle corners need a wider view of the latent than one block gives."""
 
-    def __init__(self, c: int = LATENT_C, context: bool = False) -> None:
+    # Positions in `net` after which the extra blocks run (after the Res at 1/8, the conv at 1/4, the conv at 1/2).
+    EXTRA_AFTER = (1, 6, 11)
+
+    def __init__(self, c: int = LATENT_C, context: int = 0, extra: bool = False) -> None:
         super().__init__()
-        self.context = context
+        self.context, self.extra = int(context), extra
         self.net = nn.Sequential(
-            conv(2 * c if context else c, 96), Res(96), nn.SiLU(),
+            conv(c * (1 + self.context), 96), Res(96), nn.SiLU(),
             conv(96, 64 * 4), nn.PixelShuffle(2), nn.SiLU(), conv(64, 64), nn.SiLU(),
             conv(64, 48 * 4), nn.PixelShuffle(2), nn.SiLU(), conv(48, 32), nn.SiLU(),
             conv(32, 12 * 4), nn.PixelShuffle(2),
         )
+        if extra:
+            self.low = nn.Sequential(Res(96), Res(96), Res(96))
+            self.mid, self.high = Res(64), Res(32)
 
     def forward(self, z):
-        return self.net(z)
+        x = z
+        for i, layer in enumerate(self.net):
+            x = layer(x)
+            if self.extra and i in self.EXTRA_AFTER:
+                x = (self.low, self.mid, self.high)[self.EXTRA_AFTER.index(i)](x)
+        return x
 
 
 def frames_to_groups(video: torch.Tensor) -> torch.Tensor:
@@ -98,9 +113,9 @@ def groups_to_frames(groups: torch.Tensor) -> torch.Tensor:
 
 
 class VideoAE(nn.Module):
-    def __init__(self, decoder_context: bool = False) -> None:
+    def __init__(self, decoder_context: int = 0, decoder_extra: bool = False) -> None:
         super().__init__()
-        self.enc, self.dec = GroupEncoder(), GroupDecoder(context=decoder_context)
+        self.enc, self.dec = GroupEncoder(), GroupDecoder(context=decoder_context, extra=decoder_extra)
 
     def encode(self, video: torch.Tensor) -> torch.Tensor:
         """[B, 3, T, H, W] -> [B, C, F, h, w]."""
@@ -112,9 +127,13 @@ class VideoAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """[B, C, F, h, w] -> [B, 3, 1 + 4(F-1), 8h, 8w]."""
         b, c, f, h, w = z.shape
-        if self.dec.context:
-            z = torch.cat([z, torch.cat([z[:, :, :1], z[:, :, :-1]], 2)], 1)  # previous frame (the first: itself)
-            c *= 2
+        parts = [z]
+        if self.dec.context >= 1:
+            parts.append(torch.cat([z[:, :, :1], z[:, :, :-1]], 2))  # the frame before (the first's: itself)
+        if self.dec.context >= 2:
+            parts.append(torch.cat([z[:, :, 1:], z[:, :, -1:]], 2))  # the frame after (the last's: itself)
+        z = torch.cat(parts, 1)
+        c *= len(parts)
         x = self.dec(z.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w))
         return groups_to_frames(x.reshape(b, f, *x.shape[1:]))
 
@@ -135,16 +154,24 @@ def to_tensor(clips: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(clips).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)
 
 
+def group_frames(video: np.ndarray, g: int) -> np.ndarray:
+    """The 4 frames [4, H, W, 3] that latent frame g covers (the first: frame 0 four times)."""
+    return np.stack([video[0]] * 4) if g == 0 else video[1 + 4 * (g - 1): 1 + 4 * g]
+
+
 class ClipPool:
     """Keeps a pool of rendered clips and refreshes a few per step, so rendering costs little of each step."""
 
     def __init__(self, rng: np.random.Generator, size: int = 192) -> None:
         self.rng = rng
-        self.clips = [W.render(W.sample_clip(rng)) for _ in range(size)]
+        self.scripts = [W.sample_clip(rng) for _ in range(size)]  # what each clip shows (for its caption)
+        self.clips = [W.render(c) for c in self.scripts]
 
     def refresh(self, n: int) -> None:
         for _ in range(n):
-            self.clips[int(self.rng.integers(len(self.clips)))] = W.render(W.sample_clip(self.rng))
+            k = int(self.rng.integers(len(self.clips)))
+            self.scripts[k] = W.sample_clip(self.rng)
+            self.clips[k] = W.render(self.scripts[k])
 
     def _crop_origin(self, frames: np.ndarray, crop: int) -> tuple:
         """Mostly crops around an object (pixels far from their row's median colour): objects are what is hard."""
@@ -159,21 +186,55 @@ class ClipPool:
                 return int(np.clip(cy // 8, 0, lim)) * 8, int(np.clip(cx // 8, 0, lim)) * 8
         return int(self.rng.integers(0, lim + 1)) * 8, int(self.rng.integers(0, lim + 1)) * 8
 
-    def groups(self, n: int, crop: int, with_previous: bool = False):
-        """n random 4-frame groups cropped to crop x crop -> [n, 12, h, w]; with_previous also returns the group before
-        each (the same crop; the first group's previous is itself)."""
-        out, prev = [], []
+    def groups(self, n: int, crop: int, neighbours: int = 0) -> list:
+        """n random 4-frame groups cropped to crop x crop -> [[n, 12, h, w]]; neighbours 1 adds the group before each
+        (the same crop; the first group's is itself), 2 also the group after (the last group's is itself)."""
+        picked: list = [[] for _ in range(1 + neighbours)]
         for _ in range(n):
             v = self.clips[int(self.rng.integers(len(self.clips)))]
-            g = int(self.rng.integers(0, 5))
-            group = lambda k: np.stack([v[0]] * 4) if k == 0 else v[1 + 4 * (k - 1): 1 + 4 * k]
-            frames = group(g)
-            y, x = self._crop_origin(frames, crop)
-            out.append(frames[:, y:y + crop, x:x + crop])
-            if with_previous:
-                prev.append(group(max(0, g - 1))[:, y:y + crop, x:x + crop])
+            last = (len(v) - 1) // 4
+            g = int(self.rng.integers(0, last + 1))
+            y, x = self._crop_origin(group_frames(v, g), crop)
+            for k, other in enumerate([g, max(0, g - 1), min(last, g + 1)][:1 + neighbours]):
+                picked[k].append(group_frames(v, other)[:, y:y + crop, x:x + crop])
         to = lambda arr: torch.from_numpy(np.stack(arr)).float().div(127.5).sub(1.0).permute(0, 1, 4, 2, 3).flatten(1, 2)
-        return (to(out), to(prev)) if with_previous else to(out)
+        return [to(p) for p in picked]
+
+
+class DenoisedLatents:
+    """Latents as the denoiser leaves them: a clip's latent noised to a random sigma and replaced by the denoiser's
+    guided x0 estimate for its caption. The decoder only ever sees such latents when it runs in the pipeline, and they
+    are softer than the encoder's (a posterior mean), so stage 1c also trains on them, with the clip as the target."""
+
+    def __init__(self, guidance: float = 4.5, max_sigma: float = 0.6) -> None:
+        from sample import Sampler  # lazy: sample.py imports this module
+        self.sampler, self.guidance, self.max_sigma = Sampler(), guidance, max_sigma
+        print(f"denoised latents from the denoiser at step {self.sampler.step}", flush=True)
+
+    @torch.no_grad()
+    def batch(self, ae: "VideoAE", pool: "ClipPool", n_clips: int, per_clip: int, crop: int) -> list:
+        s, rng = self.sampler, pool.rng
+        picks = [int(rng.integers(len(pool.clips))) for _ in range(n_clips)]
+        video = to_tensor(np.stack([pool.clips[k] for k in picks]))
+        mean, std = s.mean[None, :, None, None, None], s.std[None, :, None, None, None]
+        x0 = (ae.encode(video) - mean) / std
+        sigma = torch.from_numpy(rng.uniform(0.0, self.max_sigma, n_clips)).float()[:, None, None, None, None]
+        xt = (1 - sigma) * x0 + sigma * torch.randn_like(x0)
+        ids = torch.from_numpy(s.tok.batch([W.caption(pool.scripts[k], rng) for k in picks] + [""] * n_clips))
+        v = s.dit(xt.repeat(2, 1, 1, 1, 1), (sigma.flatten() * 1000).repeat(2), s.text(ids))
+        v = v[n_clips:] + self.guidance * (v[:n_clips] - v[n_clips:])
+        z = (xt - sigma * v) * std + mean  # [B, C, F, h, w]
+        groups = frames_to_groups(video)  # [B, F, 12, H, W]
+        last, c8 = z.shape[2] - 1, crop // S_FACTOR
+        picked: list = [[] for _ in range(2 + ae.dec.context)]
+        for b, clip in enumerate(picks):
+            for _ in range(per_clip):
+                g = int(rng.integers(0, last + 1))
+                y, x = pool._crop_origin(group_frames(pool.clips[clip], g), crop)
+                picked[0].append(groups[b, g, :, y:y + crop, x:x + crop])
+                for k, other in enumerate([g, max(0, g - 1), min(last, g + 1)][:1 + ae.dec.context]):
+                    picked[1 + k].append(z[b, :, other, y // S_FACTOR:y // S_FACTOR + c8, x // S_FACTOR:x // S_FACTOR + c8])
+        return [torch.stack(p) for p in picked]
 
 
 def recon_loss(y: torch.Tensor, x: torch.Tensor) -> tuple:
@@ -208,7 +269,7 @@ def train(args) -> None:
         lr = args.lr * min(1.0, (step + 1) / 100) * (0.1 if step > args.steps * 0.85 else 1.0)
         for gr in opt.param_groups:
             gr["lr"] = lr
-        x = pool.groups(args.batch, args.crop)
+        x, = pool.groups(args.batch, args.crop)
         z = ae.enc(x)
         zn = z + torch.randn_like(z) * args.latent_noise * z.detach().std()
         y = ae.dec(zn)
@@ -228,39 +289,33 @@ def train(args) -> None:
     print("done", flush=True)
 
 
-def finetune_decoder(args) -> None:
-    """Stage 1b: the encoder is frozen (latents do not change); the decoder gets the previous latent frame as context,
-    starts from the stage-1 decoder (context weights at zero, so it starts exactly where stage 1 ended) and trains on."""
-    setup_threads()
-    torch.manual_seed(1)
-    base = VideoAE()
-    base.load_state_dict(load_ckpt(CKPT)["model"])
-    ae = VideoAE(decoder_context=True)
-    ae.enc.load_state_dict(base.enc.state_dict())
-    state = base.dec.state_dict()
-    w0 = state["net.0.weight"]
-    state["net.0.weight"] = torch.cat([w0, torch.zeros_like(w0)], 1)
-    ae.dec.load_state_dict(state)
+def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> None:
+    """Trains `ae.dec` on frozen-encoder latents of (group, its context groups), resuming from `ckpt_path`; with
+    --denoised-frac, that fraction of the steps decodes the denoiser's estimates instead (DenoisedLatents)."""
     ae.enc.requires_grad_(False)
+    denoised = DenoisedLatents() if getattr(args, "denoised_frac", 0) > 0 else None
     opt = torch.optim.AdamW(ae.dec.parameters(), lr=args.lr, weight_decay=0.0)
-    step = resume(DEC_CKPT, ae, opt)
-    rng = np.random.default_rng(3000 + step)
+    step = resume(ckpt_path, ae, opt)
+    rng = np.random.default_rng(seed + step)
     pool = ClipPool(rng)
-    prog = Progress(args.steps, step, label="vae-dec")
+    prog = Progress(args.steps, step, label=label)
     t_last_save = time.time()
     ema = None
     while step < args.steps:
         lr = args.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
-        x, xp = pool.groups(args.batch, args.crop, with_previous=True)
-        with torch.no_grad():
-            z, zp = ae.enc(x), ae.enc(xp)
-            sd = z.std()
-            z = z + torch.randn_like(z) * args.latent_noise * sd
-            zp = zp + torch.randn_like(zp) * args.latent_noise * sd
-        y = ae.dec(torch.cat([z, zp], 1))
-        loss, err = recon_loss(y, x)
+        if denoised is not None and rng.random() < args.denoised_frac:
+            target, *zs = denoised.batch(ae, pool, max(1, args.batch // 4), 4, args.crop)
+        else:
+            groups = pool.groups(args.batch, args.crop, neighbours=ae.dec.context)
+            with torch.no_grad():
+                zs = [ae.enc(g) for g in groups]
+                sd = zs[0].std()
+                zs = [z + torch.randn_like(z) * args.latent_noise * sd for z in zs]
+            target = groups[0]
+        y = ae.dec(torch.cat(zs, 1))
+        loss, err = recon_loss(y, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -269,15 +324,53 @@ def finetune_decoder(args) -> None:
         pool.refresh(2)
         prog.update(step, l1=ema)
         if time.time() - t_last_save > 120 or step == args.steps:
-            save_ckpt(DEC_CKPT, model=ae.state_dict(), opt=opt.state_dict(), step=step, decoder_context=True)
+            save_ckpt(ckpt_path, model=ae.state_dict(), opt=opt.state_dict(), step=step,
+                      decoder_context=ae.dec.context, decoder_extra=ae.dec.extra)
             t_last_save = time.time()
     print("done", flush=True)
 
 
+def finetune_decoder(args) -> None:
+    """Stage 1b: the encoder is frozen (latents do not change); the decoder gets the previous latent frame as context,
+    starts from the stage-1 decoder (context weights at zero, so it starts exactly where stage 1 ended) and trains on."""
+    setup_threads()
+    torch.manual_seed(1)
+    base = VideoAE()
+    base.load_state_dict(load_ckpt(CKPT)["model"])
+    ae = VideoAE(decoder_context=1)
+    ae.enc.load_state_dict(base.enc.state_dict())
+    state = base.dec.state_dict()
+    w0 = state["net.0.weight"]
+    state["net.0.weight"] = torch.cat([w0, torch.zeros_like(w0)], 1)
+    ae.dec.load_state_dict(state)
+    train_decoder(args, ae, DEC_CKPT, "vae-dec", 3000)
+
+
+def grow_decoder(args) -> None:
+    """Stage 1c: the encoder still frozen; the stage-1b decoder grows (the frame after as context too, residual blocks
+    at three resolutions) without changing what it computes at first: the new input weights and each new block's last
+    conv start at zero. Then it trains on."""
+    setup_threads()
+    torch.manual_seed(2)
+    base = load_ckpt(DEC_CKPT)
+    if not base:
+        raise SystemExit(f"grow-decoder needs the stage-1b decoder ({DEC_CKPT}): run `vae.py finetune-decoder` first")
+    ae = VideoAE(decoder_context=2, decoder_extra=True)
+    state = dict(base["model"])
+    w0 = state["dec.net.0.weight"]
+    state["dec.net.0.weight"] = torch.cat([w0, torch.zeros_like(w0[:, :LATENT_C])], 1)
+    for name, block in [("low.0", ae.dec.low[0]), ("low.1", ae.dec.low[1]), ("low.2", ae.dec.low[2]),
+                        ("mid", ae.dec.mid), ("high", ae.dec.high)]:
+        for k, v in block.state_dict().items():
+            state[f"dec.{name}.{k}"] = torch.zeros_like(v) if k.startswith("b.") else v
+    ae.load_state_dict(state)
+    train_decoder(args, ae, DEC2_CKPT, "vae-dec2", 5000)
+
+
 def load_trained() -> VideoAE:
-    """The autoencoder with the fine-tuned decoder when stage 1b has run (its encoder is stage 1's, unchanged)."""
-    ck = load_ckpt(DEC_CKPT) or load_ckpt(CKPT)
-    ae = VideoAE(decoder_context=bool(ck.get("decoder_context", False)))
+    """The autoencoder with the latest decoder stage that has run (1c, else 1b, else 1; the encoder is stage 1's)."""
+    ck = load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT) or load_ckpt(CKPT)
+    ae = VideoAE(decoder_context=int(ck.get("decoder_context", 0)), decoder_extra=bool(ck.get("decoder_extra", False)))
     ae.load_state_dict(ck["model"])
     return ae.eval()
 
@@ -317,7 +410,7 @@ def stats(args) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["train", "finetune-decoder", "stats"])
+    ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "stats"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--crop", type=int, default=64)
@@ -325,5 +418,7 @@ if __name__ == "__main__":
     ap.add_argument("--latent-noise", type=float, default=0.05)
     ap.add_argument("--latent-l2", type=float, default=1e-4)
     ap.add_argument("--clips", type=int, default=256)
+    ap.add_argument("--denoised-frac", type=float, default=0.0,
+                    help="grow-decoder: fraction of steps on the denoiser's x0 estimates (needs a denoiser checkpoint)")
     a = ap.parse_args()
-    {"train": train, "finetune-decoder": finetune_decoder, "stats": stats}[a.cmd](a)
+    {"train": train, "finetune-decoder": finetune_decoder, "grow-decoder": grow_decoder, "stats": stats}[a.cmd](a)
