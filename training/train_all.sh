@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces models/tiny-world from scratch on a CPU. Every stage resumes from its checkpoint in training/runs/.
 #   nohup nice -n 19 training/train_all.sh > training/runs/train_all.log 2>&1 &
-# Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS.
+# Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS, DEC2_STEPS.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=/usr/bin/python3
@@ -19,5 +19,8 @@ $PY vae.py finetune-decoder --steps "${DEC_STEPS:-8000}" --batch 16 --latent-noi
 $PY vae.py stats --clips 128
 $PY train_dit.py encode --clips "${CLIPS:-4000}"
 $PY train_dit.py train --steps "${DIT_STEPS:-10000}" --batch 32 --object-weight 4 --sigma-shift 5
+# Stage 1c after the denoiser: half of its steps decode the denoiser's own x0 estimates (the encoder stays frozen, so the
+# latents and the denoiser trained on them stay valid).
+$PY vae.py grow-decoder --steps "${DEC2_STEPS:-3000}" --batch 16 --latent-noise 0.02 --lr 7e-4 --denoised-frac 0.5
 $PY export.py
 node verify_onnx.mjs ../models/tiny-world runs/export-check
