@@ -74,7 +74,7 @@ temporal consistency) with analytic checks on the pixels.
   --steps N          denoising steps (default: the model's)
   --guidance G       classifier-free guidance scale (default: the model's)
   --seeds K          seeds per prompt (default 1)
-  --limit N          only the first N prompts
+  --limit N          only the first N prompts (with --frames-dir: the first N clips of the folder)
   --save DIR         keep the generated clips (DIR/cases.json + .rgb), to re-score them with --frames-dir
   --frames-dir DIR   score clips written elsewhere (training/sample.py or --save) instead of generating
   --truth            score the world's own renders of the same cases (validates the checks)
@@ -149,7 +149,8 @@ async function evaluate(
       dir = temp;
       execFileSync('/usr/bin/python3', [path.join(path.dirname(WORLD_FILE), 'sample.py'), '--truth', '--out', dir, '--limit', String(limit)], { stdio: 'ignore' });
     }
-    for (const { c, clip } of readFramesDir(dir).slice(0, limit)) report(score(c, judgeClip(world, clip)));
+    // A saved folder holds every seed of every prompt: --limit counts its clips, and without it all are scored.
+    for (const { c, clip } of readFramesDir(dir).slice(0, numbers.limit)) report(score(c, judgeClip(world, clip)));
     if (temp) rmSync(temp, { recursive: true, force: true });
     source = values.truth ? 'ground truth (world renders)' : `clips in ${dir}`;
   } else {
