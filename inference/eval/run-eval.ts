@@ -11,44 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { decimalFlag, integerFlag } from '../cli/flags.ts';
-import { judgeClip, type ClipVerdict, type Frames } from './checks.ts';
+import { judgeClip, type Frames } from './checks.ts';
 import { generateClip } from './generate.ts';
+import { GOALS, score, table, type Scored } from './report.ts';
 import { loadWorld, WORLD_FILE, type EvalCase } from './world.ts';
-
-export const GOALS = { colour: 0.9, motion: 0.85, shape: 0.8, scene: 0.8 } as const;
-
-interface Scored {
-  case: EvalCase;
-  verdict: ClipVerdict;
-  ok: { colour: boolean; shape: boolean; motion: boolean; scene: boolean; consistent: boolean };
-}
-
-export function score(c: EvalCase, verdict: ClipVerdict): Scored {
-  return {
-    case: c,
-    verdict,
-    ok: {
-      colour: verdict.colour === c.colour,
-      shape: verdict.shape === c.shape,
-      motion: verdict.motion === c.motion,
-      scene: verdict.scene === c.scene,
-      consistent: verdict.consistent,
-    },
-  };
-}
-
-export function table(results: Scored[], title: string): string {
-  const keys = ['colour', 'motion', 'shape', 'scene', 'consistent'] as const;
-  const lines = [`${title} (${results.length} clips)`, '| check | passed | rate | goal |', '|---|---|---|---|'];
-  for (const k of keys) {
-    const n = results.filter((r) => r.ok[k]).length;
-    const goal = k === 'consistent' ? '—' : `≥ ${Math.round(GOALS[k] * 100)}%`;
-    lines.push(`| ${k} | ${n}/${results.length} | ${((100 * n) / Math.max(1, results.length)).toFixed(0)}% | ${goal} |`);
-  }
-  const all = results.filter((r) => keys.every((k) => r.ok[k])).length;
-  lines.push(`| all five | ${all}/${results.length} | ${((100 * all) / Math.max(1, results.length)).toFixed(0)}% | — |`);
-  return lines.join('\n');
-}
 
 function readFramesDir(dir: string): Array<{ c: EvalCase; clip: Frames }> {
   const cases = JSON.parse(readFileSync(path.join(dir, 'cases.json'), 'utf8')) as Array<EvalCase & { file: string; frames: number; width: number; height: number }>;
