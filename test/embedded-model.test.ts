@@ -25,6 +25,20 @@ describe('embedded model tiny-world through the daemon', () => {
     { prompt: 'a blue box bounces in the sky', seed: 5, colour: 'blue', scene: 'sky', motion: 'bounce' },
   ];
 
+  // Shape is the model's weak point (45% held out, see the model card), but the shapes it does draw reliably (balls
+  // 15/15, hearts 12/15 held out) must stay: a regression here means the decoder or the denoiser lost them.
+  const shapes = [
+    { prompt: 'a red ball moves right on the grass', seed: 11, shape: 'circle' },
+    { prompt: 'a pink heart grows in the sky', seed: 4, shape: 'heart' },
+  ];
+  for (const c of shapes) {
+    it(`draws the shape of "${c.prompt}"`, async () => {
+      const clip = await generateClip(daemon.address, { prompt: c.prompt, seed: c.seed });
+      const verdict = judgeClip(world, clip);
+      expect({ shape: verdict.shape, features: verdict.features }).toMatchObject({ shape: c.shape });
+    }, 60_000);
+  }
+
   for (const c of cases) {
     it(`follows "${c.prompt}" (colour, scene, motion, object present)`, async () => {
       const clip = await generateClip(daemon.address, { prompt: c.prompt, seed: c.seed });
