@@ -21,6 +21,6 @@ $PY train_dit.py encode --clips "${CLIPS:-4000}"
 $PY train_dit.py train --steps "${DIT_STEPS:-10000}" --batch 32 --object-weight 4 --sigma-shift 5
 # Stage 1c after the denoiser: half of its steps decode the denoiser's own x0 estimates (the encoder stays frozen, so the
 # latents and the denoiser trained on them stay valid).
-$PY vae.py grow-decoder --steps "${DEC2_STEPS:-3000}" --batch 16 --latent-noise 0.02 --lr 7e-4 --denoised-frac 0.5
+$PY vae.py grow-decoder --steps "${DEC2_STEPS:-5000}" --batch 16 --latent-noise 0.02 --lr 7e-4 --denoised-frac 0.5
 $PY export.py
 node verify_onnx.mjs ../models/tiny-world runs/export-check
