@@ -6,7 +6,7 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
 
     /usr/bin/python3 training/vae.py train --steps 3000        # resumable (training/runs/vae/ckpt.pt)
     /usr/bin/python3 training/vae.py finetune-decoder --steps 3000   # frozen encoder, decoder with temporal context
-    /usr/bin/python3 training/vae.py grow-decoder --steps 6000       # frozen encoder, larger decoder, both neighbours
+    /usr/bin/python3 training/vae.py grow-decoder --steps 5000       # frozen encoder, larger decoder, both neighbours
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -154,6 +154,12 @@ def to_tensor(clips: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(clips).permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)
 
 
+def with_neighbours(g: int, last: int, context: int) -> list:
+    """Latent frame g followed by the `context` frames the decoder sees with it: the one before (the first's is
+    itself), then the one after (the last's is itself)."""
+    return [g, max(0, g - 1), min(last, g + 1)][:1 + context]
+
+
 def group_frames(video: np.ndarray, g: int) -> np.ndarray:
     """The 4 frames [4, H, W, 3] that latent frame g covers (the first: frame 0 four times)."""
     return np.stack([video[0]] * 4) if g == 0 else video[1 + 4 * (g - 1): 1 + 4 * g]
@@ -195,7 +201,7 @@ class ClipPool:
             last = (len(v) - 1) // 4
             g = int(self.rng.integers(0, last + 1))
             y, x = self._crop_origin(group_frames(v, g), crop)
-            for k, other in enumerate([g, max(0, g - 1), min(last, g + 1)][:1 + neighbours]):
+            for k, other in enumerate(with_neighbours(g, last, neighbours)):
                 picked[k].append(group_frames(v, other)[:, y:y + crop, x:x + crop])
         to = lambda arr: torch.from_numpy(np.stack(arr)).float().div(127.5).sub(1.0).permute(0, 1, 4, 2, 3).flatten(1, 2)
         return [to(p) for p in picked]
@@ -232,7 +238,7 @@ class DenoisedLatents:
                 g = int(rng.integers(0, last + 1))
                 y, x = pool._crop_origin(group_frames(pool.clips[clip], g), crop)
                 picked[0].append(groups[b, g, :, y:y + crop, x:x + crop])
-                for k, other in enumerate([g, max(0, g - 1), min(last, g + 1)][:1 + ae.dec.context]):
+                for k, other in enumerate(with_neighbours(g, last, ae.dec.context)):
                     picked[1 + k].append(z[b, :, other, y // S_FACTOR:y // S_FACTOR + c8, x // S_FACTOR:x // S_FACTOR + c8])
         return [torch.stack(p) for p in picked]
 
