@@ -25,16 +25,21 @@ export function score(c: EvalCase, verdict: ClipVerdict): Scored {
   };
 }
 
+/** "n/total | rate%" cells of the table. */
+function passed(n: number, total: number): string {
+  return `${n}/${total} | ${((100 * n) / Math.max(1, total)).toFixed(0)}%`;
+}
+
 export function table(results: Scored[], title: string): string {
   const keys = ['colour', 'motion', 'shape', 'scene', 'consistent'] as const;
   const lines = [`${title} (${results.length} clips)`, '| check | passed | rate | goal |', '|---|---|---|---|'];
   for (const k of keys) {
     const n = results.filter((r) => r.ok[k]).length;
     const goal = k === 'consistent' ? '—' : `≥ ${Math.round(GOALS[k] * 100)}%`;
-    lines.push(`| ${k} | ${n}/${results.length} | ${((100 * n) / Math.max(1, results.length)).toFixed(0)}% | ${goal} |`);
+    lines.push(`| ${k} | ${passed(n, results.length)} | ${goal} |`);
   }
   const all = results.filter((r) => keys.every((k) => r.ok[k])).length;
-  lines.push(`| all five | ${all}/${results.length} | ${((100 * all) / Math.max(1, results.length)).toFixed(0)}% | — |`);
+  lines.push(`| all five | ${passed(all, results.length)} | — |`);
   lines.push('', `shape by the shape asked for: ${shapeBreakdown(results)}`);
   return lines.join('\n');
 }
