@@ -7,7 +7,6 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
     /usr/bin/python3 training/vae.py train --steps 3000        # resumable (training/runs/vae/ckpt.pt)
     /usr/bin/python3 training/vae.py finetune-decoder --steps 3000   # frozen encoder, decoder with temporal context
     /usr/bin/python3 training/vae.py grow-decoder --steps 5000       # frozen encoder, larger decoder, both neighbours
-    /usr/bin/python3 training/vae.py recolour-decoder --steps 4000 --recolour 0.5   # and objects in random colours
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -34,7 +33,6 @@ S_FACTOR = 8
 CKPT = os.path.join(RUNS, "vae", "ckpt.pt")
 DEC_CKPT = os.path.join(RUNS, "vae_dec", "ckpt.pt")
 DEC2_CKPT = os.path.join(RUNS, "vae_dec2", "ckpt.pt")
-DEC3_CKPT = os.path.join(RUNS, "vae_dec3", "ckpt.pt")
 
 
 def conv(i: int, o: int, k: int = 3, s: int = 1) -> nn.Conv2d:
@@ -170,30 +168,16 @@ def group_frames(video: np.ndarray, g: int) -> np.ndarray:
 class ClipPool:
     """Keeps a pool of rendered clips and refreshes a few per step, so rendering costs little of each step."""
 
-    def __init__(self, rng: np.random.Generator, size: int = 192, recolour: float = 0.0) -> None:
-        self.rng, self.recolour = rng, recolour
-        self.scripts: list = [None] * size  # what each clip shows (for its caption)
-        self.clips: list = [None] * size
-        self.recoloured = [False] * size  # objects in random colours: the caption does not describe them
-        for k in range(size):
-            self._draw(k)
-
-    def _draw(self, k: int) -> None:
-        script = W.sample_clip(self.rng)
-        self.recoloured[k] = bool(self.rng.random() < self.recolour)
-        self.scripts[k] = W.recolour(script, self.rng) if self.recoloured[k] else script
-        self.clips[k] = W.render(self.scripts[k])
+    def __init__(self, rng: np.random.Generator, size: int = 192) -> None:
+        self.rng = rng
+        self.scripts = [W.sample_clip(rng) for _ in range(size)]  # what each clip shows (for its caption)
+        self.clips = [W.render(c) for c in self.scripts]
 
     def refresh(self, n: int) -> None:
         for _ in range(n):
-            self._draw(int(self.rng.integers(len(self.clips))))
-
-    def captioned(self) -> int:
-        """A random clip whose caption describes it (not recoloured)."""
-        while True:
             k = int(self.rng.integers(len(self.clips)))
-            if not self.recoloured[k]:
-                return k
+            self.scripts[k] = W.sample_clip(self.rng)
+            self.clips[k] = W.render(self.scripts[k])
 
     def _crop_origin(self, frames: np.ndarray, crop: int) -> tuple:
         """Mostly crops around an object (pixels far from their row's median colour): objects are what is hard."""
@@ -236,7 +220,7 @@ class DenoisedLatents:
     @torch.no_grad()
     def batch(self, ae: "VideoAE", pool: "ClipPool", n_clips: int, per_clip: int, crop: int) -> list:
         s, rng = self.sampler, pool.rng
-        picks = [pool.captioned() for _ in range(n_clips)]
+        picks = [int(rng.integers(len(pool.clips))) for _ in range(n_clips)]
         video = to_tensor(np.stack([pool.clips[k] for k in picks]))
         mean, std = s.mean[None, :, None, None, None], s.std[None, :, None, None, None]
         x0 = (ae.encode(video) - mean) / std
@@ -271,9 +255,7 @@ def resume(path: str, ae: "VideoAE", opt: torch.optim.Optimizer) -> int:
     ck = load_ckpt(path)
     if not ck:
         return 0
-    ae.load_state_dict(ck["model"])
-    if ck["opt"] is not None:  # a new stage starts from the previous one's weights with a fresh optimiser
-        opt.load_state_dict(ck["opt"])
+    ae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
     print(f"resumed at step {ck['step']}", flush=True)
     return ck["step"]
 
@@ -321,7 +303,7 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
     opt = torch.optim.AdamW(ae.dec.parameters(), lr=args.lr, weight_decay=0.0)
     step = resume(ckpt_path, ae, opt)
     rng = np.random.default_rng(seed + step)
-    pool = ClipPool(rng, recolour=getattr(args, "recolour", 0.0))
+    pool = ClipPool(rng)
     prog = Progress(args.steps, step, label=label)
     t_last_save = time.time()
     ema = None
@@ -391,23 +373,9 @@ def grow_decoder(args) -> None:
     train_decoder(args, ae, DEC2_CKPT, "vae-dec2", 5000)
 
 
-def recolour_decoder(args) -> None:
-    """Stage 1d: the stage-1c decoder (encoder still frozen) trains on, with --recolour of its clips showing objects in
-    random RGB colours: on held-out colour-scene and shape-colour pairs the decoder had only ever seen each shape and
-    each scene with some of the 8 colours, and it smeared the others."""
-    setup_threads()
-    torch.manual_seed(3)
-    if not load_ckpt(DEC3_CKPT):
-        base = load_ckpt(DEC2_CKPT)
-        if not base:
-            raise SystemExit(f"recolour-decoder needs the stage-1c decoder ({DEC2_CKPT}): run `vae.py grow-decoder` first")
-        save_ckpt(DEC3_CKPT, model=base["model"], opt=None, step=0, decoder_context=2, decoder_extra=True)
-    train_decoder(args, VideoAE(decoder_context=2, decoder_extra=True), DEC3_CKPT, "vae-dec3", 7000)
-
-
 def load_trained() -> VideoAE:
-    """The autoencoder with the latest decoder stage that has run (1d, else 1c, 1b, 1; the encoder is stage 1's)."""
-    ck = load_ckpt(DEC3_CKPT) or load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT) or load_ckpt(CKPT)
+    """The autoencoder with the latest decoder stage that has run (1c, else 1b, else 1; the encoder is stage 1's)."""
+    ck = load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT) or load_ckpt(CKPT)
     ae = VideoAE(decoder_context=int(ck.get("decoder_context", 0)), decoder_extra=bool(ck.get("decoder_extra", False)))
     ae.load_state_dict(ck["model"])
     return ae.eval()
@@ -448,7 +416,7 @@ def stats(args) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "recolour-decoder", "stats"])
+    ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "stats"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--crop", type=int, default=64)
@@ -458,8 +426,5 @@ if __name__ == "__main__":
     ap.add_argument("--clips", type=int, default=256)
     ap.add_argument("--denoised-frac", type=float, default=0.0,
                     help="grow-decoder: fraction of steps on the denoiser's x0 estimates (needs a denoiser checkpoint)")
-    ap.add_argument("--recolour", type=float, default=0.0,
-                    help="fraction of training clips whose objects get random RGB colours (recolour-decoder)")
     a = ap.parse_args()
-    {"train": train, "finetune-decoder": finetune_decoder, "grow-decoder": grow_decoder,
-     "recolour-decoder": recolour_decoder, "stats": stats}[a.cmd](a)
+    {"train": train, "finetune-decoder": finetune_decoder, "grow-decoder": grow_decoder, "stats": stats}[a.cmd](a)
