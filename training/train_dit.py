@@ -23,7 +23,7 @@ import vae as V
 import world as W
 from common import RUNS, Progress, load_ckpt, save_ckpt, setup_threads
 from models import TextEncoder, VideoDiT, count
-from tokenizer import MAX_LEN, WordTokenizer
+from tokenizer import MAX_LEN, UNK as UNK_ID, WordTokenizer
 
 LAT_DIR = os.path.join(RUNS, "latents")
 CKPT = os.path.join(RUNS, "dit", "ckpt.pt")
@@ -97,8 +97,11 @@ def train(args) -> None:
     setup_threads()
     z_all, metas = load_latents()
     z_all = torch.from_numpy(z_all.astype(np.float32))
-    mean = z_all.mean(dim=(0, 2, 3, 4))
-    std = z_all.std(dim=(0, 2, 3, 4))
+    ck = load_ckpt(CKPT)
+    # A resumed run keeps the normalisation it started with, also when more clips have been encoded since: the
+    # denoiser's inputs must not shift under it.
+    mean = ck["mean"] if ck else z_all.mean(dim=(0, 2, 3, 4))
+    std = ck["std"] if ck else z_all.std(dim=(0, 2, 3, 4))
     z_all = (z_all - mean[None, :, None, None, None]) / std[None, :, None, None, None]
     print(f"{len(z_all)} clips of latents {tuple(z_all.shape[1:])}", flush=True)
     tok = WordTokenizer()
@@ -109,7 +112,6 @@ def train(args) -> None:
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema_text, ema_dit = copy.deepcopy(text), copy.deepcopy(dit)
     step = warm_from = 0
-    ck = load_ckpt(CKPT)
     if ck:
         # strict=False: modules added since the checkpoint (zero-initialised, so they change nothing) start fresh, and
         # then the optimiser state, whose parameter list no longer matches, starts fresh too (with a new warm-up).
@@ -137,6 +139,8 @@ def train(args) -> None:
         x0 = z_all[idx]
         captions = [W.caption(clip_of(metas[int(i)]), rng) if rng.random() >= args.cond_drop else "" for i in idx]
         ids = torch.from_numpy(tok.batch(captions))
+        if args.word_drop > 0:  # words replaced by [UNK]: each word must carry its meaning alone, and [UNK] reads as "any"
+            ids[(ids > UNK_ID) & (torch.rand(ids.shape, generator=gen) < args.word_drop)] = UNK_ID
         sigma = sample_sigmas(args.batch, gen, args.sigma_shift, args.detail_frac)
         noise = torch.randn(x0.shape, generator=gen)
         s = sigma[:, None, None, None, None]
@@ -174,6 +178,7 @@ if __name__ == "__main__":
     ap.add_argument("--sigma-shift", type=float, default=3.0, help="shift of the training sigmas (match the sampler's)")
     ap.add_argument("--detail-frac", type=float, default=0.0,
                     help="fraction of training sigmas left unshifted (low and mid noise, where shapes get their edges)")
+    ap.add_argument("--word-drop", type=float, default=0.0, help="probability that a caption word is replaced by [UNK]")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight (up to 1 + this) on object pixels")
     a = ap.parse_args()
     encode(a) if a.cmd == "encode" else train(a)
