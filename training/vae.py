@@ -7,6 +7,7 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
     /usr/bin/python3 training/vae.py train --steps 3000        # resumable (training/runs/vae/ckpt.pt)
     /usr/bin/python3 training/vae.py finetune-decoder --steps 3000   # frozen encoder, decoder with temporal context
     /usr/bin/python3 training/vae.py grow-decoder --steps 5000       # frozen encoder, larger decoder, both neighbours
+    /usr/bin/python3 training/vae.py joint-finetune --steps 6000 --recolour 0.5  # experiment: encoder unfrozen
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -33,6 +34,7 @@ S_FACTOR = 8
 CKPT = os.path.join(RUNS, "vae", "ckpt.pt")
 DEC_CKPT = os.path.join(RUNS, "vae_dec", "ckpt.pt")
 DEC2_CKPT = os.path.join(RUNS, "vae_dec2", "ckpt.pt")
+JOINT_CKPT = os.path.join(RUNS, "vae_joint", "ckpt.pt")
 
 
 def conv(i: int, o: int, k: int = 3, s: int = 1) -> nn.Conv2d:
@@ -168,16 +170,30 @@ def group_frames(video: np.ndarray, g: int) -> np.ndarray:
 class ClipPool:
     """Keeps a pool of rendered clips and refreshes a few per step, so rendering costs little of each step."""
 
-    def __init__(self, rng: np.random.Generator, size: int = 192) -> None:
-        self.rng = rng
-        self.scripts = [W.sample_clip(rng) for _ in range(size)]  # what each clip shows (for its caption)
-        self.clips = [W.render(c) for c in self.scripts]
+    def __init__(self, rng: np.random.Generator, size: int = 192, recolour: float = 0.0) -> None:
+        self.rng, self.recolour = rng, recolour
+        self.scripts: list = [None] * size  # what each clip shows (for its caption)
+        self.clips: list = [None] * size
+        self.recoloured = [False] * size  # objects in random colours: the caption does not describe them
+        for k in range(size):
+            self._draw(k)
+
+    def _draw(self, k: int) -> None:
+        script = W.sample_clip(self.rng)
+        self.recoloured[k] = bool(self.rng.random() < self.recolour)
+        self.scripts[k] = W.recolour(script, self.rng) if self.recoloured[k] else script
+        self.clips[k] = W.render(self.scripts[k])
 
     def refresh(self, n: int) -> None:
         for _ in range(n):
+            self._draw(int(self.rng.integers(len(self.clips))))
+
+    def captioned(self) -> int:
+        """A random clip whose caption describes it (not recoloured)."""
+        while True:
             k = int(self.rng.integers(len(self.clips)))
-            self.scripts[k] = W.sample_clip(self.rng)
-            self.clips[k] = W.render(self.scripts[k])
+            if not self.recoloured[k]:
+                return k
 
     def _crop_origin(self, frames: np.ndarray, crop: int) -> tuple:
         """Mostly crops around an object (pixels far from their row's median colour): objects are what is hard."""
@@ -196,8 +212,9 @@ class ClipPool:
         """n random 4-frame groups cropped to crop x crop -> [[n, 12, h, w]]; neighbours 1 adds the group before each
         (the same crop; the first group's is itself), 2 also the group after (the last group's is itself)."""
         picked: list = [[] for _ in range(1 + neighbours)]
-        for _ in range(n):
-            v = self.clips[int(self.rng.integers(len(self.clips)))]
+        self.last_picks = [int(self.rng.integers(len(self.clips))) for _ in range(n)]  # which clip each crop is from
+        for k in self.last_picks:
+            v = self.clips[k]
             last = (len(v) - 1) // 4
             g = int(self.rng.integers(0, last + 1))
             y, x = self._crop_origin(group_frames(v, g), crop)
@@ -220,7 +237,7 @@ class DenoisedLatents:
     @torch.no_grad()
     def batch(self, ae: "VideoAE", pool: "ClipPool", n_clips: int, per_clip: int, crop: int) -> list:
         s, rng = self.sampler, pool.rng
-        picks = [int(rng.integers(len(pool.clips))) for _ in range(n_clips)]
+        picks = [pool.captioned() for _ in range(n_clips)]
         video = to_tensor(np.stack([pool.clips[k] for k in picks]))
         mean, std = s.mean[None, :, None, None, None], s.std[None, :, None, None, None]
         x0 = (ae.encode(video) - mean) / std
@@ -255,7 +272,9 @@ def resume(path: str, ae: "VideoAE", opt: torch.optim.Optimizer) -> int:
     ck = load_ckpt(path)
     if not ck:
         return 0
-    ae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+    ae.load_state_dict(ck["model"])
+    if ck["opt"] is not None:  # a new stage starts from the previous one's weights with a fresh optimiser
+        opt.load_state_dict(ck["opt"])
     print(f"resumed at step {ck['step']}", flush=True)
     return ck["step"]
 
@@ -303,7 +322,7 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
     opt = torch.optim.AdamW(ae.dec.parameters(), lr=args.lr, weight_decay=0.0)
     step = resume(ckpt_path, ae, opt)
     rng = np.random.default_rng(seed + step)
-    pool = ClipPool(rng)
+    pool = ClipPool(rng, recolour=getattr(args, "recolour", 0.0))
     prog = Progress(args.steps, step, label=label)
     t_last_save = time.time()
     ema = None
@@ -373,6 +392,57 @@ def grow_decoder(args) -> None:
     train_decoder(args, ae, DEC2_CKPT, "vae-dec2", 5000)
 
 
+def joint_finetune(args) -> None:
+    """Stage 2 (an experiment, not part of the shipped recipe): encoder and decoder train together again from stage 1c,
+    with --recolour of the clips showing objects in random RGB colours (the frozen stage-1 encoder never generalised:
+    on reconstructions alone shape scores 76% on training combinations and 72% on held-out ones, below the 80% goal).
+    --anchor keeps the latents of the world's own clips near stage 1's, so that the denoiser trained on those stays a
+    good start for the new ones."""
+    setup_threads()
+    torch.manual_seed(4)
+    if not load_ckpt(JOINT_CKPT):
+        base = load_ckpt(DEC2_CKPT)
+        if not base:
+            raise SystemExit(f"joint-finetune needs the stage-1c autoencoder ({DEC2_CKPT}): run `vae.py grow-decoder` first")
+        save_ckpt(JOINT_CKPT, model=base["model"], opt=None, step=0, decoder_context=2, decoder_extra=True)
+    ae = VideoAE(decoder_context=2, decoder_extra=True)
+    old = VideoAE(decoder_context=2, decoder_extra=True)
+    old.load_state_dict(load_ckpt(DEC2_CKPT)["model"])
+    old.requires_grad_(False)
+    opt = torch.optim.AdamW(ae.parameters(), lr=args.lr, weight_decay=0.0)
+    step = resume(JOINT_CKPT, ae, opt)
+    rng = np.random.default_rng(4000 + step)
+    pool = ClipPool(rng, recolour=args.recolour)
+    prog = Progress(args.steps, step, label="vae-joint")
+    t_last_save, ema = time.time(), None
+    while step < args.steps:
+        lr = args.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        groups = pool.groups(args.batch, args.crop, neighbours=2)
+        own = torch.tensor([not pool.recoloured[k] for k in pool.last_picks], dtype=torch.float32)
+        zs = [ae.enc(g) for g in groups]
+        with torch.no_grad():
+            z_old = old.enc(groups[0])
+            sd = z_old.std()
+        y = ae.dec(torch.cat([z + torch.randn_like(z) * args.latent_noise * sd for z in zs], 1))
+        rec, err = recon_loss(y, groups[0])
+        drift = ((zs[0] - z_old) ** 2).mean(dim=(1, 2, 3)) / sd ** 2
+        anchor = (drift * own).sum() / own.sum().clamp(min=1)
+        loss = rec + args.anchor * anchor
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        ema = float(err.mean()) if ema is None else 0.98 * ema + 0.02 * float(err.mean())
+        pool.refresh(2)
+        prog.update(step, l1=ema, drift=float(anchor))
+        if time.time() - t_last_save > 120 or step == args.steps:
+            save_ckpt(JOINT_CKPT, model=ae.state_dict(), opt=opt.state_dict(), step=step, decoder_context=2, decoder_extra=True)
+            t_last_save = time.time()
+    print("done", flush=True)
+
+
 def load_trained() -> VideoAE:
     """The autoencoder with the latest decoder stage that has run (1c, else 1b, else 1; the encoder is stage 1's)."""
     ck = load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT) or load_ckpt(CKPT)
@@ -416,7 +486,7 @@ def stats(args) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "stats"])
+    ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "joint-finetune", "stats"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--crop", type=int, default=64)
@@ -426,5 +496,9 @@ if __name__ == "__main__":
     ap.add_argument("--clips", type=int, default=256)
     ap.add_argument("--denoised-frac", type=float, default=0.0,
                     help="grow-decoder: fraction of steps on the denoiser's x0 estimates (needs a denoiser checkpoint)")
+    ap.add_argument("--recolour", type=float, default=0.0,
+                    help="fraction of training clips whose objects get random RGB colours (joint-finetune)")
+    ap.add_argument("--anchor", type=float, default=0.1, help="weight of the latents' drift from stage 1 (joint-finetune)")
     a = ap.parse_args()
-    {"train": train, "finetune-decoder": finetune_decoder, "grow-decoder": grow_decoder, "stats": stats}[a.cmd](a)
+    {"train": train, "finetune-decoder": finetune_decoder, "grow-decoder": grow_decoder,
+     "joint-finetune": joint_finetune, "stats": stats}[a.cmd](a)

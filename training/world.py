@@ -245,7 +245,7 @@ def render(clip: Clip, frames: int = FRAMES) -> np.ndarray:
             cx, cy, r, ang = object_state(o.motion, o.params, t)
             a, y0, x0 = shape_alpha(o.shape, cx, cy, r, ang)
             if a.size:
-                col = np.array(WORLD["colours"][o.colour]["rgb"], np.float32)
+                col = np.array(o.params.get("rgb", WORLD["colours"][o.colour]["rgb"]), np.float32)
                 sl = img[y0:y0 + a.shape[0], x0:x0 + a.shape[1]]
                 sl += (col - sl) * a[..., None]
         out[i] = np.clip(img + 0.5, 0, 255).astype(np.uint8)
@@ -253,6 +253,26 @@ def render(clip: Clip, frames: int = FRAMES) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------------------ sampling
+
+def nearest_colour(rgb: np.ndarray) -> str:
+    """The named colour closest to an RGB triple."""
+    return min(COLOURS, key=lambda c: float(np.sum((np.array(WORLD["colours"][c]["rgb"], np.float32) - rgb) ** 2)))
+
+
+def recolour(clip: Clip, rng: np.random.Generator) -> Clip:
+    """The same clip with every object in a random RGB colour (for the autoencoder, a pixel codec that should not care
+    which 8 colours the captions name). A colour counts as its nearest named one, and is redrawn while that would make
+    a held-out shape-colour or colour-scene pair, so held-out combinations stay unseen by every stage of training."""
+    objs = []
+    for o in clip.objs:
+        while True:
+            rgb = rng.uniform(0, 255, size=3).astype(np.float32)
+            named = nearest_colour(rgb)
+            if not is_heldout(o.shape, named, o.motion, clip.scene):
+                break
+        objs.append(Obj(o.shape, named, o.motion, {**o.params, "rgb": [float(v) for v in rgb]}))
+    return Clip(clip.scene, objs, clip.scene_seed)
+
 
 def sample_attrs(rng: np.random.Generator, heldout: bool = False, scene: str | None = None) -> tuple:
     while True:
