@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS=${TRAIN_THREADS:-2}
 $PY vae.py train --steps "${VAE_STEPS:-2500}" --batch 16 --latent-noise 0.02
 $PY vae.py finetune-decoder --steps "${DEC_STEPS:-8000}" --batch 16 --latent-noise 0.02
 $PY vae.py stats --clips 128
-$PY train_dit.py encode --clips "${CLIPS:-4000}"
+$PY train_dit.py encode --clips "${CLIPS:-16000}"
 $PY train_dit.py train --steps "${DIT_STEPS:-10000}" --batch 32 --object-weight 4 --sigma-shift 5
 # Stage 1c after the denoiser: half of its steps decode the denoiser's own x0 estimates (the encoder stays frozen, so the
 # latents and the denoiser trained on them stay valid).
