@@ -314,6 +314,30 @@ def train(args) -> None:
     print("done", flush=True)
 
 
+class StepEnd:
+    """How every decoder training step ends: the optimiser step, the running L1 for the progress bar, a few fresh clips
+    in the pool, and a checkpoint every 2 minutes and at the last step."""
+
+    def __init__(self, path: str, prog: Progress, pool: ClipPool, total: int, **meta) -> None:
+        self.path, self.prog, self.pool, self.total, self.meta = path, prog, pool, total, meta
+        self.t_save, self.ema = time.time(), None
+
+    def __call__(self, step: int, ae: "VideoAE", opt: torch.optim.Optimizer, loss: torch.Tensor, err: torch.Tensor,
+                 **metrics: float) -> int:
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        l1 = float(err.mean())
+        self.ema = l1 if self.ema is None else 0.98 * self.ema + 0.02 * l1
+        self.pool.refresh(2)
+        self.prog.update(step, l1=self.ema, **metrics)
+        if time.time() - self.t_save > 120 or step == self.total:
+            save_ckpt(self.path, model=ae.state_dict(), opt=opt.state_dict(), step=step, **self.meta)
+            self.t_save = time.time()
+        return step
+
+
 def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> None:
     """Trains `ae.dec` on frozen-encoder latents of (group, its context groups), resuming from `ckpt_path`; with
     --denoised-frac, that fraction of the steps decodes the denoiser's estimates instead (DenoisedLatents)."""
@@ -322,10 +346,9 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
     opt = torch.optim.AdamW(ae.dec.parameters(), lr=args.lr, weight_decay=0.0)
     step = resume(ckpt_path, ae, opt)
     rng = np.random.default_rng(seed + step)
-    pool = ClipPool(rng, recolour=getattr(args, "recolour", 0.0))
-    prog = Progress(args.steps, step, label=label)
-    t_last_save = time.time()
-    ema = None
+    pool = ClipPool(rng)
+    end_step = StepEnd(ckpt_path, Progress(args.steps, step, label=label), pool, args.steps,
+                       decoder_context=ae.dec.context, decoder_extra=ae.dec.extra)
     while step < args.steps:
         lr = args.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)))
         for gr in opt.param_groups:
@@ -339,19 +362,8 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
                 sd = zs[0].std()
                 zs = [z + torch.randn_like(z) * args.latent_noise * sd for z in zs]
             target = groups[0]
-        y = ae.dec(torch.cat(zs, 1))
-        loss, err = recon_loss(y, target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        ema = float(err.mean()) if ema is None else 0.98 * ema + 0.02 * float(err.mean())
-        pool.refresh(2)
-        prog.update(step, l1=ema)
-        if time.time() - t_last_save > 120 or step == args.steps:
-            save_ckpt(ckpt_path, model=ae.state_dict(), opt=opt.state_dict(), step=step,
-                      decoder_context=ae.dec.context, decoder_extra=ae.dec.extra)
-            t_last_save = time.time()
+        loss, err = recon_loss(ae.dec(torch.cat(zs, 1)), target)
+        step = end_step(step, ae, opt, loss, err)
     print("done", flush=True)
 
 
@@ -413,8 +425,8 @@ def joint_finetune(args) -> None:
     step = resume(JOINT_CKPT, ae, opt)
     rng = np.random.default_rng(4000 + step)
     pool = ClipPool(rng, recolour=args.recolour)
-    prog = Progress(args.steps, step, label="vae-joint")
-    t_last_save, ema = time.time(), None
+    end_step = StepEnd(JOINT_CKPT, Progress(args.steps, step, label="vae-joint"), pool, args.steps,
+                       decoder_context=2, decoder_extra=True)
     while step < args.steps:
         lr = args.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)))
         for gr in opt.param_groups:
@@ -429,17 +441,7 @@ def joint_finetune(args) -> None:
         rec, err = recon_loss(y, groups[0])
         drift = ((zs[0] - z_old) ** 2).mean(dim=(1, 2, 3)) / sd ** 2
         anchor = (drift * own).sum() / own.sum().clamp(min=1)
-        loss = rec + args.anchor * anchor
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        ema = float(err.mean()) if ema is None else 0.98 * ema + 0.02 * float(err.mean())
-        pool.refresh(2)
-        prog.update(step, l1=ema, drift=float(anchor))
-        if time.time() - t_last_save > 120 or step == args.steps:
-            save_ckpt(JOINT_CKPT, model=ae.state_dict(), opt=opt.state_dict(), step=step, decoder_context=2, decoder_extra=True)
-            t_last_save = time.time()
+        step = end_step(step, ae, opt, rec + args.anchor * anchor, err, drift=float(anchor))
     print("done", flush=True)
 
 
