@@ -213,8 +213,8 @@ class ClipPool:
         (the same crop; the first group's is itself), 2 also the group after (the last group's is itself)."""
         picked: list = [[] for _ in range(1 + neighbours)]
         self.last_picks = [int(self.rng.integers(len(self.clips))) for _ in range(n)]  # which clip each crop is from
-        for k in self.last_picks:
-            v = self.clips[k]
+        for clip in self.last_picks:
+            v = self.clips[clip]
             last = (len(v) - 1) // 4
             g = int(self.rng.integers(0, last + 1))
             y, x = self._crop_origin(group_frames(v, g), crop)
@@ -314,6 +314,12 @@ def train(args) -> None:
     print("done", flush=True)
 
 
+def warmup_cosine(opt: torch.optim.Optimizer, lr: float, step: int, total: int) -> None:
+    """The decoder stages' learning rate: 100 steps of warm-up, then a cosine to zero at `total`."""
+    for gr in opt.param_groups:
+        gr["lr"] = lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / total)))
+
+
 class StepEnd:
     """How every decoder training step ends: the optimiser step, the running L1 for the progress bar, a few fresh clips
     in the pool, and a checkpoint every 2 minutes and at the last step."""
@@ -350,9 +356,7 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
     end_step = StepEnd(ckpt_path, Progress(args.steps, step, label=label), pool, args.steps,
                        decoder_context=ae.dec.context, decoder_extra=ae.dec.extra)
     while step < args.steps:
-        lr = args.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)))
-        for gr in opt.param_groups:
-            gr["lr"] = lr
+        warmup_cosine(opt, args.lr, step, args.steps)
         if denoised is not None and rng.random() < args.denoised_frac:
             target, *zs = denoised.batch(ae, pool, max(1, args.batch // 4), 4, args.crop)
         else:
@@ -428,9 +432,7 @@ def joint_finetune(args) -> None:
     end_step = StepEnd(JOINT_CKPT, Progress(args.steps, step, label="vae-joint"), pool, args.steps,
                        decoder_context=2, decoder_extra=True)
     while step < args.steps:
-        lr = args.lr * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / args.steps)))
-        for gr in opt.param_groups:
-            gr["lr"] = lr
+        warmup_cosine(opt, args.lr, step, args.steps)
         groups = pool.groups(args.batch, args.crop, neighbours=2)
         own = torch.tensor([not pool.recoloured[k] for k in pool.last_picks], dtype=torch.float32)
         zs = [ae.enc(g) for g in groups]
