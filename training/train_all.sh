@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces models/tiny-world from scratch on a CPU. Every stage resumes from its checkpoint in training/runs/.
 #   nohup nice -n 19 training/train_all.sh > training/runs/train_all.log 2>&1 &
-# Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS, DEC2_STEPS.
+# Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS, DEC2_STEPS;
+# DIT_WORKERS: the denoiser's data-parallel processes (2 on 2 cores: 1.9x the steps/s of one process).
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=/usr/bin/python3
@@ -18,7 +19,7 @@ $PY vae.py train --steps "${VAE_STEPS:-2500}" --batch 16 --latent-noise 0.02
 $PY vae.py finetune-decoder --steps "${DEC_STEPS:-8000}" --batch 16 --latent-noise 0.02
 $PY vae.py stats --clips 128
 $PY train_dit.py encode --clips "${CLIPS:-16000}"
-$PY train_dit.py train --steps "${DIT_STEPS:-10000}" --batch 32 --object-weight 4 --sigma-shift 5
+$PY train_dit.py train --steps "${DIT_STEPS:-10000}" --batch 32 --object-weight 4 --sigma-shift 5 --workers "${DIT_WORKERS:-2}"
 # Stage 1c after the denoiser: half of its steps decode the denoiser's own x0 estimates (the encoder stays frozen, so the
 # latents and the denoiser trained on them stay valid).
 $PY vae.py grow-decoder --steps "${DEC2_STEPS:-5000}" --batch 16 --latent-noise 0.02 --lr 7e-4 --denoised-frac 0.5
