@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces models/tiny-world from scratch on a CPU. Every stage resumes from its checkpoint in training/runs/.
 #   nohup nice -n 19 training/train_all.sh > training/runs/train_all.log 2>&1 &
-# Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS, DEC2_STEPS;
+# Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS, DEC2_STEPS, JOINT_STEPS, DIT2_STEPS;
 # DIT_WORKERS: the denoiser's data-parallel processes (2 on 2 cores: 1.9x the steps/s of one process).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,5 +23,14 @@ $PY train_dit.py train --steps "${DIT_STEPS:-10000}" --batch 32 --object-weight 
 # Stage 1c after the denoiser: half of its steps decode the denoiser's own x0 estimates (the encoder stays frozen, so the
 # latents and the denoiser trained on them stay valid).
 $PY vae.py grow-decoder --steps "${DEC2_STEPS:-5000}" --batch 16 --latent-noise 0.02 --lr 7e-4 --denoised-frac 0.5
+# Stage 2: encoder and decoder train together again (the frozen stage-1 encoder caps shape: star points are lost in
+# its latents), then the denoiser moves to the new latents in a second runs folder, so stage 1's stay as they were.
+$PY vae.py joint-finetune --steps "${JOINT_STEPS:-6000}" --recolour 0.5 --anchor 0 --lr 7e-4
+mkdir -p runs-v2/vae_dec2 && cp runs/vae_joint/ckpt.pt runs-v2/vae_dec2/ckpt.pt
+export TINY_WORLD_RUNS=$PWD/runs-v2
+$PY vae.py stats --clips 128
+$PY train_dit.py encode --clips "${CLIPS:-16000}"
+$PY train_dit.py train --init-from runs/dit/ckpt.pt --steps "${DIT2_STEPS:-17000}" --batch 32 --lr 2e-3 --object-weight 4 \
+  --sigma-shift 5 --detail-frac 0.5 --workers "${DIT_WORKERS:-2}"
 $PY export.py
-node verify_onnx.mjs ../models/tiny-world runs/export-check
+node verify_onnx.mjs ../models/tiny-world runs-v2/export-check

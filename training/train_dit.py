@@ -117,17 +117,25 @@ def train_worker(rank: int, args) -> None:
             raise SystemExit(f"--batch {args.batch} must be a multiple of --workers {world}")
         torch.distributed.init_process_group("gloo", rank=rank, world_size=world)
     main = rank == 0
+    log = print if main else (lambda *a, **k: None)
     local_batch = args.batch // world
     setup_threads()
     z_all, metas = load_latents()
     z_all = torch.from_numpy(z_all.astype(np.float32))
     ck = load_ckpt(CKPT)
+    if ck is None and args.init_from:
+        # A denoiser moving to a new autoencoder's latents: its weights and optimiser carry over, its normalisation is
+        # the new latents' own (below).
+        ck = load_ckpt(args.init_from)
+        if ck is None:
+            raise SystemExit(f"--init-from {args.init_from}: no such checkpoint")
+        ck["mean"], ck["std"] = z_all.mean(dim=(0, 2, 3, 4)), z_all.std(dim=(0, 2, 3, 4))
+        log(f"warm start from {args.init_from} (step {ck['step']}) with the normalisation of {LAT_DIR}", flush=True)
     # A resumed run keeps the normalisation it started with, also when more clips have been encoded since: the
     # denoiser's inputs must not shift under it.
     mean = ck["mean"] if ck else z_all.mean(dim=(0, 2, 3, 4))
     std = ck["std"] if ck else z_all.std(dim=(0, 2, 3, 4))
     z_all = (z_all - mean[None, :, None, None, None]) / std[None, :, None, None, None]
-    log = print if main else (lambda *a, **k: None)
     log(f"{len(z_all)} clips of latents {tuple(z_all.shape[1:])}", flush=True)
     tok = WordTokenizer()
     text = TextEncoder(len(tok.vocab), max_len=MAX_LEN, **TEXT_ARCH)
@@ -227,6 +235,8 @@ if __name__ == "__main__":
     ap.add_argument("--detail-frac", type=float, default=0.0,
                     help="fraction of training sigmas left unshifted (low and mid noise, where shapes get their edges)")
     ap.add_argument("--word-drop", type=float, default=0.0, help="probability that a caption word is replaced by [UNK]")
+    ap.add_argument("--init-from", default="", help="a denoiser checkpoint to start from when this runs folder has none "
+                    "(its normalisation is recomputed from this folder's latents)")
     ap.add_argument("--workers", type=int, default=1,
                     help="data-parallel processes of one thread each, gradients averaged (2 on a 2-core CPU)")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight (up to 1 + this) on object pixels")
