@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
 import glob
 import json
 import os
+import signal
 import time
 
 import numpy as np
@@ -110,9 +112,18 @@ def train(args) -> None:
         train_worker(0, args)
 
 
+def die_with_parent() -> None:
+    """A worker ends when the process that spawned it does (Linux PR_SET_PDEATHSIG): killing the run kills it all."""
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
 def train_worker(rank: int, args) -> None:
     world = args.workers
     if world > 1:
+        die_with_parent()
         if args.batch % world:
             raise SystemExit(f"--batch {args.batch} must be a multiple of --workers {world}")
         torch.distributed.init_process_group("gloo", rank=rank, world_size=world)
