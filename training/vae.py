@@ -7,7 +7,7 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
     /usr/bin/python3 training/vae.py train --steps 3000        # resumable (training/runs/vae/ckpt.pt)
     /usr/bin/python3 training/vae.py finetune-decoder --steps 3000   # frozen encoder, decoder with temporal context
     /usr/bin/python3 training/vae.py grow-decoder --steps 5000       # frozen encoder, larger decoder, both neighbours
-    /usr/bin/python3 training/vae.py joint-finetune --steps 6000 --recolour 0.5  # experiment: encoder unfrozen
+    /usr/bin/python3 training/vae.py joint-finetune --steps 6000 --recolour 0.5 --anchor 0  # stage 2: encoder unfrozen
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -409,7 +409,8 @@ def grow_decoder(args) -> None:
 
 
 def joint_finetune(args) -> None:
-    """Stage 2 (an experiment, not part of the shipped recipe): encoder and decoder train together again from stage 1c,
+    """Stage 2 (the shipped autoencoder; train_all.sh then moves the denoiser to its latents in a second runs folder):
+    encoder and decoder train together again from stage 1c,
     with --recolour of the clips showing objects in random RGB colours (the frozen stage-1 encoder never generalised:
     on reconstructions alone shape scores 76% on training combinations and 72% on held-out ones, below the 80% goal).
     --anchor keeps the latents of the world's own clips near stage 1's, so that the denoiser trained on those stays a
