@@ -134,18 +134,19 @@ def train_worker(rank: int, args) -> None:
     z_all, metas = load_latents()
     z_all = torch.from_numpy(z_all.astype(np.float32))
     ck = load_ckpt(CKPT)
-    if ck is None and args.init_from:
-        # A denoiser moving to a new autoencoder's latents: its weights and optimiser carry over, its normalisation is
-        # the new latents' own (below).
+    # A resumed run keeps the normalisation it started with, also when more clips have been encoded since: the
+    # denoiser's inputs must not shift under it. A new run normalises with these latents' own statistics, also one
+    # that starts from another folder's denoiser (moving to a new autoencoder's latents: weights and optimiser carry over).
+    new_run = ck is None
+    if new_run and args.init_from:
         ck = load_ckpt(args.init_from)
         if ck is None:
             raise SystemExit(f"--init-from {args.init_from}: no such checkpoint")
-        ck["mean"], ck["std"] = z_all.mean(dim=(0, 2, 3, 4)), z_all.std(dim=(0, 2, 3, 4))
         log(f"warm start from {args.init_from} (step {ck['step']}) with the normalisation of {LAT_DIR}", flush=True)
-    # A resumed run keeps the normalisation it started with, also when more clips have been encoded since: the
-    # denoiser's inputs must not shift under it.
-    mean = ck["mean"] if ck else z_all.mean(dim=(0, 2, 3, 4))
-    std = ck["std"] if ck else z_all.std(dim=(0, 2, 3, 4))
+    if new_run:
+        mean, std = z_all.mean(dim=(0, 2, 3, 4)), z_all.std(dim=(0, 2, 3, 4))
+    else:
+        mean, std = ck["mean"], ck["std"]
     z_all = (z_all - mean[None, :, None, None, None]) / std[None, :, None, None, None]
     log(f"{len(z_all)} clips of latents {tuple(z_all.shape[1:])}", flush=True)
     tok = WordTokenizer()
@@ -169,10 +170,11 @@ def train_worker(rank: int, args) -> None:
             opt.load_state_dict(ck["opt"])
             warm_from = ck.get("warm_from", 0)
         log(f"resumed at step {step}", flush=True)
-    # every worker draws its own half of the batch; the parameters stay equal because the averaged gradients are
     if world > 1:  # a fresh run initialises each worker's modules from its own seed: all start from worker 0's
         for t in [*params, *ema_text.parameters(), *ema_dit.parameters()]:
             torch.distributed.broadcast(t.data, 0)
+    # Each worker draws its own part of the batch; the parameters stay equal because every worker applies the same
+    # averaged gradients.
     gen = torch.Generator().manual_seed(1 + step + 1_000_003 * rank)
     rng = np.random.default_rng(7 + step + 1_000_003 * rank)
     prog = Progress(args.steps, step, label="dit")
