@@ -8,6 +8,7 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
     /usr/bin/python3 training/vae.py finetune-decoder --steps 3000   # frozen encoder, decoder with temporal context
     /usr/bin/python3 training/vae.py grow-decoder --steps 5000       # frozen encoder, larger decoder, both neighbours
     /usr/bin/python3 training/vae.py joint-finetune --steps 6000 --recolour 0.5 --anchor 0  # stage 2: encoder unfrozen
+    /usr/bin/python3 training/vae.py refine-decoder --steps 3000 --denoised-frac 0.5  # stage 2b (experiment)
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -35,6 +36,7 @@ CKPT = os.path.join(RUNS, "vae", "ckpt.pt")
 DEC_CKPT = os.path.join(RUNS, "vae_dec", "ckpt.pt")
 DEC2_CKPT = os.path.join(RUNS, "vae_dec2", "ckpt.pt")
 JOINT_CKPT = os.path.join(RUNS, "vae_joint", "ckpt.pt")
+REFINE_CKPT = os.path.join(RUNS, "vae_dec3", "ckpt.pt")
 
 
 def conv(i: int, o: int, k: int = 3, s: int = 1) -> nn.Conv2d:
@@ -448,9 +450,23 @@ def joint_finetune(args) -> None:
     print("done", flush=True)
 
 
+def refine_decoder(args) -> None:
+    """Stage 2b (run in the stage-2 runs folder, after the denoiser has moved to its latents): the encoder frozen, the
+    stage-2 decoder trains on, --denoised-frac of its steps decoding that denoiser's own estimates, as stage 1c did."""
+    setup_threads()
+    torch.manual_seed(5)
+    base = load_ckpt(DEC2_CKPT)
+    if not base:
+        raise SystemExit(f"refine-decoder needs the stage-2 autoencoder at {DEC2_CKPT} (see train_all.sh, stage 2)")
+    ae = VideoAE(decoder_context=2, decoder_extra=True)
+    ae.load_state_dict(base["model"])
+    train_decoder(args, ae, REFINE_CKPT, "vae-refine", 6000)
+
+
 def load_trained() -> VideoAE:
-    """The autoencoder with the latest decoder stage that has run (1c, else 1b, else 1; the encoder is stage 1's)."""
-    ck = load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT) or load_ckpt(CKPT)
+    """The autoencoder with the latest decoder stage that has run in this runs folder (2b, else 1c or stage 2 copied in
+    its place, else 1b, else 1)."""
+    ck = load_ckpt(REFINE_CKPT) or load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT) or load_ckpt(CKPT)
     ae = VideoAE(decoder_context=int(ck.get("decoder_context", 0)), decoder_extra=bool(ck.get("decoder_extra", False)))
     ae.load_state_dict(ck["model"])
     return ae.eval()
@@ -491,7 +507,7 @@ def stats(args) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "joint-finetune", "stats"])
+    ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "joint-finetune", "refine-decoder", "stats"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--crop", type=int, default=64)
@@ -506,4 +522,4 @@ if __name__ == "__main__":
     ap.add_argument("--anchor", type=float, default=0.1, help="weight of the latents' drift from stage 1 (joint-finetune)")
     a = ap.parse_args()
     {"train": train, "finetune-decoder": finetune_decoder, "grow-decoder": grow_decoder,
-     "joint-finetune": joint_finetune, "stats": stats}[a.cmd](a)
+     "joint-finetune": joint_finetune, "refine-decoder": refine_decoder, "stats": stats}[a.cmd](a)
