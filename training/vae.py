@@ -389,15 +389,21 @@ def finetune_decoder(args) -> None:
     train_decoder(args, ae, DEC_CKPT, "vae-dec", 3000)
 
 
+def stage_input(path: str, command: str, what: str, how: str) -> dict:
+    """The checkpoint a stage starts from, or an exit that names the stage to run first."""
+    ck = load_ckpt(path)
+    if not ck:
+        raise SystemExit(f"{command} needs {what} ({path}): {how}")
+    return ck
+
+
 def grow_decoder(args) -> None:
     """Stage 1c: the encoder still frozen; the stage-1b decoder grows (the frame after as context too, residual blocks
     at three resolutions) without changing what it computes at first: the new input weights and each new block's last
     conv start at zero. Then it trains on."""
     setup_threads()
     torch.manual_seed(2)
-    base = load_ckpt(DEC_CKPT)
-    if not base:
-        raise SystemExit(f"grow-decoder needs the stage-1b decoder ({DEC_CKPT}): run `vae.py finetune-decoder` first")
+    base = stage_input(DEC_CKPT, "grow-decoder", "the stage-1b decoder", "run `vae.py finetune-decoder` first")
     ae = VideoAE(decoder_context=2, decoder_extra=True)
     state = dict(base["model"])
     w0 = state["dec.net.0.weight"]
@@ -420,9 +426,7 @@ def joint_finetune(args) -> None:
     setup_threads()
     torch.manual_seed(4)
     if not load_ckpt(JOINT_CKPT):
-        base = load_ckpt(DEC2_CKPT)
-        if not base:
-            raise SystemExit(f"joint-finetune needs the stage-1c autoencoder ({DEC2_CKPT}): run `vae.py grow-decoder` first")
+        base = stage_input(DEC2_CKPT, "joint-finetune", "the stage-1c autoencoder", "run `vae.py grow-decoder` first")
         save_ckpt(JOINT_CKPT, model=base["model"], opt=None, step=0, decoder_context=2, decoder_extra=True)
     ae = VideoAE(decoder_context=2, decoder_extra=True)
     old = VideoAE(decoder_context=2, decoder_extra=True)
@@ -455,9 +459,7 @@ def refine_decoder(args) -> None:
     stage-2 decoder trains on, --denoised-frac of its steps decoding that denoiser's own estimates, as stage 1c did."""
     setup_threads()
     torch.manual_seed(5)
-    base = load_ckpt(DEC2_CKPT)
-    if not base:
-        raise SystemExit(f"refine-decoder needs the stage-2 autoencoder at {DEC2_CKPT} (see train_all.sh, stage 2)")
+    base = stage_input(DEC2_CKPT, "refine-decoder", "the stage-2 autoencoder", "see train_all.sh, stage 2")
     ae = VideoAE(decoder_context=2, decoder_extra=True)
     ae.load_state_dict(base["model"])
     train_decoder(args, ae, REFINE_CKPT, "vae-refine", 6000)
