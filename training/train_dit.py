@@ -1,6 +1,7 @@
-"""Stage 3: text encoder + video denoiser trained jointly with flow matching on latents of the procedural world.
+"""The denoiser stage: text encoder + video denoiser trained jointly with flow matching on latents of the procedural world.
 
-    /usr/bin/python3 training/train_dit.py encode --clips 6000   # render + encode clips with the trained VAE (resumable)
+    /usr/bin/python3 training/train_dit.py encode --clips 6000   # render + encode clips with the trained VAE (resumable;
+                                                                   # --shard K/N: one of N processes)
     /usr/bin/python3 training/train_dit.py train --steps 1500    # resumable (training/runs/dit/ckpt.pt)
 
 Flow matching as the package format defines it: x_t = (1 - s) x0 + s noise, target v = noise - x0, timestep = s * 1000.
@@ -41,9 +42,10 @@ def encode(args) -> None:
     os.makedirs(LAT_DIR, exist_ok=True)
     ae = V.load_trained()
     chunk = 250
-    n_chunks = args.clips // chunk
-    prog = Progress(n_chunks, label="encode", every_s=5)
-    for k in range(n_chunks):
+    shard, shards = (int(v) for v in args.shard.split("/"))
+    mine = [k for k in range(args.clips // chunk) if k % shards == shard]
+    prog = Progress(len(mine), label="encode", every_s=5)
+    for done, k in enumerate(mine):
         path = os.path.join(LAT_DIR, f"chunk{k:04d}.npz")
         if os.path.exists(path):
             continue
@@ -56,7 +58,7 @@ def encode(args) -> None:
         meta = [{"scene": c.scene, "objs": [[o.shape, o.colour, o.motion] for o in c.objs]} for c in clips]
         np.savez(path + ".tmp.npz", z=np.concatenate(zs), meta=json.dumps(meta))
         os.replace(path + ".tmp.npz", path)
-        prog.update(k + 1)
+        prog.update(done + 1)
     print("done", flush=True)
 
 
@@ -239,6 +241,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["encode", "train"])
     ap.add_argument("--clips", type=int, default=6000)
+    ap.add_argument("--shard", default="0/1", help="encode: K/N encodes every N-th chunk from the K-th (one process "
+                    "per core: N processes with K = 0 .. N-1 share the clips)")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
