@@ -4,7 +4,8 @@
 
 Writes <out>/<k>.rgb (uint8 [T, H, W, 3]) plus <out>/cases.json, the layout inference/eval reads with `--frames-dir`.
 `--truth` writes the world's own renders of the same cases instead (to validate the analytic checks); `--recon` writes
-them encoded and decoded by the autoencoder (the ceiling any denoiser works under).
+them encoded and decoded by the autoencoder (the ceiling any denoiser works under). `--star-probe` replaces the held-out
+cases by a star of every allowed colour on every scene, moving right (stars are the shape the autoencoder loses most).
 
     /usr/bin/python3 training/sample.py --prior out.png "a red ball moves left" "a blue box falls"
 
@@ -88,6 +89,8 @@ def main() -> None:
     ap.add_argument("--truth", action="store_true", help="render the world's ground truth for the cases instead")
     ap.add_argument("--recon", action="store_true",
                     help="the ground truth encoded and decoded by the autoencoder (the ceiling any denoiser works under)")
+    ap.add_argument("--star-probe", action="store_true",
+                    help="instead of the held-out cases: a star of every allowed colour on every scene, moving right")
     ap.add_argument("--train-cases", type=int, default=0, help="also sample N in-distribution training prompts")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--steps", type=int, default=20)
@@ -106,6 +109,10 @@ def main() -> None:
         ap.error("--out is required (or --prior)")
     os.makedirs(args.out, exist_ok=True)
     cases = list(W.WORLD["eval_cases"])
+    if args.star_probe:
+        cases = [{"prompt": f"a {c} star moves right {W.WORLD['scenes'][sc]['phrases'][0]}".strip(), "shape": "star",
+                  "colour": c, "motion": "right", "scene": sc, "seed": 7, "heldout_pair": "star probe"}
+                 for c in W.COLOURS for sc in W.SCENES if W.allowed("star", c, "right", sc)]
     rng = np.random.default_rng(99)
     for k in range(args.train_cases):
         s, c, m, sc = W.sample_attrs(rng)
