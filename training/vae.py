@@ -521,9 +521,7 @@ def refine_decoder(args) -> None:
     setup_threads()
     torch.manual_seed(5)
     base = stage_input(DEC2_CKPT, "refine-decoder", "the stage-2 autoencoder", "see train_all.sh, stage 2")
-    ae = VideoAE(decoder_context=2, decoder_extra=True)
-    ae.load_state_dict(base["model"])
-    train_decoder(args, ae, REFINE_CKPT, "vae-refine", 6000)
+    train_decoder(args, VideoAE.from_checkpoint(base), REFINE_CKPT, "vae-refine", 6000)
 
 
 def load_trained() -> VideoAE:
