@@ -43,8 +43,8 @@ def to_uint8(video: torch.Tensor) -> np.ndarray:
 
 
 class Sampler:
-    def __init__(self, ema: bool = True) -> None:
-        ck = load_ckpt(CKPT)
+    def __init__(self, ema: bool = True, ckpt: str = CKPT) -> None:
+        ck = load_ckpt(ckpt)
         self.tok = WordTokenizer(ck["vocab"])
         self.text = TextEncoder(len(self.tok.vocab), max_len=MAX_LEN, **ck["text_arch"]).eval()
         self.dit = VideoDiT(in_ch=len(ck["mean"]), text_dim=ck["text_arch"]["dim"], **ck["arch"]).eval()
@@ -92,6 +92,8 @@ def main() -> None:
     ap.add_argument("--star-probe", action="store_true",
                     help="instead of the held-out cases: a star of every allowed colour on every scene, moving right")
     ap.add_argument("--train-cases", type=int, default=0, help="also sample N in-distribution training prompts")
+    ap.add_argument("--no-heldout", action="store_true", help="leave out the held-out cases (with --train-cases)")
+    ap.add_argument("--ckpt", default=CKPT, help="denoiser checkpoint (default: the runs folder's dit/ckpt.pt)")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=4.5)
@@ -100,7 +102,7 @@ def main() -> None:
     setup_threads()
     if args.prior:
         from PIL import Image  # optional, only for this picture
-        sampler = Sampler()
+        sampler = Sampler(ckpt=args.ckpt)
         rows = [np.concatenate(list(sampler.prior(p)[::2]), 1) for p in args.prompts or ["a red ball moves left"]]
         Image.fromarray(np.concatenate(rows, 0)).save(args.prior)
         print(f"step {sampler.step}: {args.prior}")
@@ -108,7 +110,7 @@ def main() -> None:
     if not args.out:
         ap.error("--out is required (or --prior)")
     os.makedirs(args.out, exist_ok=True)
-    cases = list(W.WORLD["eval_cases"])
+    cases = [] if args.no_heldout else list(W.WORLD["eval_cases"])
     if args.star_probe:
         cases = [{"prompt": f"a {c} star moves right {W.WORLD['scenes'][sc]['phrases'][0]}".strip(), "shape": "star",
                   "colour": c, "motion": "right", "scene": sc, "seed": 7, "heldout_pair": "star probe"}
@@ -121,7 +123,7 @@ def main() -> None:
                       "seed": int(rng.integers(1, 10**6)), "heldout_pair": "none (training combination)"})
     if args.limit:
         cases = cases[:args.limit]
-    sampler = None if args.truth or args.recon else Sampler()
+    sampler = None if args.truth or args.recon else Sampler(ckpt=args.ckpt)
     ae = V.load_trained() if args.recon else None
     for k, case in enumerate(cases):
         if args.truth or args.recon:

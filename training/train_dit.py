@@ -16,6 +16,7 @@ import ctypes
 import glob
 import json
 import os
+import shutil
 import signal
 import time
 
@@ -153,7 +154,11 @@ def train_worker(rank: int, args) -> None:
     log(f"{len(z_all)} clips of latents {tuple(z_all.shape[1:])}", flush=True)
     tok = WordTokenizer()
     text = TextEncoder(len(tok.vocab), max_len=MAX_LEN, **TEXT_ARCH)
-    dit = VideoDiT(in_ch=z_all.shape[1], text_dim=TEXT_ARCH["dim"], **ARCH)
+    arch = dict(ck["arch"]) if ck else dict(ARCH)
+    if args.grow_refiner and not arch.get("refiner_channels"):
+        arch.update(refiner_channels=args.grow_refiner, refiner_blocks=args.refiner_blocks)
+        log(f"growing a detail refiner: {args.grow_refiner} channels, {args.refiner_blocks} blocks", flush=True)
+    dit = VideoDiT(in_ch=z_all.shape[1], text_dim=TEXT_ARCH["dim"], **arch)
     log(f"text encoder {count(text):,} params, denoiser {count(dit):,} params", flush=True)
     params = list(text.parameters()) + list(dit.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
@@ -184,7 +189,7 @@ def train_worker(rank: int, args) -> None:
     run_loss = None
     while step < args.steps:
         warm = min(1.0, (step + 1 - warm_from) / 50)
-        decay = 0.5 * (1 + np.cos(np.pi * min(1.0, step / args.steps)))
+        decay = 0.5 * (1 + np.cos(np.pi * min(1.0, max(0, step - args.cosine_from) / (args.steps - args.cosine_from))))
         for g in opt.param_groups:
             g["lr"] = args.lr * warm * (0.1 + 0.9 * decay)
         idx = torch.randint(0, len(z_all), (local_batch,), generator=gen)
@@ -214,11 +219,14 @@ def train_worker(rank: int, args) -> None:
             continue
         run_loss = float(loss) if run_loss is None else 0.98 * run_loss + 0.02 * float(loss)
         prog.update(step, loss=run_loss)
-        if time.time() - t_save > 120 or step == args.steps:
+        keep = args.keep_every > 0 and step % args.keep_every == 0
+        if time.time() - t_save > 120 or step == args.steps or keep:
             save_ckpt(CKPT, text=text.state_dict(), dit=dit.state_dict(), opt=opt.state_dict(), ema_text=ema_text.state_dict(),
-                      ema_dit=ema_dit.state_dict(), step=step, warm_from=warm_from, mean=mean, std=std, vocab=tok.vocab, arch=ARCH,
+                      ema_dit=ema_dit.state_dict(), step=step, warm_from=warm_from, mean=mean, std=std, vocab=tok.vocab, arch=arch,
                       text_arch=TEXT_ARCH)
             t_save = time.time()
+            if keep:  # checkpoints to compare later: shape adherence moves several points between nearby steps
+                shutil.copyfile(CKPT, os.path.join(os.path.dirname(CKPT), f"ckpt-{step}.pt"))
     log("done", flush=True)
     if world > 1:
         torch.distributed.barrier()
@@ -256,6 +264,12 @@ if __name__ == "__main__":
                     "(its normalisation is recomputed from this folder's latents)")
     ap.add_argument("--workers", type=int, default=1,
                     help="data-parallel processes of one thread each, gradients averaged (2 on a 2-core CPU)")
+    ap.add_argument("--grow-refiner", type=int, default=0, metavar="CHANNELS",
+                    help="add a zero-initialised DetailRefiner (convolutions at full latent resolution) of this width")
+    ap.add_argument("--refiner-blocks", type=int, default=2, help="residual blocks of the grown refiner")
+    ap.add_argument("--cosine-from", type=int, default=0, help="step where the cosine learning-rate schedule starts "
+                    "(a grown model restarts it)")
+    ap.add_argument("--keep-every", type=int, default=0, help="also keep a copy ckpt-STEP.pt every this many steps (0: none)")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight (up to 1 + this) on object pixels")
     a = ap.parse_args()
     encode(a) if a.cmd == "encode" else train(a)
