@@ -106,7 +106,7 @@ def export(args) -> None:
         "vae": ["animate", "TinyCausalVideoAE"],
         "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
         "animate": {
-            "description": "tiny-world: a 2M-parameter latent text-to-video model trained on a procedural world of shapes, colours, motions and scenes (128x128, 17 frames)",
+            "description": f"tiny-world: a {(count(text) + count(dit) + count(ae.dec)) / 1e6:.1f}M-parameter latent text-to-video model trained on a procedural world of shapes, colours, motions and scenes (128x128, 17 frames)",
             "latent_channels": len(ck["mean"]),
             "vae_scale_factor_spatial": V.S_FACTOR,
             "vae_scale_factor_temporal": V.T_FACTOR,

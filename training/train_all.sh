@@ -2,7 +2,7 @@
 # Reproduces models/tiny-world from scratch on a CPU. Every stage resumes from its checkpoint in training/runs/.
 #   nohup nice -n 19 training/train_all.sh > training/runs/train_all.log 2>&1 &
 # Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS, DEC2_STEPS, JOINT_STEPS, DIT2_STEPS, GROW_STEPS,
-# DIT3_STEPS;
+# DIT3_STEPS, DIT4_STEPS;
 # DIT_WORKERS: the denoiser's data-parallel processes (2 on 2 cores: 1.9x the steps/s of one process).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -46,5 +46,14 @@ TRAIN_THREADS=1 OPENBLAS_NUM_THREADS=1 $PY train_dit.py encode --clips "${CLIPS:
 wait "$shard0"  # its exit status (a bare `wait` would hide a failed shard)
 $PY train_dit.py train --init-from runs-v2/dit/ckpt.pt --steps "${DIT3_STEPS:-23000}" --batch 32 --lr 2.3e-3 \
   --object-weight 4 --sigma-shift 5 --detail-frac 0.5 --workers "${DIT_WORKERS:-2}"
+# Stage 4: the denoiser grows a detail refiner (convolutions at the full latent resolution, zero-initialised) and trains
+# on, in a fourth runs folder over the same latents and autoencoder.
+mkdir -p runs-v4
+for d in latents vae vae3; do ln -sfn "$PWD/runs-v3/$d" "runs-v4/$d"; done
+ln -sfn "$PWD/runs-v2/vae_dec2" runs-v4/vae_dec2
+export TINY_WORLD_RUNS=$PWD/runs-v4
+$PY train_dit.py train --init-from runs-v3/dit/ckpt.pt --grow-refiner 64 --refiner-blocks 2 \
+  --cosine-from "${DIT3_STEPS:-23000}" --steps "${DIT4_STEPS:-29000}" --batch 32 --lr 1e-3 --object-weight 4 \
+  --sigma-shift 5 --detail-frac 0.5 --workers "${DIT_WORKERS:-2}" --ema 0.999
 $PY export.py
-node verify_onnx.mjs ../models/tiny-world runs-v3/export-check
+node verify_onnx.mjs ../models/tiny-world runs-v4/export-check
