@@ -4,7 +4,8 @@ The denoiser follows the shape of Wan-style video DiTs, scaled down for a CPU: l
 1x2x2 patches; each block does spatial self-attention inside every latent frame, a light low-rank temporal attention across
 frames at every spatial position, cross-attention to the text, and an MLP, all modulated by the timestep (adaLN, shared
 projection plus a per-block table as in Wan). Linear layers carry the diffusers names (to_q, to_k, to_v, to_out, ff.net_0,
-ff.net_2) so LoRA adapters can target them.
+ff.net_2) so LoRA adapters can target them. A grown denoiser adds a DetailRefiner: convolutions at the full latent
+resolution on top of the transformer's velocity, for details finer than a patch.
 """
 from __future__ import annotations
 

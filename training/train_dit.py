@@ -272,4 +272,6 @@ if __name__ == "__main__":
     ap.add_argument("--keep-every", type=int, default=0, help="also keep a copy ckpt-STEP.pt every this many steps (0: none)")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight (up to 1 + this) on object pixels")
     a = ap.parse_args()
+    if a.cmd == "train" and not 0 <= a.cosine_from < a.steps:
+        ap.error(f"--cosine-from {a.cosine_from} must be at least 0 and below --steps {a.steps}")
     encode(a) if a.cmd == "encode" else train(a)
