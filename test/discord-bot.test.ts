@@ -163,6 +163,19 @@ describe('conversation', () => {
     expect(status?.content).toContain('(was: a red ball bounces)');
   });
 
+  it('a reply sent the moment the clip shows, before the bot has the answer to its post, still refines that clip', async () => {
+    // The clip's message is created (and its gateway event sent) at once, but the answer to the bot's POST comes 1.5 s
+    // later: the person's reply reaches the bot first, as it can on a slow link.
+    h.discord.slowResponses({ method: 'POST', path: /^\/channels\/\d+\/messages$/, times: 1, delayMs: 1500 });
+    const interaction = h.slash(h.discord.users.alice, { prompt: 'a red ball bounces', seed: 21, steps: 2 });
+    const threadId = await h.discord.waitFor(() => h.discord.originalMessage(interaction)?.threadId, 60_000, 'the thread');
+    const clip = await h.waitForClip(threadId);
+    h.discord.postMessage(h.discord.users.alice, threadId, `<@${h.discord.applicationId}> make it blue`);
+    const refined = await h.waitForClip(threadId, (m) => m.id !== clip.id);
+    expect(refined.content).toContain('**a blue ball bounces**');
+    expect(seedOf(refined)).toBe(21);
+  });
+
   it('ignores messages in the thread that do not address the bot', async () => {
     const { threadId } = await quickClip('a red ball bounces', 10);
     const before = h.discord.messagesIn(threadId).length;

@@ -164,13 +164,15 @@ export class DiscordJobSurface implements JobSurface {
     const components = [clipRow(info.jobId)];
 
     if (place) {
+      // Tie the thread to the job before the clip appears in it: a reply typed the moment the clip shows can reach the
+      // bot (gateway event) before this send's HTTP response does, and must already refine this clip.
+      if (place.isThread) {
+        this.threadId = place.channel.id;
+        this.shared.linkThread?.(place.channel.id, info.jobId);
+      }
       try {
         const message = await place.channel.send({ content, files, components, allowedMentions: { parse: [], users: [info.requester.userId] } });
         this.clipMessageId = message.id;
-        if (place.isThread) {
-          this.threadId = place.channel.id;
-          this.shared.linkThread?.(place.channel.id, info.jobId);
-        }
         this.stateLine = `✅ Done: ${message.url}`;
         this.startedText = undefined;
         await this.edit(this.render(false)).catch((error: unknown) => this.shared.logger.warn('could not mark the status message done', error));

@@ -10,10 +10,10 @@ import { EventEmitter } from 'node:events';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { makeToken, SnowflakeFactory, systemClock, type EmulatorClock } from './ids.ts';
 import { DEFAULT_MEMBER_PERMISSIONS, type EmuInteraction, type EmuMessage, type EmuUser, World } from './model.ts';
-import { createRestHandler, type RateLimitRule, type RecordedRequest } from './rest.ts';
+import { createRestHandler, type RateLimitRule, type RecordedRequest, type SlowResponseRule } from './rest.ts';
 import { EmulatedGateway } from './gateway.ts';
 
-export type { EmuInteraction, EmuMessage, EmuUser, RecordedRequest, RateLimitRule };
+export type { EmuInteraction, EmuMessage, EmuUser, RecordedRequest, RateLimitRule, SlowResponseRule };
 export { PermissionFlagsBits };
 
 export interface DiscordEmulatorOptions {
@@ -46,6 +46,8 @@ export interface DiscordEmulator {
   readonly generalChannelId: string;
   /** Next matching requests answer 429 with retry_after. */
   rateLimit(rule: RateLimitRule): void;
+  /** Next matching requests take effect (and dispatch their events) at once but answer only after `delayMs`. */
+  slowResponses(rule: SlowResponseRule): void;
   /** Changes the upload limit of bot-token messages (and the default attachment_size_limit of new interactions). */
   setUploadLimit(bytes: number): void;
   /** Removes permissions from the bot: in the whole guild, or through an overwrite in one channel (threads inherit it). */
@@ -90,6 +92,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
   };
   const requests: RecordedRequest[] = [];
   const rateLimits: RateLimitRule[] = [];
+  const slowResponses: SlowResponseRule[] = [];
   const events = new EventEmitter();
   events.setMaxListeners(100);
 
@@ -105,6 +108,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
       world,
       settings,
       rateLimits,
+      slowResponses,
       log: requests,
       dispatch: (event, data) => gateway?.dispatch(event, data),
       gatewayUrl: () => options.advertisedGatewayUrl ?? `${baseUrl.replace(/^http/, 'ws')}/gateway`,
@@ -186,6 +190,9 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
     },
     rateLimit(rule) {
       rateLimits.push({ ...rule });
+    },
+    slowResponses(rule) {
+      slowResponses.push({ ...rule });
     },
     denyBotPermissions(bits, channelId) {
       if (channelId) {

@@ -27,6 +27,15 @@ export interface RateLimitRule {
   global?: boolean;
 }
 
+/** Matching requests take effect at once (and their gateway events go out) but their HTTP answer is held back. */
+export interface SlowResponseRule {
+  method?: string;
+  path: RegExp;
+  /** How many matching requests are answered late. */
+  times: number;
+  delayMs: number;
+}
+
 export interface RestSettings {
   token: string;
   /** Per-request upload limit for bot-token messages (and interactions that report none). */
@@ -41,6 +50,7 @@ export interface RestContext {
   world: World;
   settings: RestSettings;
   rateLimits: RateLimitRule[];
+  slowResponses: SlowResponseRule[];
   log: RecordedRequest[];
   dispatch(event: string, data: Record<string, unknown>): void;
   gatewayUrl(): string;
@@ -85,7 +95,7 @@ export function createRestHandler(ctx: RestContext) {
       entry.body = body.json;
       entry.files = body.files.map((f) => ({ filename: f.filename, contentType: f.contentType, size: f.data.length }));
 
-      const limited = takeRateLimit(ctx.rateLimits, method, path);
+      const limited = takeRule(ctx.rateLimits, method, path);
       if (limited) {
         entry.status = 429;
         const headers: Record<string, string> = {
@@ -104,6 +114,8 @@ export function createRestHandler(ctx: RestContext) {
 
       const result = await route(method, path, url.searchParams, body.json ?? {}, body.files, authorized);
       entry.status = result.status;
+      const slow = takeRule(ctx.slowResponses, method, path);
+      if (slow) await new Promise((resolve) => setTimeout(resolve, slow.delayMs));
       send(res, result.status, result.body, {
         'X-RateLimit-Limit': '50',
         'X-RateLimit-Remaining': '49',
@@ -217,7 +229,7 @@ export function createRestHandler(ctx: RestContext) {
     throw new ApiError(404, 0, `404: Not Found (the emulator has no route ${method} ${path})`);
   }
 
-  function takeRateLimit(rules: RateLimitRule[], method: string, path: string): RateLimitRule | undefined {
+  function takeRule<Rule extends { method?: string; path: RegExp; times: number }>(rules: Rule[], method: string, path: string): Rule | undefined {
     const rule = rules.find((r) => r.times > 0 && (!r.method || r.method === method) && r.path.test(path));
     if (rule) rule.times -= 1;
     return rule;
