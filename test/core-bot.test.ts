@@ -194,6 +194,24 @@ describe('conversation and Q&A', () => {
     expect(night.children[0]!.clip!.info).toMatchObject({ prompt: 'a blue ball bouncing at night slowly', fps: 5 });
   });
 
+  it('a thread the surface opens when the job is accepted (as Slack does) takes follow-ups before the clip is posted', async () => {
+    // A reply can arrive the moment the clip shows, before the job's end is processed: by then the thread must be known.
+    class LateThreadSurface extends RecordingSurface {
+      knownWhenPosting: string | undefined;
+      override async accepted(job: Parameters<RecordingSurface['accepted']>[0]) {
+        this.threadId = 'thread-late';
+        return super.accepted(job);
+      }
+      override async deliverClip(...args: Parameters<RecordingSurface['deliverClip']>) {
+        this.knownWhenPosting = core.conversations.get('thread-late')?.prompt;
+        return super.deliverClip(...args);
+      }
+    }
+    const surface = new LateThreadSurface();
+    await (await core.animate(surface, alice, { prompt: 'a green star spinning', seed: 3, steps: 1, variants: 1 })).finished;
+    expect(surface.knownWhenPosting).toBe('a green star spinning');
+  });
+
   it('a question becomes a prompt and is answered with a clip', async () => {
     const surface = new RecordingSurface();
     const result = await core.ask(surface, 'how does a ball bounce?', alice);

@@ -174,6 +174,11 @@ describe('conversation', () => {
     const refined = await h.waitForClip(threadId, (m) => m.id !== clip.id);
     expect(refined.content).toContain('**a blue ball bounces**');
     expect(seedOf(refined)).toBe(21);
+    // Once the first job has ended too (its post answered late), the next follow-up builds on the refined clip.
+    await h.discord.waitFor(() => h.discord.originalMessage(interaction)?.content.includes('✅ Done') || undefined, 30_000, 'the first job done');
+    h.discord.postMessage(h.discord.users.alice, threadId, `<@${h.discord.applicationId}> now at night`);
+    const night = await h.waitForClip(threadId, (m) => m.id !== clip.id && m.id !== refined.id);
+    expect(night.content).toContain('**a blue ball bounces at night**');
   });
 
   it('ignores messages in the thread that do not address the bot', async () => {

@@ -239,8 +239,7 @@ export function createBotCore(options: BotCoreOptions): BotCore {
       finished,
     };
     jobs.add(job, clock.now());
-    const threadAtStart = meta.extra.threadId ?? surface.threadId;
-    if (threadAtStart) conversations.record(threadAtStart, job.id, options, clock.now());
+    recordThread(job, meta.extra.threadId ?? surface.threadId);
 
     const accepted: AcceptedJob = {
       jobId: job.id,
@@ -259,6 +258,9 @@ export function createBotCore(options: BotCoreOptions): BotCore {
         } catch (err) {
           logger.warn(`job ${job.id}: accepted() failed`, err);
         }
+        // A surface may open its thread when the job is accepted (Slack's parent message): known from now on, so that a
+        // reply typed the moment the clip shows refines this job even if it arrives before the job's end is processed.
+        recordThread(job, surface.threadId);
         outcome = await runJob(job, request, { connection, clock, logger, deadlineMs });
       } catch (err) {
         // runJob never rejects; this is a last resort so `finished` always settles.
@@ -266,11 +268,8 @@ export function createBotCore(options: BotCoreOptions): BotCore {
       }
       meta.onEnd();
       if (outcome.status === 'delivered') {
-        const thread = surface.threadId ?? threadAtStart;
-        if (thread) {
-          if (!threadAtStart || thread !== threadAtStart) conversations.record(thread, job.id, options, clock.now());
-          conversations.completed(thread, job.id, { seed: outcome.info.seed, fps: outcome.info.fps });
-        }
+        recordThread(job, surface.threadId);
+        if (job.thread) conversations.completed(job.thread, job.id, { seed: outcome.info.seed, fps: outcome.info.fps });
       }
       resolveFinished(outcome);
     })();
@@ -384,11 +383,21 @@ export function createBotCore(options: BotCoreOptions): BotCore {
     return helpText(model, commandName);
   }
 
-  function linkThread(threadId: string, jobId: string): void {
-    const job = jobs.get(jobId);
-    if (!job) return;
+  /**
+   * Makes `job` the latest job of `threadId` as soon as the thread is known (at start, when the surface opens it, or
+   * when an adapter links it): a follow-up can arrive the moment the clip shows. Only once per thread, so a follow-up
+   * recorded there since stays the latest.
+   */
+  function recordThread(job: JobRecord, threadId: string | undefined): void {
+    if (!threadId || job.thread === threadId) return;
+    job.thread = threadId;
     conversations.record(threadId, job.id, job.options, clock.now());
     if (job.result) conversations.completed(threadId, job.id, { seed: job.result.seed, fps: job.result.fps });
+  }
+
+  function linkThread(threadId: string, jobId: string): void {
+    const job = jobs.get(jobId);
+    if (job) recordThread(job, threadId);
   }
 
   async function close(): Promise<void> {

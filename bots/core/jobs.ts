@@ -31,6 +31,8 @@ export interface JobRecord {
   /** Aborts the gRPC call (used when Cancel cannot reach the daemon). */
   readonly abort: AbortController;
   result?: ClipInfo | undefined;
+  /** The conversation thread this job was recorded as the latest job of (once known), so it is recorded only once. */
+  thread?: string | undefined;
   finishedAt?: number | undefined;
   /** Resolves when the job has ended and its surface has been told. */
   readonly finished: Promise<JobOutcome>;
