@@ -49,8 +49,7 @@ $PY train_dit.py train --init-from runs-v2/dit/ckpt.pt --steps "${DIT3_STEPS:-23
 # Stage 4: the denoiser grows a detail refiner (convolutions at the full latent resolution, zero-initialised) and trains
 # on, in a fourth runs folder over the same latents and autoencoder.
 mkdir -p runs-v4
-for d in latents vae vae3; do ln -sfn "$PWD/runs-v3/$d" "runs-v4/$d"; done
-ln -sfn "$PWD/runs-v2/vae_dec2" runs-v4/vae_dec2
+for d in latents vae vae3 vae_dec2; do ln -sfn "$PWD/runs-v3/$d" "runs-v4/$d"; done  # vae_dec2 links on to runs-v2
 export TINY_WORLD_RUNS=$PWD/runs-v4
 $PY train_dit.py train --init-from runs-v3/dit/ckpt.pt --grow-refiner 64 --refiner-blocks 2 \
   --cosine-from "${DIT3_STEPS:-23000}" --steps "${DIT4_STEPS:-29000}" --batch 32 --lr 1e-3 --object-weight 4 \
