@@ -384,7 +384,7 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
     """Trains `ae.dec` on frozen-encoder latents of (group, its context groups), resuming from `ckpt_path`; with
     --denoised-frac, that fraction of the steps decodes the denoiser's estimates instead (DenoisedLatents)."""
     ae.enc.requires_grad_(False)
-    denoised = DenoisedLatents() if getattr(args, "denoised_frac", 0) > 0 else None
+    denoised = DenoisedLatents(max_sigma=args.max_sigma) if getattr(args, "denoised_frac", 0) > 0 else None
     opt = torch.optim.AdamW(ae.dec.parameters(), lr=args.lr, weight_decay=0.0)
     step = resume(ckpt_path, ae, opt)
     rng = np.random.default_rng(seed + step)
@@ -402,7 +402,7 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
                 sd = zs[0].std()
                 zs = [z + torch.randn_like(z) * args.latent_noise * sd for z in zs]
             target = groups[0]
-        loss, err = recon_loss(ae.dec(torch.cat(zs, 1)), target)
+        loss, err = recon_loss(ae.dec(torch.cat(zs, 1)), target, args.edge)
         step = end_step(step, ae, opt, loss, err)
     print("done", flush=True)
 
@@ -516,11 +516,15 @@ def grow_encoder(args) -> None:
 
 
 def refine_decoder(args) -> None:
-    """Stage 2b (run in the stage-2 runs folder, after the denoiser has moved to its latents): the encoder frozen, the
-    stage-2 decoder trains on, --denoised-frac of its steps decoding that denoiser's own estimates, as stage 1c did."""
+    """Decoder refinement (run in a runs folder whose dit/ckpt.pt is the denoiser trained on this autoencoder's
+    latents): the encoder frozen, the latest autoencoder's decoder (stage 3, else stage 2) trains on, --denoised-frac of
+    its steps decoding that denoiser's own estimates, as stage 1c did. The latents do not change, so the denoiser stays
+    valid. Its output is vae_dec3/, which load_trained() then prefers: keep vae_dec2/ and vae3/ links to other folders
+    read-only by running it in a folder of its own."""
     setup_threads()
     torch.manual_seed(5)
-    base = stage_input(DEC2_CKPT, "refine-decoder", "the stage-2 autoencoder", "see train_all.sh, stage 2")
+    base = load_ckpt(STAGE3_CKPT) or stage_input(DEC2_CKPT, "refine-decoder", "the stage-2 or stage-3 autoencoder",
+                                                 "see train_all.sh, stages 2 and 3")
     train_decoder(args, VideoAE.from_checkpoint(base), REFINE_CKPT, "vae-refine", 6000)
 
 
@@ -578,11 +582,14 @@ if __name__ == "__main__":
     ap.add_argument("--latent-l2", type=float, default=1e-4)
     ap.add_argument("--clips", type=int, default=256)
     ap.add_argument("--denoised-frac", type=float, default=0.0,
-                    help="grow-decoder: fraction of steps on the denoiser's x0 estimates (needs a denoiser checkpoint)")
+                    help="grow-decoder, refine-decoder: fraction of steps on the denoiser's x0 estimates (needs a denoiser "
+                         "checkpoint)")
+    ap.add_argument("--max-sigma", type=float, default=0.6,
+                    help="the noise level those estimates start from is drawn uniformly from [0, MAX_SIGMA]")
     ap.add_argument("--recolour", type=float, default=0.0,
                     help="fraction of training clips whose objects get random RGB colours (joint-finetune, grow-encoder)")
     ap.add_argument("--edge", type=float, default=0.0,
-                    help="weight of the L1 on pixel differences (joint-finetune, grow-encoder): sharper corners")
+                    help="weight of the L1 on pixel differences (every stage but train): sharper corners")
     ap.add_argument("--anchor", type=float, default=0.1,
                     help="weight of the latents' drift from the previous stage's (joint-finetune, grow-encoder)")
     a = ap.parse_args()

@@ -8,6 +8,8 @@ export interface GenerateOptions {
   seed: number;
   steps?: number;
   guidanceScale?: number;
+  /** One of the daemon's samplers (ModelInfo.schedulers); absent: the model's. */
+  scheduler?: string;
   model?: string;
 }
 
@@ -28,6 +30,7 @@ export async function generateClip(address: string, options: GenerateOptions): P
       seed: options.seed,
       ...(options.steps !== undefined ? { steps: options.steps } : {}),
       ...(options.guidanceScale !== undefined ? { guidanceScale: options.guidanceScale } : {}),
+      ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
       ...(options.model !== undefined ? { model: options.model } : {}),
       formats: ['MP4'],
     })) {

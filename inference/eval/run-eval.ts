@@ -39,6 +39,7 @@ temporal consistency) with analytic checks on the pixels.
   --model DIR        model package to evaluate (default: the daemon's default, models/tiny-world)
   --steps N          denoising steps (default: the model's)
   --guidance G       classifier-free guidance scale (default: the model's)
+  --scheduler NAME   sampler: euler, unipc or dpm++ (default: the model's; the daemon rejects other names)
   --seeds K          seeds per prompt (default 1)
   --limit N          only the first N prompts (with --frames-dir: the first N clips of the folder)
   --save DIR         keep the generated clips (DIR/cases.json + .rgb), to re-score them with --frames-dir
@@ -77,6 +78,7 @@ function parseOptions() {
       model: { type: 'string' },
       steps: { type: 'string' },
       guidance: { type: 'string' },
+      scheduler: { type: 'string' },
       seeds: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'string' },
@@ -137,6 +139,7 @@ async function evaluate(
             seed: c.seed + k,
             ...(numbers.steps !== undefined ? { steps: numbers.steps } : {}),
             ...(numbers.guidance !== undefined ? { guidanceScale: numbers.guidance } : {}),
+            ...(values.scheduler !== undefined ? { scheduler: values.scheduler } : {}),
           });
           report(score(c, judgeClip(world, clip)));
           if (values.save) saved.push(saveClip(values.save, saved.length, c, clip));
