@@ -204,6 +204,7 @@ class ClipPool:
         self.rng, self.recolour = rng, recolour
         self.scripts: list = [None] * size  # what each clip shows (for its caption)
         self.clips: list = [None] * size
+        self.backgrounds: list = [None] * size  # the scene without its objects (for object masks)
         self.recoloured = [False] * size  # objects in random colours: the caption does not describe them
         for k in range(size):
             self._draw(k)
@@ -213,6 +214,7 @@ class ClipPool:
         self.recoloured[k] = bool(self.rng.random() < self.recolour)
         self.scripts[k] = W.recolour(script, self.rng) if self.recoloured[k] else script
         self.clips[k] = W.render(self.scripts[k])
+        self.backgrounds[k] = None  # rendered on demand by object_masks()
 
     def refresh(self, n: int) -> None:
         for _ in range(n):
@@ -238,16 +240,31 @@ class ClipPool:
                 return int(np.clip(cy // 8, 0, lim)) * 8, int(np.clip(cx // 8, 0, lim)) * 8
         return int(self.rng.integers(0, lim + 1)) * 8, int(self.rng.integers(0, lim + 1)) * 8
 
+    def object_masks(self, crop: int) -> torch.Tensor:
+        """[n, 1, h, w] for the last groups(): 1 where any frame of the group shows an object (it differs from the
+        clip's background), else 0."""
+        out = []
+        for k, (g, y, x) in zip(self.last_picks, self.last_places):
+            if self.backgrounds[k] is None:
+                self.backgrounds[k] = W.render_background(self.scripts[k].scene,
+                                                          np.random.default_rng(self.scripts[k].scene_seed))
+            bg = np.clip(self.backgrounds[k] + 0.5, 0, 255)[y:y + crop, x:x + crop]
+            frames = group_frames(self.clips[k], g)[:, y:y + crop, x:x + crop].astype(np.float32)
+            out.append((np.abs(frames - bg).max(axis=(0, 3)) > 8).astype(np.float32))
+        return torch.from_numpy(np.stack(out))[:, None]
+
     def groups(self, n: int, crop: int, neighbours: int = 0) -> list:
         """n random 4-frame groups cropped to crop x crop -> [[n, 12, h, w]]; neighbours 1 adds the group before each
         (the same crop; the first group's is itself), 2 also the group after (the last group's is itself)."""
         picked: list = [[] for _ in range(1 + neighbours)]
         self.last_picks = [int(self.rng.integers(len(self.clips))) for _ in range(n)]  # which clip each crop is from
+        self.last_places = []  # (group, y, x) of each crop
         for clip in self.last_picks:
             v = self.clips[clip]
             last = (len(v) - 1) // 4
             g = int(self.rng.integers(0, last + 1))
             y, x = self._crop_origin(group_frames(v, g), crop)
+            self.last_places.append((g, y, x))
             for k, other in enumerate(with_neighbours(g, last, neighbours)):
                 picked[k].append(group_frames(v, other)[:, y:y + crop, x:x + crop])
         to = lambda arr: torch.from_numpy(np.stack(arr)).float().div(127.5).sub(1.0).permute(0, 1, 4, 2, 3).flatten(1, 2)
@@ -290,12 +307,17 @@ class DenoisedLatents:
         return [torch.stack(p) for p in picked]
 
 
-def recon_loss(y: torch.Tensor, x: torch.Tensor, edge: float = 0.0) -> tuple:
-    """Weighted L1 + MSE: objects are small, so pixels that differ from the group's mean colour weigh more. `edge`
-    weighs an L1 on the horizontal and vertical pixel differences: L1 alone leaves a star's points soft where the
-    decoder is unsure, and the eval's object mask (and a viewer) then sees a disc."""
+def recon_loss(y: torch.Tensor, x: torch.Tensor, edge: float = 0.0, objects: torch.Tensor | None = None,
+               object_weight: float = 0.0) -> tuple:
+    """Weighted L1 + MSE: objects are small, so pixels that differ from the group's mean colour weigh more. That misses
+    objects close to their scene's colour (a blue star in the sky, pink at sunset), so `objects` (a mask, 1 on object
+    pixels) can add `object_weight` wherever an object is. `edge` weighs an L1 on the horizontal and vertical pixel
+    differences: L1 alone leaves a star's points soft where the decoder is unsure, and the eval's object mask (and a
+    viewer) then sees a disc."""
     err = (y - x).abs()
     w = 1.0 + 4.0 * (x - x.mean(dim=(2, 3), keepdim=True)).abs().mean(1, keepdim=True)
+    if objects is not None:
+        w = w + object_weight * objects
     loss = (err * w).mean() + 0.5 * ((y - x) ** 2).mean()
     if edge:
         d = y - x
@@ -402,7 +424,8 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
                 sd = zs[0].std()
                 zs = [z + torch.randn_like(z) * args.latent_noise * sd for z in zs]
             target = groups[0]
-        loss, err = recon_loss(ae.dec(torch.cat(zs, 1)), target, args.edge)
+        objects = pool.object_masks(args.crop) if args.object_weight and denoised is None else None
+        loss, err = recon_loss(ae.dec(torch.cat(zs, 1)), target, args.edge, objects, args.object_weight)
         step = end_step(step, ae, opt, loss, err)
     print("done", flush=True)
 
@@ -590,6 +613,8 @@ if __name__ == "__main__":
                     help="fraction of training clips whose objects get random RGB colours (joint-finetune, grow-encoder)")
     ap.add_argument("--edge", type=float, default=0.0,
                     help="weight of the L1 on pixel differences (every stage but train): sharper corners")
+    ap.add_argument("--object-weight", type=float, default=0.0,
+                    help="decoder stages: extra loss weight on every object pixel (from the world's object masks)")
     ap.add_argument("--anchor", type=float, default=0.1,
                     help="weight of the latents' drift from the previous stage's (joint-finetune, grow-encoder)")
     a = ap.parse_args()
