@@ -2,7 +2,7 @@
 # Reproduces models/tiny-world from scratch on a CPU. Every stage resumes from its checkpoint in training/runs/.
 #   nohup nice -n 19 training/train_all.sh > training/runs/train_all.log 2>&1 &
 # Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS, DEC2_STEPS, JOINT_STEPS, DIT2_STEPS, GROW_STEPS,
-# DIT3_STEPS, DIT4_STEPS;
+# DIT3_STEPS, DIT4_STEPS, DEC5_STEPS;
 # DIT_WORKERS: the denoiser's data-parallel processes (2 on 2 cores: 1.9x the steps/s of one process).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -54,5 +54,13 @@ export TINY_WORLD_RUNS=$PWD/runs-v4
 $PY train_dit.py train --init-from runs-v3/dit/ckpt.pt --grow-refiner 64 --refiner-blocks 2 \
   --cosine-from "${DIT3_STEPS:-23000}" --steps "${DIT4_STEPS:-29000}" --batch 32 --lr 1e-3 --object-weight 4 \
   --sigma-shift 5 --detail-frac 0.5 --workers "${DIT_WORKERS:-2}" --ema 0.999
-$PY export.py
-node verify_onnx.mjs ../models/tiny-world runs-v4/export-check
+# Stage 5: the stage-3 decoder trains on alone (the encoder frozen, so the latents and the denoiser trained on them
+# stay valid), with extra loss weight on every pixel the world's object masks cover: the stage-3 loss weighed pixels by
+# their contrast with the group's mean colour, which lets objects close to their scene's colour (a blue star in the
+# sky, pink at sunset) go soft. Its own runs folder, so that vae_dec3/ lands beside links that stay read-only.
+mkdir -p runs-v5
+for d in latents vae vae3 vae_dec2; do ln -sfn "$PWD/runs-v3/$d" "runs-v5/$d"; done
+export TINY_WORLD_RUNS=$PWD/runs-v5
+$PY vae.py refine-decoder --steps "${DEC5_STEPS:-2000}" --batch 16 --latent-noise 0.02 --lr 3e-4 --object-weight 8
+$PY export.py --ckpt runs-v4/dit/ckpt.pt
+node verify_onnx.mjs ../models/tiny-world runs-v5/export-check

@@ -10,6 +10,7 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
     /usr/bin/python3 training/vae.py joint-finetune --steps 6000 --recolour 0.5 --anchor 0  # stage 2: encoder unfrozen
     /usr/bin/python3 training/vae.py refine-decoder --steps 3000 --denoised-frac 0.5  # stage 2b (experiment)
     /usr/bin/python3 training/vae.py grow-encoder --steps 8000 --recolour 0.5 --anchor 0 --lr 5e-4  # stage 3 (new runs folder)
+    /usr/bin/python3 training/vae.py refine-decoder --steps 2000 --lr 3e-4 --object-weight 8  # stage 5 (new runs folder)
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -297,10 +298,13 @@ class DenoisedLatents:
         groups = frames_to_groups(video)  # [B, F, 12, H, W]
         last, c8 = z.shape[2] - 1, crop // S_FACTOR
         picked: list = [[] for _ in range(2 + ae.dec.context)]
+        pool.last_picks, pool.last_places = [], []  # as groups() leaves them, for object_masks()
         for b, clip in enumerate(picks):
             for _ in range(per_clip):
                 g = int(rng.integers(0, last + 1))
                 y, x = pool._crop_origin(group_frames(pool.clips[clip], g), crop)
+                pool.last_picks.append(clip)
+                pool.last_places.append((g, y, x))
                 picked[0].append(groups[b, g, :, y:y + crop, x:x + crop])
                 for k, other in enumerate(with_neighbours(g, last, ae.dec.context)):
                     picked[1 + k].append(z[b, :, other, y // S_FACTOR:y // S_FACTOR + c8, x // S_FACTOR:x // S_FACTOR + c8])
@@ -424,7 +428,7 @@ def train_decoder(args, ae: VideoAE, ckpt_path: str, label: str, seed: int) -> N
                 sd = zs[0].std()
                 zs = [z + torch.randn_like(z) * args.latent_noise * sd for z in zs]
             target = groups[0]
-        objects = pool.object_masks(args.crop) if args.object_weight and denoised is None else None
+        objects = pool.object_masks(args.crop) if args.object_weight else None
         loss, err = recon_loss(ae.dec(torch.cat(zs, 1)), target, args.edge, objects, args.object_weight)
         step = end_step(step, ae, opt, loss, err)
     print("done", flush=True)
