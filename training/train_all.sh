@@ -2,7 +2,7 @@
 # Reproduces models/tiny-world from scratch on a CPU. Every stage resumes from its checkpoint in training/runs/.
 #   nohup nice -n 19 training/train_all.sh > training/runs/train_all.log 2>&1 &
 # Stage sizes can be overridden: VAE_STEPS, DEC_STEPS, CLIPS, DIT_STEPS, DEC2_STEPS, JOINT_STEPS, DIT2_STEPS, GROW_STEPS,
-# DIT3_STEPS, DIT4_STEPS, DEC5_STEPS;
+# DIT3_STEPS, DIT4_STEPS, DEC5_STEPS, DEC5B_STEPS;
 # DIT_WORKERS: the denoiser's data-parallel processes (2 on 2 cores: 1.9x the steps/s of one process).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -58,9 +58,13 @@ $PY train_dit.py train --init-from runs-v3/dit/ckpt.pt --grow-refiner 64 --refin
 # stay valid), with extra loss weight on every pixel the world's object masks cover: the stage-3 loss weighed pixels by
 # their contrast with the group's mean colour, which lets objects close to their scene's colour (a blue star in the
 # sky, pink at sunset) go soft. Its own runs folder, so that vae_dec3/ lands beside links that stay read-only.
-mkdir -p runs-v5
+# Then it goes on with half of its steps decoding the stage-4 denoiser's own estimates from low noise (sigma <= 0.25), the
+# latents it will really be given, a little off from the encoder's.
+mkdir -p runs-v5/dit && ln -sfn "$PWD/runs-v4/dit/ckpt.pt" runs-v5/dit/ckpt.pt
 for d in latents vae vae3 vae_dec2; do ln -sfn "$PWD/runs-v3/$d" "runs-v5/$d"; done
 export TINY_WORLD_RUNS=$PWD/runs-v5
 $PY vae.py refine-decoder --steps "${DEC5_STEPS:-2000}" --batch 16 --latent-noise 0.02 --lr 3e-4 --object-weight 8
-$PY export.py --ckpt runs-v4/dit/ckpt.pt
+$PY vae.py refine-decoder --steps "${DEC5B_STEPS:-3500}" --batch 16 --latent-noise 0.02 --lr 3e-4 --object-weight 8 \
+  --denoised-frac 0.5 --max-sigma 0.25
+$PY export.py
 node verify_onnx.mjs ../models/tiny-world runs-v5/export-check
