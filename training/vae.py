@@ -556,8 +556,8 @@ def refine_decoder(args) -> None:
 
 
 def load_trained() -> VideoAE:
-    """The autoencoder of the latest stage that has run in this runs folder (2b, else 3, else 1c or stage 2 copied in
-    its place, else 1b, else 1)."""
+    """The autoencoder of the latest stage that has run in this runs folder (a refined decoder, stage 2b or 5, else 3,
+    else 1c or stage 2 copied in its place, else 1b, else 1)."""
     ck = (load_ckpt(REFINE_CKPT) or load_ckpt(STAGE3_CKPT) or load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT)
           or load_ckpt(CKPT))
     return VideoAE.from_checkpoint(ck).eval()
