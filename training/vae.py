@@ -241,6 +241,12 @@ class ClipPool:
                 return int(np.clip(cy // 8, 0, lim)) * 8, int(np.clip(cx // 8, 0, lim)) * 8
         return int(self.rng.integers(0, lim + 1)) * 8, int(self.rng.integers(0, lim + 1)) * 8
 
+    def place_crop(self, clip: int, g: int, crop: int) -> tuple:
+        """The crop origin for group g of a clip (_crop_origin), noted in last_places for object_masks()."""
+        y, x = self._crop_origin(group_frames(self.clips[clip], g), crop)
+        self.last_places.append((g, y, x))
+        return y, x
+
     def object_masks(self, crop: int) -> torch.Tensor:
         """[n, 1, h, w] for the last groups(): 1 where any frame of the group shows an object (it differs from the
         clip's background), else 0."""
@@ -264,8 +270,7 @@ class ClipPool:
             v = self.clips[clip]
             last = (len(v) - 1) // 4
             g = int(self.rng.integers(0, last + 1))
-            y, x = self._crop_origin(group_frames(v, g), crop)
-            self.last_places.append((g, y, x))
+            y, x = self.place_crop(clip, g, crop)
             for k, other in enumerate(with_neighbours(g, last, neighbours)):
                 picked[k].append(group_frames(v, other)[:, y:y + crop, x:x + crop])
         to = lambda arr: torch.from_numpy(np.stack(arr)).float().div(127.5).sub(1.0).permute(0, 1, 4, 2, 3).flatten(1, 2)
@@ -302,9 +307,8 @@ class DenoisedLatents:
         for b, clip in enumerate(picks):
             for _ in range(per_clip):
                 g = int(rng.integers(0, last + 1))
-                y, x = pool._crop_origin(group_frames(pool.clips[clip], g), crop)
                 pool.last_picks.append(clip)
-                pool.last_places.append((g, y, x))
+                y, x = pool.place_crop(clip, g, crop)
                 picked[0].append(groups[b, g, :, y:y + crop, x:x + crop])
                 for k, other in enumerate(with_neighbours(g, last, ae.dec.context)):
                     picked[1 + k].append(z[b, :, other, y // S_FACTOR:y // S_FACTOR + c8, x // S_FACTOR:x // S_FACTOR + c8])
