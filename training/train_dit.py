@@ -158,6 +158,11 @@ def train_worker(rank: int, args) -> None:
     if args.grow_refiner and not arch.get("refiner_channels"):
         arch.update(refiner_channels=args.grow_refiner, refiner_blocks=args.refiner_blocks)
         log(f"growing a detail refiner: {args.grow_refiner} channels, {args.refiner_blocks} blocks", flush=True)
+    if args.grow_temporal and not arch.get("refiner_temporal_blocks"):
+        if not arch.get("refiner_channels"):
+            raise SystemExit("--grow-temporal needs a denoiser with a detail refiner (grow one with --grow-refiner)")
+        arch.update(refiner_temporal_blocks=args.grow_temporal)
+        log(f"growing the refiner by {args.grow_temporal} temporal blocks", flush=True)
     dit = VideoDiT(in_ch=z_all.shape[1], text_dim=TEXT_ARCH["dim"], **arch)
     log(f"text encoder {count(text):,} params, denoiser {count(dit):,} params", flush=True)
     params = list(text.parameters()) + list(dit.parameters())
@@ -267,6 +272,8 @@ if __name__ == "__main__":
     ap.add_argument("--grow-refiner", type=int, default=0, metavar="CHANNELS",
                     help="add a zero-initialised DetailRefiner (convolutions at full latent resolution) of this width")
     ap.add_argument("--refiner-blocks", type=int, default=2, help="residual blocks of the grown refiner")
+    ap.add_argument("--grow-temporal", type=int, default=0, metavar="BLOCKS",
+                    help="add this many zero-initialised 3x3x3 blocks (TemporalRefinerBlock) to the refiner")
     ap.add_argument("--cosine-from", type=int, default=0, help="step where the cosine learning-rate schedule starts "
                     "(a grown model restarts it)")
     ap.add_argument("--keep-every", type=int, default=0, help="also keep a copy ckpt-STEP.pt every this many steps (0: none)")

@@ -11,6 +11,8 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
     /usr/bin/python3 training/vae.py refine-decoder --steps 3000 --denoised-frac 0.5  # stage 2b (experiment)
     /usr/bin/python3 training/vae.py grow-encoder --steps 8000 --recolour 0.5 --anchor 0 --lr 5e-4  # stage 3 (new runs folder)
     /usr/bin/python3 training/vae.py refine-decoder --steps 2000 --lr 3e-4 --object-weight 8  # stage 5 (new runs folder)
+    /usr/bin/python3 training/vae.py deepen-decoder --steps 3000 --lr 3e-4 --object-weight 8 --denoised-frac 0.5 \
+        --max-sigma 0.25                                       # stage 6 (experiment, new runs folder)
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -40,6 +42,7 @@ DEC2_CKPT = os.path.join(RUNS, "vae_dec2", "ckpt.pt")
 JOINT_CKPT = os.path.join(RUNS, "vae_joint", "ckpt.pt")
 REFINE_CKPT = os.path.join(RUNS, "vae_dec3", "ckpt.pt")
 STAGE3_CKPT = os.path.join(RUNS, "vae3", "ckpt.pt")
+DEEP_CKPT = os.path.join(RUNS, "vae_dec6", "ckpt.pt")
 
 
 def conv(i: int, o: int, k: int = 3, s: int = 1) -> nn.Conv2d:
@@ -56,11 +59,13 @@ class Res(nn.Module):
 
 
 def run_with_extra(net: nn.Sequential, extra: list, after: tuple, x):
-    """Runs `net`, and the block `extra[k]` after its layer `after[k]` (no extra blocks when `extra` is empty)."""
+    """Runs `net`, and the block `extra[k]` after its layer `after[k]` (no extra blocks when `extra` is empty; blocks
+    after the same layer run in their order in `extra`)."""
     for i, layer in enumerate(net):
         x = layer(x)
-        if extra and i in after:
-            x = extra[after.index(i)](x)
+        for block, at in zip(extra, after):
+            if at == i:
+                x = block(x)
     return x
 
 
@@ -95,12 +100,14 @@ class GroupDecoder(nn.Module):
     2 = the frames before and after it. `extra` adds residual blocks at 1/8, 1/4 and 1/2 resolution (stage 1c): star
     points and triangle corners need a wider view of the latent than one block gives."""
 
-    # Positions in `net` after which the extra blocks run (after the Res at 1/8, the conv at 1/4, the conv at 1/2).
+    # Positions in `net` after which the extra blocks run (after the Res at 1/8, the conv at 1/4, the conv at 1/2), and
+    # the deeper ones (after those at 1/4 and 1/2, and after the last pixel shuffle, at full resolution).
     EXTRA_AFTER = (1, 6, 11)
+    DEEP_AFTER = (6, 11, 14)
 
-    def __init__(self, c: int = LATENT_C, context: int = 0, extra: bool = False) -> None:
+    def __init__(self, c: int = LATENT_C, context: int = 0, extra: bool = False, deep: bool = False) -> None:
         super().__init__()
-        self.context, self.extra = int(context), extra
+        self.context, self.extra, self.deep = int(context), extra, deep
         self.net = nn.Sequential(
             conv(c * (1 + self.context), 96), Res(96), nn.SiLU(),
             conv(96, 64 * 4), nn.PixelShuffle(2), nn.SiLU(), conv(64, 64), nn.SiLU(),
@@ -110,10 +117,26 @@ class GroupDecoder(nn.Module):
         if extra:
             self.low = nn.Sequential(Res(96), Res(96), Res(96))
             self.mid, self.high = Res(64), Res(32)
+        if deep:  # stage 6: star points and ring holes are a pixel or two wide; the last layers had 32 and 12 channels
+            self.mid2, self.high2, self.full = Res(64), nn.Sequential(Res(32), Res(32)), FullResolution()
 
     def forward(self, z):
-        blocks = [self.low, self.mid, self.high] if self.extra else []
-        return run_with_extra(self.net, blocks, self.EXTRA_AFTER, z)
+        blocks, after = ([self.low, self.mid, self.high], self.EXTRA_AFTER) if self.extra else ([], ())
+        if self.deep:
+            blocks, after = blocks + [self.mid2, self.high2, self.full], after + self.DEEP_AFTER
+        return run_with_extra(self.net, blocks, after, z)
+
+
+class FullResolution(nn.Module):
+    """A residual block on the decoded pixels (4 frames x RGB) at full resolution, through 32 channels. Its last conv is
+    named `b` like Res's, so add_residual_blocks starts it at zero."""
+
+    def __init__(self, c: int = 12, hidden: int = 32) -> None:
+        super().__init__()
+        self.a, self.b = conv(c, hidden), conv(hidden, c)
+
+    def forward(self, x):
+        return x + self.b(F.silu(self.a(x)))
 
 
 def frames_to_groups(video: torch.Tensor) -> torch.Tensor:
@@ -134,19 +157,21 @@ def groups_to_frames(groups: torch.Tensor) -> torch.Tensor:
 
 
 class VideoAE(nn.Module):
-    def __init__(self, decoder_context: int = 0, decoder_extra: bool = False, encoder_extra: bool = False) -> None:
+    def __init__(self, decoder_context: int = 0, decoder_extra: bool = False, encoder_extra: bool = False,
+                 decoder_deep: bool = False) -> None:
         super().__init__()
         self.enc = GroupEncoder(extra=encoder_extra)
-        self.dec = GroupDecoder(context=decoder_context, extra=decoder_extra)
+        self.dec = GroupDecoder(context=decoder_context, extra=decoder_extra, deep=decoder_deep)
 
     def arch(self) -> dict:
         """What a checkpoint records so that `from_checkpoint` rebuilds the same network."""
-        return {"decoder_context": self.dec.context, "decoder_extra": self.dec.extra, "encoder_extra": self.enc.extra}
+        return {"decoder_context": self.dec.context, "decoder_extra": self.dec.extra, "encoder_extra": self.enc.extra,
+                "decoder_deep": self.dec.deep}
 
     @staticmethod
     def from_checkpoint(ck: dict) -> "VideoAE":
         ae = VideoAE(decoder_context=int(ck.get("decoder_context", 0)), decoder_extra=bool(ck.get("decoder_extra", False)),
-                     encoder_extra=bool(ck.get("encoder_extra", False)))
+                     encoder_extra=bool(ck.get("encoder_extra", False)), decoder_deep=bool(ck.get("decoder_deep", False)))
         ae.load_state_dict(ck["model"])
         return ae
 
@@ -559,10 +584,26 @@ def refine_decoder(args) -> None:
     train_decoder(args, VideoAE.from_checkpoint(base), REFINE_CKPT, "vae-refine", 6000)
 
 
+def deepen_decoder(args) -> None:
+    """Stage 6 (run in a runs folder whose vae_dec3 is the stage-5 decoder and dit/ckpt.pt its denoiser): the decoder
+    grows residual blocks at 1/4 and 1/2 resolution and one at full resolution (FullResolution), each starting as a
+    pass-through, then trains on as stage 5 did. The encoder stays frozen, so latents and denoiser stay valid."""
+    setup_threads()
+    torch.manual_seed(7)
+    base = stage_input(REFINE_CKPT, "deepen-decoder", "the stage-5 decoder", "see train_all.sh, stage 5")
+    ae = VideoAE(decoder_context=2, decoder_extra=True, encoder_extra=True, decoder_deep=True)
+    if not load_ckpt(DEEP_CKPT):
+        state = dict(base["model"])
+        add_residual_blocks(state, "dec", {"mid2": ae.dec.mid2, "high2": ae.dec.high2, "full": ae.dec.full})
+        ae.load_state_dict(state)
+        save_ckpt(DEEP_CKPT, model=ae.state_dict(), opt=None, step=0, **ae.arch())
+    train_decoder(args, ae, DEEP_CKPT, "vae-deep", 7000)
+
+
 def load_trained() -> VideoAE:
-    """The autoencoder of the latest stage that has run in this runs folder (a refined decoder, stage 2b or 5, else 3,
-    else 1c or stage 2 copied in its place, else 1b, else 1)."""
-    ck = (load_ckpt(REFINE_CKPT) or load_ckpt(STAGE3_CKPT) or load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT)
+    """The autoencoder of the latest stage that has run in this runs folder (a deepened decoder, stage 6, else a
+    refined decoder, stage 2b or 5, else 3, else 1c or stage 2 copied in its place, else 1b, else 1)."""
+    ck = (load_ckpt(DEEP_CKPT) or load_ckpt(REFINE_CKPT) or load_ckpt(STAGE3_CKPT) or load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT)
           or load_ckpt(CKPT))
     return VideoAE.from_checkpoint(ck).eval()
 
@@ -604,7 +645,7 @@ def stats(args) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "joint-finetune", "refine-decoder",
-                                    "grow-encoder", "stats"])
+                                    "grow-encoder", "deepen-decoder", "stats"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--crop", type=int, default=64)
@@ -627,4 +668,5 @@ if __name__ == "__main__":
                     help="weight of the latents' drift from the previous stage's (joint-finetune, grow-encoder)")
     a = ap.parse_args()
     {"train": train, "finetune-decoder": finetune_decoder, "grow-decoder": grow_decoder,
-     "joint-finetune": joint_finetune, "refine-decoder": refine_decoder, "grow-encoder": grow_encoder, "stats": stats}[a.cmd](a)
+     "joint-finetune": joint_finetune, "refine-decoder": refine_decoder, "grow-encoder": grow_encoder,
+     "deepen-decoder": deepen_decoder, "stats": stats}[a.cmd](a)
