@@ -138,8 +138,13 @@ class RefinerBlock(nn.Module):
         self.time_modulation = nn.Linear(dim, 2 * channels)
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
-        sc, sh = self.time_modulation(F.silu(temb))[:, :, None, None].chunk(2, 1)
-        return x + self.conv2(F.silu(self.conv1(F.silu(x)) * (1 + sc) + sh))
+        return x + self.conv2(modulated_conv(self.conv1, self.time_modulation, x, temb))
+
+
+def modulated_conv(conv1: nn.Conv2d, time_modulation: nn.Linear, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+    """The refiner blocks' first half: a 3x3 conv whose output the timestep scales and shifts, then SiLU."""
+    sc, sh = time_modulation(F.silu(temb))[:, :, None, None].chunk(2, 1)
+    return F.silu(conv1(F.silu(x)) * (1 + sc) + sh)
 
 
 class TemporalRefinerBlock(nn.Module):
@@ -156,8 +161,7 @@ class TemporalRefinerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor, frames: int) -> torch.Tensor:
         # x [B*F, C, H, W], temb [B*F, D]
-        sc, sh = self.time_modulation(F.silu(temb))[:, :, None, None].chunk(2, 1)
-        h = F.silu(self.conv1(F.silu(x)) * (1 + sc) + sh)
+        h = modulated_conv(self.conv1, self.time_modulation, x, temb)
         bf, c, hh, ww = h.shape
         h = h.reshape(bf // frames, frames, c, hh, ww).transpose(1, 2)
         h = self.temporal_conv(h).transpose(1, 2).reshape(bf, c, hh, ww)

@@ -603,8 +603,8 @@ def deepen_decoder(args) -> None:
 def load_trained() -> VideoAE:
     """The autoencoder of the latest stage that has run in this runs folder (a deepened decoder, stage 6, else a
     refined decoder, stage 2b or 5, else 3, else 1c or stage 2 copied in its place, else 1b, else 1)."""
-    ck = (load_ckpt(DEEP_CKPT) or load_ckpt(REFINE_CKPT) or load_ckpt(STAGE3_CKPT) or load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT)
-          or load_ckpt(CKPT))
+    ck = (load_ckpt(DEEP_CKPT) or load_ckpt(REFINE_CKPT) or load_ckpt(STAGE3_CKPT) or load_ckpt(DEC2_CKPT)
+          or load_ckpt(DEC_CKPT) or load_ckpt(CKPT))
     return VideoAE.from_checkpoint(ck).eval()
 
 
