@@ -13,6 +13,8 @@ Each group is handled by a 2D conv net on its 12 stacked channels, which keeps t
     /usr/bin/python3 training/vae.py refine-decoder --steps 2000 --lr 3e-4 --object-weight 8  # stage 5 (new runs folder)
     /usr/bin/python3 training/vae.py deepen-decoder --steps 3000 --lr 3e-4 --object-weight 8 --denoised-frac 0.5 \
         --max-sigma 0.25                                       # stage 6 (experiment, new runs folder)
+    /usr/bin/python3 training/vae.py refine-joint --steps 4000 --recolour 0.5 --anchor 0 --lr 3e-4 --object-weight 8
+                                                               # encoder stage 6 (experiment, new runs folder)
     /usr/bin/python3 training/vae.py stats                     # latents_mean/std + preview/latent_rgb.json factors
 
 The decoder fine-tune keeps the encoder, so latents (and a denoiser trained on them) stay valid while the decoder gets
@@ -43,6 +45,7 @@ JOINT_CKPT = os.path.join(RUNS, "vae_joint", "ckpt.pt")
 REFINE_CKPT = os.path.join(RUNS, "vae_dec3", "ckpt.pt")
 STAGE3_CKPT = os.path.join(RUNS, "vae3", "ckpt.pt")
 DEEP_CKPT = os.path.join(RUNS, "vae_dec6", "ckpt.pt")
+JOINT6_CKPT = os.path.join(RUNS, "vae6", "ckpt.pt")
 
 
 def conv(i: int, o: int, k: int = 3, s: int = 1) -> nn.Conv2d:
@@ -529,7 +532,8 @@ def joint_train(args, ae: VideoAE, old: VideoAE, ckpt_path: str, label: str, see
             z_old = old.enc(groups[0])
             sd = z_old.std()
         y = ae.dec(torch.cat([z + torch.randn_like(z) * args.latent_noise * sd for z in zs], 1))
-        rec, err = recon_loss(y, groups[0], args.edge)
+        objects = pool.object_masks(args.crop) if args.object_weight else None
+        rec, err = recon_loss(y, groups[0], args.edge, objects, args.object_weight)
         drift = ((zs[0] - z_old) ** 2).mean(dim=(1, 2, 3)) / sd ** 2
         anchor = (drift * own).sum() / own.sum().clamp(min=1)
         step = end_step(step, ae, opt, rec + args.anchor * anchor, err, drift=float(anchor))
@@ -600,11 +604,26 @@ def deepen_decoder(args) -> None:
     train_decoder(args, ae, DEEP_CKPT, "vae-deep", 7000)
 
 
+def refine_joint(args) -> None:
+    """Encoder stage 6 (experiment; run in a runs folder whose vae_dec3 is the stage-5 autoencoder): encoder and
+    decoder train together again from stage 5, with --object-weight on the object masks as stage 5's decoder had. The
+    stage-5 decoder alone still loses stars orbiting in the sky (`sample.py --recon`): the latent of a fast object's
+    four places in a group blurs them, which only the encoder can change. The latents change, so the denoiser has to be
+    moved onto them afterwards (re-encode, then train_dit.py --init-from), as stages 2 and 3 were."""
+    setup_threads()
+    torch.manual_seed(8)
+    base = stage_input(REFINE_CKPT, "refine-joint", "the stage-5 autoencoder", "see train_all.sh, stage 5")
+    old = VideoAE.from_checkpoint(base)
+    if not load_ckpt(JOINT6_CKPT):
+        save_ckpt(JOINT6_CKPT, model=base["model"], opt=None, step=0, **old.arch())
+    joint_train(args, VideoAE.from_checkpoint(base), old, JOINT6_CKPT, "vae-joint6", 8000)
+
+
 def load_trained() -> VideoAE:
-    """The autoencoder of the latest stage that has run in this runs folder (a deepened decoder, stage 6, else a
-    refined decoder, stage 2b or 5, else 3, else 1c or stage 2 copied in its place, else 1b, else 1)."""
-    ck = (load_ckpt(DEEP_CKPT) or load_ckpt(REFINE_CKPT) or load_ckpt(STAGE3_CKPT) or load_ckpt(DEC2_CKPT)
-          or load_ckpt(DEC_CKPT) or load_ckpt(CKPT))
+    """The autoencoder of the latest stage that has run in this runs folder (encoder stage 6, else a deepened decoder,
+    stage 6, else a refined decoder, stage 2b or 5, else 3, else 1c or stage 2 copied in its place, else 1b, else 1)."""
+    ck = (load_ckpt(JOINT6_CKPT) or load_ckpt(DEEP_CKPT) or load_ckpt(REFINE_CKPT) or load_ckpt(STAGE3_CKPT)
+          or load_ckpt(DEC2_CKPT) or load_ckpt(DEC_CKPT) or load_ckpt(CKPT))
     return VideoAE.from_checkpoint(ck).eval()
 
 
@@ -645,7 +664,7 @@ def stats(args) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["train", "finetune-decoder", "grow-decoder", "joint-finetune", "refine-decoder",
-                                    "grow-encoder", "deepen-decoder", "stats"])
+                                    "grow-encoder", "deepen-decoder", "refine-joint", "stats"])
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--crop", type=int, default=64)
@@ -663,10 +682,10 @@ if __name__ == "__main__":
     ap.add_argument("--edge", type=float, default=0.0,
                     help="weight of the L1 on pixel differences (every stage but train): sharper corners")
     ap.add_argument("--object-weight", type=float, default=0.0,
-                    help="decoder stages: extra loss weight on every object pixel (from the world's object masks)")
+                    help="decoder stages and the joint ones: extra loss weight on every object pixel (the world's object masks)")
     ap.add_argument("--anchor", type=float, default=0.1,
                     help="weight of the latents' drift from the previous stage's (joint-finetune, grow-encoder)")
     a = ap.parse_args()
     {"train": train, "finetune-decoder": finetune_decoder, "grow-decoder": grow_decoder,
      "joint-finetune": joint_finetune, "refine-decoder": refine_decoder, "grow-encoder": grow_encoder,
-     "deepen-decoder": deepen_decoder, "stats": stats}[a.cmd](a)
+     "deepen-decoder": deepen_decoder, "refine-joint": refine_joint, "stats": stats}[a.cmd](a)
