@@ -498,6 +498,17 @@ def add_residual_blocks(state: dict, prefix: str, blocks: dict) -> None:
             state[f"{prefix}.{name}.{k}"] = torch.zeros_like(v) if k.split(".")[-2] == "b" else v
 
 
+def start_stage(path: str, ae: "VideoAE", base: dict, prefix: str = "", blocks: dict | None = None) -> None:
+    """Writes step 0 of a stage that starts from `base`'s weights, with `blocks` added under `prefix` as pass-throughs
+    (add_residual_blocks), into `ae` and `path`; nothing when `path` already has a checkpoint to resume from."""
+    if load_ckpt(path):
+        return
+    state = dict(base["model"])
+    add_residual_blocks(state, prefix, blocks or {})
+    ae.load_state_dict(state)
+    save_ckpt(path, model=ae.state_dict(), opt=None, step=0, **ae.arch())
+
+
 def grow_decoder(args) -> None:
     """Stage 1c: the encoder still frozen; the stage-1b decoder grows (the frame after as context too, residual blocks
     at three resolutions) without changing what it computes at first: the new input weights and each new block's last
@@ -565,14 +576,9 @@ def grow_encoder(args) -> None:
     torch.manual_seed(6)
     base = stage_input(DEC2_CKPT, "grow-encoder", "the stage-2 autoencoder", "see train_all.sh, stage 2")
     old = VideoAE.from_checkpoint(base)
-    if not load_ckpt(STAGE3_CKPT):
-        ae = VideoAE(decoder_context=2, decoder_extra=True, encoder_extra=True)
-        state = dict(base["model"])
-        add_residual_blocks(state, "enc", {"res2": ae.enc.res2, "res4": ae.enc.res4, "res8": ae.enc.res8})
-        ae.load_state_dict(state)
-        save_ckpt(STAGE3_CKPT, model=ae.state_dict(), opt=None, step=0, **ae.arch())
-    joint_train(args, VideoAE(decoder_context=2, decoder_extra=True, encoder_extra=True), old, STAGE3_CKPT,
-                "vae-grow-enc", 6000)
+    ae = VideoAE(decoder_context=2, decoder_extra=True, encoder_extra=True)
+    start_stage(STAGE3_CKPT, ae, base, "enc", {"res2": ae.enc.res2, "res4": ae.enc.res4, "res8": ae.enc.res8})
+    joint_train(args, ae, old, STAGE3_CKPT, "vae-grow-enc", 6000)
 
 
 def refine_decoder(args) -> None:
@@ -596,11 +602,7 @@ def deepen_decoder(args) -> None:
     torch.manual_seed(7)
     base = stage_input(REFINE_CKPT, "deepen-decoder", "the stage-5 decoder", "see train_all.sh, stage 5")
     ae = VideoAE(decoder_context=2, decoder_extra=True, encoder_extra=True, decoder_deep=True)
-    if not load_ckpt(DEEP_CKPT):
-        state = dict(base["model"])
-        add_residual_blocks(state, "dec", {"mid2": ae.dec.mid2, "high2": ae.dec.high2, "full": ae.dec.full})
-        ae.load_state_dict(state)
-        save_ckpt(DEEP_CKPT, model=ae.state_dict(), opt=None, step=0, **ae.arch())
+    start_stage(DEEP_CKPT, ae, base, "dec", {"mid2": ae.dec.mid2, "high2": ae.dec.high2, "full": ae.dec.full})
     train_decoder(args, ae, DEEP_CKPT, "vae-deep", 7000)
 
 
@@ -614,8 +616,7 @@ def refine_joint(args) -> None:
     torch.manual_seed(8)
     base = stage_input(REFINE_CKPT, "refine-joint", "the stage-5 autoencoder", "see train_all.sh, stage 5")
     old = VideoAE.from_checkpoint(base)
-    if not load_ckpt(JOINT6_CKPT):
-        save_ckpt(JOINT6_CKPT, model=base["model"], opt=None, step=0, **old.arch())
+    start_stage(JOINT6_CKPT, old, base)
     joint_train(args, VideoAE.from_checkpoint(base), old, JOINT6_CKPT, "vae-joint6", 8000)
 
 
