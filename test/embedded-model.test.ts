@@ -1,11 +1,15 @@
 // The committed embedded model (models/tiny-world) served by the real daemon: a short generation per prompt, decoded
 // from the MP4 and checked with the same analytic adherence checks as `npm run eval`. The committed model follows colour,
 // scene and motion (≥ 89% held-out) but not yet shape (see models/tiny-world/README.md), so shape is not asserted.
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSession, disposeSession, runSession } from '../inference/backend/onnx.ts';
 import { judgeClip } from '../inference/eval/checks.ts';
 import { generateClip } from '../inference/eval/generate.ts';
 import { loadWorld } from '../inference/eval/world.ts';
-import { startDaemon, type RunningDaemon } from '../inference/server/daemon.ts';
+import { decodedToFrames, framesToDecoded } from '../inference/pipeline/frames.ts';
+import { DEFAULT_MODEL, DEFAULT_MODELS_DIR, startDaemon, type RunningDaemon } from '../inference/server/daemon.ts';
 
 const world = loadWorld();
 let daemon: RunningDaemon;
@@ -66,8 +70,45 @@ describe('embedded model tiny-world through the daemon', () => {
     }, 60_000);
   }
 
+  // The package is also the checkpoint training resumes from (training/import_package.py), so it ships the encoder
+  // its decoder was fit to: a clip the model drew, encoded and decoded again, must come back as the same clip, and its
+  // latents must have the statistics the denoiser was trained on (model_index.json latents_mean/std).
+  it('ships a vae_encoder that its vae_decoder inverts', async () => {
+    const dir = path.join(DEFAULT_MODELS_DIR, DEFAULT_MODEL);
+    const { latents_mean: mean, latents_std: std } = JSON.parse(readFileSync(path.join(dir, 'model_index.json'), 'utf8')).animate as { latents_mean: number[]; latents_std: number[] };
+    const clip = await clipFor('a red ball moves right on the grass', 11);
+    const options = { executionProvider: 'cpu' as const, intraOpThreads: 2 };
+    const encoder = await createSession(path.join(dir, 'vae_encoder', 'model.onnx'), options);
+    const decoder = await createSession(path.join(dir, 'vae_decoder', 'model.onnx'), options);
+    try {
+      const video = framesToDecoded(clip);
+      const { latent_sample: latents } = await runSession(encoder, { sample: { type: 'float32', dims: [1, 3, clip.frames.length, clip.height, clip.width], data: video } });
+      expect(latents?.dims).toEqual([1, mean.length, 5, 16, 16]);
+      const z = latents!.data as Float32Array;
+      const perChannel = 5 * 16 * 16;
+      for (let c = 0; c < mean.length; c++) {
+        const normalised = z.subarray(c * perChannel, (c + 1) * perChannel).map((v) => (v - mean[c]!) / std[c]!);
+        const m = normalised.reduce((a, v) => a + v, 0) / perChannel;
+        // one clip, not the dataset: within the spread of a single clip's statistics, not exactly 0 and 1
+        expect(Math.abs(m), `channel ${c} mean`).toBeLessThan(1.5);
+        expect(Math.sqrt(normalised.reduce((a, v) => a + (v - m) ** 2, 0) / perChannel), `channel ${c} std`).toBeLessThan(2.5);
+      }
+      const { sample } = await runSession(decoder, { latent_sample: latents! });
+      const decoded = sample!.data as Float32Array;
+      const l1 = decoded.reduce((a, v, i) => a + Math.abs(v - video[i]!), 0) / decoded.length;
+      expect(l1).toBeLessThan(0.05);
+      const before = judgeClip(world, clip);
+      const after = judgeClip(world, decodedToFrames(decoded, clip.frames.length, clip.height, clip.width));
+      expect([after.colour, after.scene, after.motion, after.shape]).toEqual([before.colour, before.scene, before.motion, before.shape]);
+    } finally {
+      await disposeSession(encoder);
+      await disposeSession(decoder);
+    }
+  }, 60_000);
+
   it('reports the words of a prompt it does not know', async () => {
     const clip = await generateClip(daemon.address, { prompt: 'a blue box bounces on a trampoline', seed: 3, steps: 4 });
     expect(clip.unknownWords).toEqual(['trampoline']);
   }, 60_000);
 });
+

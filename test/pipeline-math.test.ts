@@ -9,6 +9,7 @@ import { readModelPackage } from '../inference/model/package.ts';
 import { ModelRuntime, type GenerationParams } from '../inference/pipeline/model-runtime.ts';
 import { OnnxWorkerClient } from '../inference/worker/onnx-worker-client.ts';
 import { gaussianNoise } from '../inference/pipeline/rng.ts';
+import { decodedToFrames, framesToDecoded } from '../inference/pipeline/frames.ts';
 
 let dir: string;
 let worker: OnnxWorkerClient;
@@ -132,5 +133,17 @@ describe('seeded noise', () => {
     const variance = a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length;
     expect(Math.abs(mean)).toBeLessThan(0.03);
     expect(Math.abs(variance - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe('frames and decoder tensors', () => {
+  it('framesToDecoded puts each RGB byte at [channel, frame, pixel] in [-1, 1], and decodedToFrames undoes it', () => {
+    const width = 3, height = 2, count = 2;
+    const frames = Array.from({ length: count }, (_, f) => Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 37 + f * 101) % 256));
+    const data = framesToDecoded({ width, height, frames });
+    expect(data.length).toBe(3 * count * width * height);
+    // frame 1, pixel 4 (x 1, y 1), green: byte (13 * 37 + 101) % 256 = 70
+    expect(data[(1 * count + 1) * width * height + 4]).toBeCloseTo(70 / 127.5 - 1, 6);
+    expect(decodedToFrames(data, count, height, width).frames).toEqual(frames);
   });
 });

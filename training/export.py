@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 
 import numpy as np
 import torch
@@ -44,6 +45,46 @@ def save_ref(folder: str, name: str, tensors: dict) -> None:
         json.dump(index, f)
 
 
+# Each component's ONNX signature (docs/model-package.md). import_package.py exports probes through the same calls, so
+# the graphs it reads weights back from are built exactly as the package's were.
+SIGNATURES = {
+    "text_encoder": (["input_ids"], ["last_hidden_state"],
+                     {"input_ids": {0: "batch", 1: "sequence"}, "last_hidden_state": {0: "batch", 1: "sequence"}}),
+    "transformer": (["hidden_states", "timestep", "encoder_hidden_states"], ["sample"],
+                    {"hidden_states": {0: "batch", 2: "frames", 3: "height", 4: "width"}, "timestep": {0: "batch"},
+                     "encoder_hidden_states": {0: "batch", 1: "sequence"},
+                     "sample": {0: "batch", 2: "frames", 3: "height", 4: "width"}}),
+    "vae_decoder": (["latent_sample"], ["sample"],
+                    {"latent_sample": {0: "batch", 2: "frames", 3: "height", 4: "width"},
+                     "sample": {0: "batch", 2: "frames", 3: "height", 4: "width"}}),
+    # Not read by the daemon: it makes the package a complete starting point for training (import_package.py).
+    "vae_encoder": (["sample"], ["latent_sample"],
+                    {"sample": {0: "batch", 2: "frames", 3: "height", 4: "width"},
+                     "latent_sample": {0: "batch", 2: "frames", 3: "height", 4: "width"}}),
+}
+
+
+def export_component(name: str, module: torch.nn.Module, inputs: tuple, out: str, ref: str | None = None) -> torch.Tensor:
+    """Writes <out>/<name>/model.onnx and, with `ref`, PyTorch's reference inputs and output for verify_onnx.mjs."""
+    input_names, output_names, axes = SIGNATURES[name]
+    os.makedirs(os.path.join(out, name), exist_ok=True)
+    with torch.no_grad():
+        result = module(*inputs)
+    torch.onnx.export(module, inputs, os.path.join(out, name, "model.onnx"), opset_version=OPSET,
+                      input_names=input_names, output_names=output_names, dynamic_axes=axes)
+    if ref:
+        save_ref(ref, name, {**dict(zip(input_names, inputs)), output_names[0]: result})
+    return result
+
+
+def example_inputs(tok: WordTokenizer, in_ch: int) -> dict:
+    """Fixed inputs for each component's trace and reference (seeded)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, in_ch, 5, 16, 16, generator=gen)
+    return {"input_ids": torch.from_numpy(tok.batch(["a red ball bouncing on the grass", ""])), "hidden_states": x,
+            "timestep": torch.tensor([700.0, 700.0]), "video": torch.rand(1, 3, 17, 128, 128, generator=gen) * 2 - 1}
+
+
 def export(args) -> None:
     torch.manual_seed(0)
     out = os.path.abspath(args.out)
@@ -54,40 +95,21 @@ def export(args) -> None:
     text = TextEncoder(len(tok.vocab), max_len=MAX_LEN, **ck["text_arch"]).eval()
     dit = VideoDiT(in_ch=len(ck["mean"]), text_dim=ck["text_arch"]["dim"], **ck["arch"]).eval()
     text.load_state_dict(ck["ema_text"]), dit.load_state_dict(ck["ema_dit"])
-    ae = V.load_trained()
-    dec = V.DecoderExport(ae).eval()
+    ae = V.load_trained(need_encoder=False)
     ref = os.path.join(RUNS, "export-check")
-    for sub in ("tokenizer", "text_encoder", "transformer", "vae_decoder", "scheduler", "preview"):
+    for sub in ("tokenizer", "scheduler", "preview"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     tok.save(os.path.join(out, "tokenizer"))
-
-    ids = torch.from_numpy(tok.batch(["a red ball bouncing on the grass", ""]))
-    with torch.no_grad():
-        hid = text(ids)
-    torch.onnx.export(text, (ids,), os.path.join(out, "text_encoder", "model.onnx"), opset_version=OPSET,
-                      input_names=["input_ids"], output_names=["last_hidden_state"],
-                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "last_hidden_state": {0: "batch", 1: "sequence"}})
-    save_ref(ref, "text_encoder", {"input_ids": ids, "last_hidden_state": hid})
-
-    x = torch.randn(2, len(ck["mean"]), 5, 16, 16)
-    t = torch.tensor([700.0, 700.0])
-    with torch.no_grad():
-        v = dit(x, t, hid)
-    torch.onnx.export(dit, (x, t, hid), os.path.join(out, "transformer", "model.onnx"), opset_version=OPSET,
-                      input_names=["hidden_states", "timestep", "encoder_hidden_states"], output_names=["sample"],
-                      dynamic_axes={"hidden_states": {0: "batch", 2: "frames", 3: "height", 4: "width"}, "timestep": {0: "batch"},
-                                    "encoder_hidden_states": {0: "batch", 1: "sequence"},
-                                    "sample": {0: "batch", 2: "frames", 3: "height", 4: "width"}})
-    save_ref(ref, "transformer", {"hidden_states": x, "timestep": t, "encoder_hidden_states": hid, "sample": v})
-
-    z = x[:1] * ck["std"][None, :, None, None, None] + ck["mean"][None, :, None, None, None]
-    with torch.no_grad():
-        img = dec(z)
-    torch.onnx.export(dec, (z,), os.path.join(out, "vae_decoder", "model.onnx"), opset_version=OPSET,
-                      input_names=["latent_sample"], output_names=["sample"],
-                      dynamic_axes={"latent_sample": {0: "batch", 2: "frames", 3: "height", 4: "width"},
-                                    "sample": {0: "batch", 2: "frames", 3: "height", 4: "width"}})
-    save_ref(ref, "vae_decoder", {"latent_sample": z, "sample": img})
+    ex = example_inputs(tok, len(ck["mean"]))
+    hid = export_component("text_encoder", text, (ex["input_ids"],), out, ref)
+    export_component("transformer", dit, (ex["hidden_states"], ex["timestep"], hid), out, ref)
+    z = ex["hidden_states"][:1] * ck["std"][None, :, None, None, None] + ck["mean"][None, :, None, None, None]
+    export_component("vae_decoder", V.DecoderExport(ae).eval(), (z,), out, ref)
+    encoder = os.path.join(out, "vae_encoder")
+    if ae.encoder_trained:
+        export_component("vae_encoder", V.EncoderExport(ae).eval(), (ex["video"],), out, ref)
+    elif os.path.isdir(encoder):  # a stale encoder would not match this decoder's latents
+        shutil.rmtree(encoder)
 
     stats = json.load(open(os.path.join(RUNS, "vae", "stats.json")))
     with open(os.path.join(out, "preview", "latent_rgb.json"), "w") as f:
@@ -122,8 +144,11 @@ def export(args) -> None:
             "example_prompts": EXAMPLES,
             "vocabulary": {"shapes": W.SHAPES, "colours": W.COLOURS, "motions": W.MOTIONS, "scenes": W.SCENES, "words": vocab_words},
         },
+        # What import_package.py needs to rebuild the PyTorch modules (the ONNX files hold only their weights).
         "training": {"denoiser_step": int(ck["step"]), "text_encoder_params": count(text), "transformer_params": count(dit),
-                     "vae_decoder_params": count(ae.dec)},
+                     "vae_decoder_params": count(ae.dec), "text_arch": ck["text_arch"], "transformer_arch": ck["arch"],
+                     "vae_arch": ae.arch(),
+                     **({"vae_encoder_params": count(ae.enc)} if ae.encoder_trained else {})},
     }
     with open(os.path.join(out, "model_index.json"), "w") as f:
         json.dump(index, f, indent=1)

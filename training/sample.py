@@ -51,7 +51,7 @@ class Sampler:
         self.text.load_state_dict(ck["ema_text" if ema else "text"])
         self.dit.load_state_dict(ck["ema_dit" if ema else "dit"])
         self.mean, self.std, self.step = ck["mean"], ck["std"], ck["step"]
-        self.ae = V.load_trained()
+        self.ae = V.load_trained(need_encoder=False)  # it only decodes
 
     @torch.no_grad()
     def __call__(self, prompt: str, seed: int, steps: int = 20, guidance: float = 4.5, shift: float = 3.0,

@@ -88,6 +88,20 @@ def object_weight(x0: torch.Tensor, strength: float) -> torch.Tensor:
     return 1 + strength * (m - 1).clamp(0, 4) / 4
 
 
+def clip_weights(metas: list, spec: str) -> torch.Tensor | None:
+    """Sampling weights from --shape-weight "star=2,ring=2": a clip's weight is the largest of its objects' shapes'
+    (1 for shapes not named). None when `spec` is empty: clips are drawn uniformly."""
+    if not spec:
+        return None
+    weights = {}
+    for part in spec.split(","):
+        shape, _, w = part.partition("=")
+        if shape not in W.SHAPES or not w:
+            raise SystemExit(f"--shape-weight {spec!r}: each part must be SHAPE=WEIGHT with SHAPE one of {W.SHAPES}")
+        weights[shape] = float(w)
+    return torch.tensor([max(weights.get(s, 1.0) for s, _, _ in m["objs"]) for m in metas])
+
+
 def sample_sigmas(n: int, gen: torch.Generator, shift: float = 1.0, detail_frac: float = 0.0) -> torch.Tensor:
     """Logit-normal (10% uniform), then shifted like the sampler's schedule (sigma' = shift s / (1 + (shift - 1) s)).
     The sampler with shift 3 spends half of its steps above sigma 0.75, where the layout and the motion are decided;
@@ -135,6 +149,7 @@ def train_worker(rank: int, args) -> None:
     local_batch = args.batch // world
     setup_threads()
     z_all, metas = load_latents()
+    weights = clip_weights(metas, args.shape_weight)
     z_all = torch.from_numpy(z_all.astype(np.float32))
     ck = load_ckpt(CKPT)
     # A resumed run keeps the normalisation it started with, also when more clips have been encoded since: the
@@ -178,6 +193,8 @@ def train_worker(rank: int, args) -> None:
         step = warm_from = ck["step"]
         if missing:
             log(f"new parameters {missing}: optimiser state reset", flush=True)
+        elif ck.get("opt") is None:
+            log("no optimiser state (a checkpoint imported from a package): fresh optimiser, with a warm-up", flush=True)
         else:
             opt.load_state_dict(ck["opt"])
             warm_from = ck.get("warm_from", 0)
@@ -197,7 +214,8 @@ def train_worker(rank: int, args) -> None:
         decay = 0.5 * (1 + np.cos(np.pi * min(1.0, max(0, step - args.cosine_from) / (args.steps - args.cosine_from))))
         for g in opt.param_groups:
             g["lr"] = args.lr * warm * (0.1 + 0.9 * decay)
-        idx = torch.randint(0, len(z_all), (local_batch,), generator=gen)
+        idx = (torch.randint(0, len(z_all), (local_batch,), generator=gen) if weights is None
+               else torch.multinomial(weights, local_batch, replacement=True, generator=gen))
         x0 = z_all[idx]
         captions = [W.caption(clip_of(metas[int(i)]), rng) if rng.random() >= args.cond_drop else "" for i in idx]
         ids = torch.from_numpy(tok.batch(captions))
@@ -277,6 +295,8 @@ if __name__ == "__main__":
     ap.add_argument("--cosine-from", type=int, default=0, help="step where the cosine learning-rate schedule starts "
                     "(a grown model restarts it)")
     ap.add_argument("--keep-every", type=int, default=0, help="also keep a copy ckpt-STEP.pt every this many steps (0: none)")
+    ap.add_argument("--shape-weight", default="", metavar="SHAPE=W,...",
+                    help="draw clips showing these shapes W times as often (e.g. star=2,ring=2): the shapes it gets wrong")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight (up to 1 + this) on object pixels")
     a = ap.parse_args()
     if a.cmd == "train" and not 0 <= a.cosine_from < a.steps:

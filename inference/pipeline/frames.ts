@@ -34,6 +34,20 @@ export function decodedToFrames(data: Float32Array, frames: number, height: numb
   return { width, height, frames: out };
 }
 
+/** The inverse of decodedToFrames: RGB frames → [3, F, H, W] in [-1, 1] (a vae_encoder's input, batch item 0). */
+export function framesToDecoded(video: RgbFrames): Float32Array {
+  const plane = video.height * video.width;
+  const channelStride = video.frames.length * plane;
+  const data = new Float32Array(3 * channelStride);
+  video.frames.forEach((frame, f) => {
+    for (let c = 0; c < 3; c++) {
+      const dst = c * channelStride + f * plane;
+      for (let p = 0, i = c; p < plane; p++, i += 3) data[dst + p] = frame[i]! / 127.5 - 1;
+    }
+  });
+  return data;
+}
+
 /**
  * Cheap preview: decoder-space latent [C, F, h, w] → RGB through linear factors, upscaled by nearest neighbour
  * by `scale`. Costs C·F·h·w multiply-adds: negligible next to a denoiser step.
