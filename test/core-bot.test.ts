@@ -28,7 +28,7 @@ let core: BotCore;
 beforeAll(async () => {
   // A second package whose denoiser burns time, so that jobs stay running long enough to cancel.
   slowDir = await mkdtemp(path.join(os.tmpdir(), 'animate-slow-'));
-  await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMatmuls: 100 });
+  await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMs: 80 });
   fx = await startFixtureDaemon({ daemon: { modelDirs: [path.join(slowDir, 'slow')], concurrency: 2 } });
   core = createBotCore({ connection: fx.client, logger: silentLogger, limits: { perUserConcurrent: 8, perUserPerWindow: 0 } });
 });
@@ -243,7 +243,7 @@ describe('failures end with a message', () => {
 
   it('the daemon going away mid-job', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'animate-gone-'));
-    await buildFixturePackage(path.join(dir, 'slow'), { name: 'slow', burnMatmuls: 100 });
+    await buildFixturePackage(path.join(dir, 'slow'), { name: 'slow', burnMs: 80 });
     const daemon = await startDaemon({ listen: '127.0.0.1:0', modelsDir: dir, logger: daemonSilent });
     const local = createBotCore({ daemonAddress: daemon.address, logger: silentLogger });
     const surface = new RecordingSurface();

@@ -5,7 +5,7 @@ import type { GenerateEvent__Output, GenerateRequest } from '../shared/rpc/types
 import { collect, collectSettled, startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
 
 // Each denoiser call of this fixture burns ~50 ms, so a 20-step job runs for about a second.
-const SLOW = { burnMatmuls: 60 };
+const SLOW = { burnMs: 50 };
 let fx: FixtureDaemon | undefined;
 afterEach(async () => {
   await fx?.close();

@@ -7,7 +7,7 @@ let h: DiscordHarness;
 
 beforeAll(async () => {
   // One job at a time and one waiting: the third request finds the queue full.
-  h = await startDiscordHarness({ daemon: { concurrency: 1, maxQueue: 1 }, slowBurn: 150 });
+  h = await startDiscordHarness({ daemon: { concurrency: 1, maxQueue: 1 }, slowBurnMs: 120 });
 });
 afterAll(async () => {
   await h?.close();

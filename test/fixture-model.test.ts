@@ -17,6 +17,7 @@ import {
   type FixturePackage,
   type FixturePart,
 } from './fixtures/fixture-model.ts';
+import { burnMatmulMs, burnMatmulsFor } from './fixtures/fixture-burn.ts';
 
 let root: string;
 let counter = 0;
@@ -346,5 +347,16 @@ describe('burnMatmuls', () => {
     );
     expect(burnt.out).toEqual(plain.out);
     expect(burnt.out.some(Number.isNaN)).toBe(false);
+  });
+});
+
+describe('burnMs', () => {
+  it('picks the burn MatMul count that this machine needs for the time asked, in proportion', async () => {
+    const perMatmul = await burnMatmulMs();
+    expect(perMatmul).toBeGreaterThan(0);
+    const pkg = await buildFixturePackage(freshDir(), { burnMs: 100 });
+    expect(pkg.options.burnMatmuls).toBe(Math.max(1, Math.round(100 / perMatmul)));
+    expect(await burnMatmulsFor(400)).toBeGreaterThanOrEqual(4 * pkg.options.burnMatmuls - 2);
+    await expect(buildFixturePackage(freshDir(), { burnMs: 0 })).rejects.toThrow(/burnMs must be a positive number/);
   });
 });

@@ -15,7 +15,7 @@ import { buildFixturePackage } from './fixtures/fixture-model.ts';
 let modelsDir: string;
 beforeAll(async () => {
   modelsDir = await mkdtemp(path.join(os.tmpdir(), 'start-models-'));
-  await buildFixturePackage(path.join(modelsDir, 'fixture'), { name: 'fixture', burnMatmuls: 60 });
+  await buildFixturePackage(path.join(modelsDir, 'fixture'), { name: 'fixture', burnMs: 50 });
 });
 afterAll(async () => {
   await rm(modelsDir, { recursive: true, force: true });

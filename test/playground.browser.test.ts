@@ -28,7 +28,7 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
 
   beforeAll(async () => {
     slowDir = await mkdtemp(path.join(os.tmpdir(), 'pg-slow-'));
-    await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMatmuls: 100 });
+    await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMs: 80 });
     fx = await startFixtureDaemon({ fixture: { defaults: { width: 64, height: 64, frames: 9, steps: 6 } }, daemon: { modelDirs: [path.join(slowDir, 'slow')], concurrency: 2 } });
     core = createBotCore({ connection: fx.client, logger: silentLogger });
     playground = await startPlayground({ core, port: 0, logger: silentLogger });

@@ -22,7 +22,7 @@ let slowDir: string;
 beforeAll(async () => {
   // A second package whose denoiser burns time, so that progress, previews and buttons have a running job to show.
   slowDir = await mkdtemp(path.join(os.tmpdir(), 'animate-slack-slow-'));
-  await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMatmuls: 100 });
+  await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMs: 80 });
   fx = await startFixtureDaemon({ daemon: { concurrency: 2, modelDirs: [path.join(slowDir, 'slow')] } });
   h = await startSlackHarness({ connection: fx.client });
 });

@@ -15,7 +15,7 @@ let slowDir: string;
 
 beforeAll(async () => {
   slowDir = await mkdtemp(path.join(os.tmpdir(), 'animate-slack-gone-'));
-  await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMatmuls: 400 });
+  await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMs: 320 });
   // One job at a time and one waiting: a third request finds the queue full.
   fx = await startFixtureDaemon({ daemon: { concurrency: 1, maxQueue: 1, modelDirs: [path.join(slowDir, 'slow')] } });
   h = await startSlackHarness({ connection: fx.client });

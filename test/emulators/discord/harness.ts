@@ -31,8 +31,8 @@ export class OffsetClock implements Clock {
 
 export interface HarnessOptions {
   daemon?: DaemonOptions;
-  /** burnMatmuls of the "slow" model (jobs long enough to cancel or expire). Default 100 (about 20 ms a step). */
-  slowBurn?: number;
+  /** Burn per denoiser call of the "slow" model, in ms on this machine (jobs long enough to cancel or expire). Default 80. */
+  slowBurnMs?: number;
   plugin?: Partial<Omit<AnimatePluginOptions, 'client' | 'core'>>;
   core?: Partial<BotCoreOptions>;
   emulatorUploadLimitBytes?: number;
@@ -56,7 +56,7 @@ export const isClipMessage = (m: EmuMessage) => m.attachments.some((a) => !a.fil
 export async function startDiscordHarness(options: HarnessOptions = {}): Promise<DiscordHarness> {
   const clock = new OffsetClock();
   const slowDir = await mkdtemp(path.join(os.tmpdir(), 'animate-discord-slow-'));
-  await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMatmuls: options.slowBurn ?? 100 });
+  await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMs: options.slowBurnMs ?? 80 });
   const fx = await startFixtureDaemon({ daemon: { modelDirs: [path.join(slowDir, 'slow')], concurrency: 2, ...options.daemon } });
   const discord = await startDiscordEmulator({ clock, ...(options.emulatorUploadLimitBytes ? { uploadLimitBytes: options.emulatorUploadLimitBytes } : {}) });
   const core = createBotCore({ connection: fx.client, clock, logger: silentLogger, limits: { perUserConcurrent: 16, perUserPerWindow: 0 }, ...options.core });
