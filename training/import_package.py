@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -170,7 +171,7 @@ def check_round_trip(package: str, runs: str) -> None:
     verify_onnx.mjs: the package's ONNX files against the imported modules' PyTorch outputs."""
     out = os.path.join(runs, "reexport")
     env = dict(os.environ, TINY_WORLD_RUNS=runs)
-    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "export.py"), "--out", out, "--ckpt",
+    subprocess.run([sys.executable, os.path.join(HERE, "export.py"), "--out", out, "--ckpt",
                     os.path.join(runs, "dit", "ckpt.pt")], check=True, env=env)
     for name in ("text_encoder", "transformer", "vae_decoder", "vae_encoder"):
         if not os.path.exists(os.path.join(package, name, "model.onnx")):
