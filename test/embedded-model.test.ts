@@ -2,12 +2,12 @@
 // from the MP4 and checked with the same analytic adherence checks as `npm run eval`. The committed model follows colour,
 // scene and motion (≥ 89% held-out) but not yet shape (see models/tiny-world/README.md), so shape is not asserted.
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, disposeSession, runSession } from '../inference/backend/onnx.ts';
 import { judgeClip } from '../inference/eval/checks.ts';
 import { generateClip } from '../inference/eval/generate.ts';
 import { loadWorld } from '../inference/eval/world.ts';
+import { readModelPackage } from '../inference/model/package.ts';
 import { decodedToFrames, framesToDecoded } from '../inference/pipeline/frames.ts';
 import { DEFAULT_MODEL, DEFAULT_MODELS_DIR, startDaemon, type RunningDaemon } from '../inference/server/daemon.ts';
 
@@ -74,12 +74,12 @@ describe('embedded model tiny-world through the daemon', () => {
   // its decoder was fit to: a clip the model drew, encoded and decoded again, must come back as the same clip, and its
   // latents must have the statistics the denoiser was trained on (model_index.json latents_mean/std).
   it('ships a vae_encoder that its vae_decoder inverts', async () => {
-    const dir = path.join(DEFAULT_MODELS_DIR, DEFAULT_MODEL);
-    const { latents_mean: mean, latents_std: std } = JSON.parse(readFileSync(path.join(dir, 'model_index.json'), 'utf8')).animate as { latents_mean: number[]; latents_std: number[] };
+    const pkg = await readModelPackage(path.join(DEFAULT_MODELS_DIR, DEFAULT_MODEL));
+    const { latents_mean: mean = [], latents_std: std = [] } = pkg.config;
     const clip = await clipFor('a red ball moves right on the grass', 11);
     const options = { executionProvider: 'cpu' as const, intraOpThreads: 2 };
-    const encoder = await createSession(path.join(dir, 'vae_encoder', 'model.onnx'), options);
-    const decoder = await createSession(path.join(dir, 'vae_decoder', 'model.onnx'), options);
+    const encoder = await createSession(path.join(pkg.dir, 'vae_encoder', 'model.onnx'), options);
+    const decoder = await createSession(pkg.onnx.vae_decoder, options);
     try {
       const video = framesToDecoded(clip);
       const { latent_sample: latents } = await runSession(encoder, { sample: { type: 'float32', dims: [1, 3, clip.frames.length, clip.height, clip.width], data: video } });
@@ -111,4 +111,3 @@ describe('embedded model tiny-world through the daemon', () => {
     expect(clip.unknownWords).toEqual(['trampoline']);
   }, 60_000);
 });
-
