@@ -1,6 +1,9 @@
 // Errors of the inference daemon. Each carries a code (one class per code, in the manner of Bolt's ErrorCode);
 // the RPC boundary maps codes to gRPC status codes, keeping the human message.
 import { status } from '@grpc/grpc-js';
+import path from 'node:path';
+import { relativeToFolder } from './redact.ts';
+import { excerpt } from './server/excerpt.ts';
 
 export const DaemonErrorCode = {
   InvalidArgument: 'INVALID_ARGUMENT',
@@ -15,6 +18,9 @@ export const DaemonErrorCode = {
   ExecutionProviderUnavailable: 'EXECUTION_PROVIDER_UNAVAILABLE',
   InferenceFailed: 'INFERENCE_FAILED',
   EncodeFailed: 'ENCODE_FAILED',
+  RequestIdTaken: 'REQUEST_ID_TAKEN',
+  RequestIdReused: 'REQUEST_ID_REUSED',
+  TooManyStreams: 'TOO_MANY_STREAMS',
 } as const;
 export type DaemonErrorCode = (typeof DaemonErrorCode)[keyof typeof DaemonErrorCode];
 
@@ -39,15 +45,37 @@ export class ModelNotFoundError extends DaemonError {
   readonly code = DaemonErrorCode.ModelNotFound;
   readonly grpcStatus = status.NOT_FOUND;
   constructor(name: string, known: readonly string[]) {
-    super(`model "${name}" is not served here; known models: ${known.length ? known.join(', ') : '(none)'}`);
+    super(`model "${excerpt(name)}" is not served here; known models: ${known.length ? known.join(', ') : '(none)'}`);
   }
 }
 
+/**
+ * A model package that cannot be served. The message, which clients read, names the model by name and files relative
+ * to the package ("transformer/model.onnx"), never the server's folder; `detail` keeps the folder and the raw problem
+ * for the daemon's log.
+ */
 export class ModelInvalidError extends DaemonError {
   readonly code = DaemonErrorCode.ModelInvalid;
   readonly grpcStatus = status.FAILED_PRECONDITION;
-  constructor(readonly packageDir: string, problem: string, options?: { cause?: unknown }) {
-    super(`model package ${packageDir} is not usable: ${problem}`, options);
+  /** The model's name: `options.name`, else the folder's name. */
+  readonly model: string;
+  /** The problem as first worded (it may hold absolute paths): for the log only. */
+  readonly problem: string;
+  constructor(readonly packageDir: string, problem: string, options?: { cause?: unknown; name?: string }) {
+    const model = options?.name ?? path.basename(packageDir);
+    super(`model "${model}" is not usable: ${relativeToFolder(problem, packageDir)}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.model = model;
+    this.problem = problem;
+  }
+
+  /** The full text for the daemon's log: folder and raw problem. */
+  get detail(): string {
+    return `model package ${this.packageDir} ("${this.model}") is not usable: ${this.problem}`;
+  }
+
+  /** The same problem under the package's real name (errors raised before model_index.json was read use the folder's). */
+  named(name: string): ModelInvalidError {
+    return name === this.model ? this : new ModelInvalidError(this.packageDir, this.problem, { name, cause: this.cause });
   }
 }
 
@@ -97,6 +125,30 @@ export class InferenceFailedError extends DaemonError {
 export class EncodeFailedError extends DaemonError {
   readonly code = DaemonErrorCode.EncodeFailed;
   readonly grpcStatus = status.INTERNAL;
+}
+
+/** A request_id already used by another requester (platform, server, user): its job is not theirs to see. */
+export class RequestIdTakenError extends DaemonError {
+  readonly code = DaemonErrorCode.RequestIdTaken;
+  readonly grpcStatus = status.PERMISSION_DENIED;
+  constructor(requestId: string) {
+    super(`request_id "${excerpt(requestId)}" belongs to another requester; choose a new one`);
+  }
+}
+
+/** The same requester sent a request_id again with other parameters: a retry must repeat the request exactly. */
+export class RequestIdReusedError extends DaemonError {
+  readonly code = DaemonErrorCode.RequestIdReused;
+  readonly grpcStatus = status.ALREADY_EXISTS;
+  constructor(requestId: string) {
+    super(`request_id "${excerpt(requestId)}" was already used for a different request (other parameters); choose a new id, or resend the same parameters to follow the first one`);
+  }
+}
+
+/** A Generate stream past the cap of streams per job or per client connection. */
+export class TooManyStreamsError extends DaemonError {
+  readonly code = DaemonErrorCode.TooManyStreams;
+  readonly grpcStatus = status.RESOURCE_EXHAUSTED;
 }
 
 /** Any thrown value as a DaemonError, so that every failure reaches the requester with a status and a message. */

@@ -1,4 +1,8 @@
 // A small leveled logger: one line per event, key=value fields, to stderr. Injected everywhere, silent in tests.
+// Messages and fields carry request data (prompts, model names, cancel reasons), so both go through
+// shared/log-escape.ts: no control character reaches the log raw, and one event stays one line.
+import { escapeLogText, formatLogFields } from '../shared/log-escape.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
@@ -9,18 +13,18 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-function format(fields: Record<string, unknown> | undefined): string {
-  if (!fields) return '';
-  return Object.entries(fields)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => ` ${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : typeof v === 'number' ? Number(v.toFixed(2)) : String(v)}`)
-    .join('');
-}
+/** The clock behind each line's timestamp; injected so tests can check whole lines. */
+export type LogClock = () => Date;
 
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l + '\n'), scope = 'daemon'): Logger {
+export function createLogger(
+  level: LogLevel = 'info',
+  write: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+  scope = 'daemon',
+  clock: LogClock = () => new Date(),
+): Logger {
   const at = (l: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[l] < ORDER[level]) return;
-    write(`${new Date().toISOString()} ${l.toUpperCase().padEnd(5)} [${scope}] ${msg}${format(fields)}`);
+    write(`${clock().toISOString()} ${l.toUpperCase().padEnd(5)} [${escapeLogText(scope)}] ${escapeLogText(msg)}${formatLogFields(fields)}`);
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildFixturePackage } from './fixtures/fixture-model.ts';
 import { probeClip } from '../inference/media/index.ts';
+import { startDaemonProcess } from './helpers/daemon-process.ts';
+import { makeTestPki } from './helpers/test-certs.ts';
 
 const run = promisify(execFile);
 const TSX = path.resolve('node_modules/.bin/tsx');
@@ -83,6 +85,63 @@ describe('npm run daemon', () => {
     const res = await cli('inference/cli/daemon.ts', ['--models-dir', modelsDir, '--provider', 'webgpu', '--listen', '127.0.0.1:0']);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/execution provider "webgpu" \(ANIMATE_EXECUTION_PROVIDER\) is unavailable on this machine/);
+  });
+});
+
+describe('token and TLS between the CLIs', () => {
+  it('bad TLS settings stop the daemon naming the flag or variable', async () => {
+    const pki = await makeTestPki();
+    try {
+      const half = await cli('inference/cli/daemon.ts', ['--models-dir', modelsDir, '--listen', '127.0.0.1:0', '--tls-cert', pki.files.serverCert]);
+      expect(half.code).toBe(1);
+      expect(half.stderr).toContain('--tls-cert is set without --tls-key (ANIMATE_TLS_KEY): serving TLS needs both, a PEM certificate and its private key.');
+      const missing = path.join(dir, 'no-such.pem');
+      const unreadable = await cli('inference/cli/daemon.ts', ['--models-dir', modelsDir, '--listen', '127.0.0.1:0'], { ANIMATE_TLS_CERT: missing, ANIMATE_TLS_KEY: pki.files.serverKey });
+      expect(unreadable.code).toBe(1);
+      expect(unreadable.stderr).toContain(`ANIMATE_TLS_CERT: cannot read ${missing} (no such file); it must name a readable file.`);
+      const tokens = await cli('inference/cli/daemon.ts', ['--models-dir', modelsDir, '--listen', '127.0.0.1:0'], { ANIMATE_TOKEN: 'a', ANIMATE_TOKEN_FILE: pki.files.ca });
+      expect(tokens.code).toBe(1);
+      expect(tokens.stderr).toContain('ANIMATE_TOKEN and ANIMATE_TOKEN_FILE are both set');
+    } finally {
+      await pki.remove();
+    }
+  });
+
+  it('npm run animate reaches a mutual-TLS daemon with a token file; without the CA or the client certificate it is told why', async () => {
+    const pki = await makeTestPki();
+    const tokenFile = path.join(dir, 'token');
+    await writeFile(tokenFile, 'a-long-random-token\n', { mode: 0o600 });
+    const daemon = await startDaemonProcess({
+      modelsDir,
+      defaultModel: 'fixture',
+      env: { ANIMATE_TLS_CERT: pki.files.serverCert, ANIMATE_TLS_KEY: pki.files.serverKey, ANIMATE_TLS_CLIENT_CA: pki.files.ca, ANIMATE_TOKEN_FILE: tokenFile },
+    });
+    try {
+      const out = path.join(dir, 'tls.mp4');
+      const client = ['--tls-client-cert', pki.files.clientCert, '--tls-client-key', pki.files.clientKey];
+      const ok = await cli('inference/cli/animate.ts', ['a red ball', '--daemon', daemon.address, '--tls-ca', pki.files.ca, ...client, '--token-file', tokenFile, '--steps', '1', '--frames', '5', '--out', out, '--quiet']);
+      expect(ok.stderr).not.toMatch(/animate:|failed/);
+      expect(ok.code).toBe(0);
+      expect((await probeClip(out)).frames).toBe(5);
+      // The same through the variables.
+      const viaEnv = await cli('inference/cli/animate.ts', ['a red ball', '--steps', '1', '--frames', '5', '--out', out, '--quiet'], {
+        ANIMATE_DAEMON_ADDRESS: daemon.address, ANIMATE_TLS_CA: pki.files.ca, ANIMATE_TLS_CLIENT_CERT: pki.files.clientCert, ANIMATE_TLS_CLIENT_KEY: pki.files.clientKey, ANIMATE_TOKEN_FILE: tokenFile,
+      });
+      expect(viaEnv.code).toBe(0);
+
+      const noCa = await cli('inference/cli/animate.ts', ['a red ball', '--daemon', daemon.address, '--tls', ...client, '--token-file', tokenFile, '--steps', '1', '--quiet']);
+      expect(noCa.code).toBe(1);
+      expect(noCa.stderr).toMatch(new RegExp(`failed: the daemon at ${daemon.address} is unreachable: no connection within 3000 ms \\(.*(certificate|verify)`, 'i'));
+      const noCert = await cli('inference/cli/animate.ts', ['a red ball', '--daemon', daemon.address, '--tls-ca', pki.files.ca, '--token-file', tokenFile, '--steps', '1', '--quiet']);
+      expect(noCert.code).toBe(1);
+      expect(noCert.stderr).toMatch(/is unreachable/);
+      const wrongToken = await cli('inference/cli/animate.ts', ['a red ball', '--daemon', daemon.address, '--tls-ca', pki.files.ca, ...client, '--steps', '1', '--quiet'], { ANIMATE_TOKEN: 'guess' });
+      expect(wrongToken.code).toBe(1);
+      expect(wrongToken.stderr).toMatch(/the token in "authorization" is not the one this daemon was started with/);
+    } finally {
+      await daemon.stop();
+      await pki.remove();
+    }
   });
 });
 

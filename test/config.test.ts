@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ConfigError, VARIABLES, helpText, loadConfig } from '../shared/config/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, VARIABLES, clientTransportFromEnv, helpText, loadConfig } from '../shared/config/index.ts';
+import { makeTestPki, type TestPki } from './helpers/test-certs.ts';
 
 const noDotenv = { dotenv: false as const, cwd: '/repo' };
 
@@ -19,7 +20,7 @@ function problems(env: Record<string, string>, argv: string[] = []): readonly st
 describe('loadConfig', () => {
   it('has the documented defaults and starts no bot without credentials', () => {
     const c = loadConfig({ PATH: '/bin', HOME: '/root' }, [], noDotenv);
-    expect(c.daemon).toEqual({ listen: '127.0.0.1:50051', modelsDir: '/repo/models', defaultModel: 'tiny-world', concurrency: 1, maxQueue: 32, maxQueuePerUser: 8, threads: 0, logLevel: 'info', token: undefined, executionProvider: 'cpu', remoteAddress: undefined });
+    expect(c.daemon).toEqual({ listen: '127.0.0.1:50051', modelsDir: '/repo/models', defaultModel: 'tiny-world', concurrency: 1, maxQueue: 32, maxQueuePerUser: 8, threads: 0, logLevel: 'info', token: undefined, tls: undefined, clientTls: undefined, executionProvider: 'cpu', remoteAddress: undefined });
     expect(c.playground).toEqual({ enabled: true, host: '127.0.0.1', port: 8787 });
     expect(c.discord.enabled).toBe(false);
     expect(c.slack.enabled).toBe(false);
@@ -72,5 +73,80 @@ describe('loadConfig', () => {
     expect(text).toContain('default: 127.0.0.1:50051');
     expect(text).toContain('default: tiny-world');
     expect(text).toContain('default: 8787');
+  });
+});
+
+describe('token and TLS settings', () => {
+  let pki: TestPki;
+  let dir: string;
+  beforeAll(async () => {
+    pki = await makeTestPki();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-tls-'));
+  });
+  afterAll(() => pki?.remove());
+  const cfg = (env: Record<string, string>) => loadConfig(env, [], { dotenv: false, cwd: dir });
+  const problemsIn = (env: Record<string, string>) => {
+    try {
+      cfg(env);
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+    throw new Error('expected ConfigError');
+  };
+
+  it('ANIMATE_TOKEN_FILE holds the token (trailing newline trimmed, relative to the working directory); both ways at once is refused', () => {
+    writeFileSync(path.join(dir, 'token'), 's3cret value\n');
+    expect(cfg({ ANIMATE_TOKEN_FILE: 'token' }).daemon.token).toBe('s3cret value');
+    expect(cfg({ ANIMATE_TOKEN: 'inline' }).daemon.token).toBe('inline');
+    expect(problemsIn({ ANIMATE_TOKEN: 'inline', ANIMATE_TOKEN_FILE: 'token' })).toEqual([
+      'ANIMATE_TOKEN and ANIMATE_TOKEN_FILE are both set: give the token one way (ANIMATE_TOKEN_FILE, a file only the service\'s user can read, is the safer).',
+    ]);
+    expect(problemsIn({ ANIMATE_TOKEN_FILE: 'missing' })).toEqual([`ANIMATE_TOKEN_FILE: cannot read ${path.join(dir, 'missing')} (no such file); it must name a readable file.`]);
+    writeFileSync(path.join(dir, 'empty'), '\n');
+    expect(problemsIn({ ANIMATE_TOKEN_FILE: 'empty' })[0]).toBe('ANIMATE_TOKEN_FILE (empty) is empty: it must hold the token.');
+  });
+
+  it('the embedded daemon serves TLS with ANIMATE_TLS_CERT and ANIMATE_TLS_KEY, and the bots then connect with TLS', () => {
+    const c = cfg({ ANIMATE_TLS_CERT: pki.files.serverCert, ANIMATE_TLS_KEY: pki.files.serverKey, ANIMATE_TLS_CA: pki.files.ca });
+    expect(c.daemon.tls?.cert.equals(pki.pem.serverCert)).toBe(true);
+    expect(c.daemon.tls?.key.equals(pki.pem.serverKey)).toBe(true);
+    expect(c.daemon.tls?.clientCa).toBeUndefined();
+    expect(c.daemon.clientTls?.ca?.equals(pki.pem.ca)).toBe(true);
+    // No CA given: the system roots.
+    expect(cfg({ ANIMATE_TLS_CERT: pki.files.serverCert, ANIMATE_TLS_KEY: pki.files.serverKey }).daemon.clientTls).toEqual({});
+  });
+
+  it('a remote daemon: plaintext by default, TLS with ANIMATE_TLS=true or ANIMATE_TLS_CA, a client certificate for mutual TLS', () => {
+    const remote = { ANIMATE_DAEMON_ADDRESS: 'gpu-box:50051' };
+    expect(cfg(remote).daemon.clientTls).toBeUndefined();
+    expect(cfg({ ...remote, ANIMATE_TLS: 'true' }).daemon.clientTls).toEqual({});
+    const m = cfg({ ...remote, ANIMATE_TLS_CA: pki.files.ca, ANIMATE_TLS_CLIENT_CERT: pki.files.clientCert, ANIMATE_TLS_CLIENT_KEY: pki.files.clientKey, ANIMATE_TLS_SERVER_NAME: 'localhost' }).daemon.clientTls;
+    expect([m?.ca?.equals(pki.pem.ca), m?.cert?.equals(pki.pem.clientCert), m?.key?.equals(pki.pem.clientKey), m?.serverName]).toEqual([true, true, true, 'localhost']);
+  });
+
+  it('bad combinations and bad files stop start-up naming the variable', () => {
+    expect(problemsIn({ ANIMATE_TLS_CERT: pki.files.serverCert })).toEqual(['ANIMATE_TLS_CERT is set without ANIMATE_TLS_KEY: serving TLS needs both, a PEM certificate and its private key.']);
+    expect(problemsIn({ ANIMATE_TLS_KEY: pki.files.serverKey })).toEqual(['ANIMATE_TLS_KEY is set without ANIMATE_TLS_CERT: serving TLS needs both, a PEM certificate and its private key.']);
+    expect(problemsIn({ ANIMATE_TLS_CLIENT_CA: pki.files.ca })[0]).toMatch(/^ANIMATE_TLS_CLIENT_CA needs ANIMATE_TLS_CERT and ANIMATE_TLS_KEY/);
+    expect(problemsIn({ ANIMATE_TLS_CERT: pki.files.serverCert, ANIMATE_TLS_KEY: pki.files.clientKey })).toEqual([
+      `ANIMATE_TLS_KEY (${pki.files.clientKey}) is not the private key of ANIMATE_TLS_CERT (${pki.files.serverCert}): give the key the certificate was made for.`,
+    ]);
+    expect(problemsIn({ ANIMATE_TLS_CERT: pki.files.serverKey, ANIMATE_TLS_KEY: pki.files.serverKey })[0]).toMatch(/^ANIMATE_TLS_CERT \(.*server\.key\) is not a PEM certificate/);
+    expect(problemsIn({ ANIMATE_DAEMON_ADDRESS: 'gpu:1', ANIMATE_TLS_CA: path.join(dir, 'nope.pem') })).toEqual([`ANIMATE_TLS_CA: cannot read ${path.join(dir, 'nope.pem')} (no such file); it must name a readable file.`]);
+    expect(problemsIn({ ANIMATE_DAEMON_ADDRESS: 'gpu:1', ANIMATE_TLS_CLIENT_CERT: pki.files.clientCert })[0]).toMatch(/^ANIMATE_TLS_CLIENT_CERT is set without ANIMATE_TLS_CLIENT_KEY/);
+    expect(problemsIn({ ANIMATE_DAEMON_ADDRESS: 'gpu:1', ANIMATE_TLS: 'false', ANIMATE_TLS_CA: pki.files.ca })[0]).toMatch(/^ANIMATE_TLS=false contradicts ANIMATE_TLS_CA/);
+    expect(problemsIn({ ANIMATE_TLS: 'false', ANIMATE_TLS_CERT: pki.files.serverCert, ANIMATE_TLS_KEY: pki.files.serverKey })[0]).toMatch(/the embedded daemon serves TLS/);
+    expect(problemsIn({ ANIMATE_TLS_CERT: pki.files.serverCert, ANIMATE_TLS_KEY: pki.files.serverKey, ANIMATE_TLS_CLIENT_CA: pki.files.ca })).toEqual([
+      'ANIMATE_TLS_CLIENT_CA makes the embedded daemon require client certificates, so the bots need one too: set ANIMATE_TLS_CLIENT_CERT and ANIMATE_TLS_CLIENT_KEY.',
+    ]);
+  });
+
+  it('clientTransportFromEnv (standalone bots, the CLI): flags win over variables', () => {
+    writeFileSync(path.join(dir, 'flag-token'), 'from-flag\n');
+    expect(clientTransportFromEnv({ ANIMATE_TOKEN: 'env', ANIMATE_TLS_CA: pki.files.ca }, {}, dir).token).toBe('env');
+    const t = clientTransportFromEnv({ ANIMATE_TOKEN: 'env', ANIMATE_TOKEN_FILE: 'x' }, { tokenFile: 'flag-token', tls: true }, dir);
+    expect(t).toEqual({ token: 'from-flag', tls: {} });
+    expect(() => clientTransportFromEnv({ ANIMATE_TLS: 'maybe' }, {}, dir)).toThrow('ANIMATE_TLS must be true or false (also 1/0, yes/no, on/off), got "maybe".');
+    expect(() => clientTransportFromEnv({}, { token: 'a', tokenFile: 'flag-token' }, dir)).toThrow(/^--token and --token-file are both set/);
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import type { GenerateEvent__Output, GenerateRequest } from '../shared/rpc/types.ts';
 import { collect, collectSettled, startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
+import { watchLoop } from './helpers/loop-watch.ts';
 
 // Each denoiser call of this fixture burns ~50 ms, so a 20-step job runs for about a second.
 const SLOW = { burnMs: 50 };
@@ -83,6 +84,73 @@ describe('backpressure', () => {
     expect(Number(c.error?.metadata?.get('retry-after-ms')[0])).toBeGreaterThan(0);
     // Nothing admitted is lost: all three finish.
     for (const f of [running, waitingA, waitingB]) expect((await f.settled).error).toBeUndefined();
+  });
+});
+
+describe('admission when full', () => {
+  it("a newcomer with nothing waiting takes the newest place of whoever has most; refusals get jittered drain-time hints", async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW, daemon: { maxQueue: 3, maxQueuePerUser: 8 } });
+    // Runs ~2 s: the queue stays full while the rest of the test looks at it.
+    const running = follow(fx.client.generate(req('x', { steps: 40 })));
+    await running.until((e) => !!e.started);
+    const burst = [0, 1, 2].map((i) => follow(fx!.client.generate(req('burst', { steps: 2, requestId: `burst-${i}` }))));
+    await Promise.all(burst.map((f) => f.until((e) => !!e.queued)));
+    // The queue is full with three of one person's; a person with nothing waiting still gets in.
+    const newcomer = follow(fx.client.generate(req('new', { steps: 2 })));
+    const evicted = await burst[2]!.settled;
+    expect(evicted.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(evicted.error?.details).toMatch(/the queue was full \(3 waiting\) and your newest request gave its place to someone with nothing waiting \(you still have 2 waiting\); try again in about \d+ s/);
+    expect(Number(evicted.error?.metadata.get('retry-after-ms')[0])).toBeGreaterThan(0);
+    await newcomer.until((e) => !!e.queued);
+    // The burst owner still has two waiting: a second newcomer takes the newer of them.
+    const second = follow(fx.client.generate(req('new2', { steps: 2 })));
+    expect((await burst[1]!.settled).error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    await second.until((e) => !!e.queued);
+    // One each waiting: further callers are refused, each with its own hint (the drain time, jittered).
+    const refused = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => collectSettled(fx!.client.generate(req(`late${i}`)))));
+    const hints = refused.map((r) => {
+      expect(r.error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(r.error?.details).toMatch(/the queue is full \(3 waiting\)/);
+      return Number(r.error?.metadata?.get('retry-after-ms')[0]);
+    });
+    for (const h of hints) expect(h).toBeGreaterThan(0);
+    expect(new Set(hints).size).toBeGreaterThan(1);
+    expect(Math.max(...hints) / Math.min(...hints)).toBeLessThan(1.2 / 0.8 + 0.01);
+    // Everyone admitted and not evicted finishes.
+    for (const f of [running, burst[0]!, newcomer, second]) expect((await f.settled).error).toBeUndefined();
+  });
+});
+
+describe('2,000 queued through a real daemon', () => {
+  it('while they wait and the line moves, the event loop never stalls 50 ms, and no stream gets more than 60 Queued events', async () => {
+    fx = await startFixtureDaemon({ daemon: { maxQueue: 2500, maxQueuePerUser: 2500, maxStreamsPerConnection: 2500 } });
+    const streams: Array<ReturnType<typeof follow>> = [];
+    // Client and daemon share this process: while the calls go out, the client's own work is measured too (logged only).
+    const arrivalWatch = watchLoop();
+    // 100 people with 10 each and 1,000 with one; the calls go out 50 per turn, as a busy bot's would.
+    for (let i = 0; i < 2000; i++) {
+      const user = i % 2 === 0 ? `single${i}` : `burst${i % 200}`;
+      streams.push(follow(fx.client.generate(req(user, { steps: 1, requestId: `many-${i}` }))));
+      if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(streams.map((f) => Promise.race([f.until((e) => !!e.queued || !!e.started), f.settled])));
+    const arrival = arrivalWatch.stop();
+    // The line moves for 3 s: jobs start and end, places are recomputed and told.
+    const movingWatch = watchLoop();
+    await new Promise((r) => setTimeout(r, 3000));
+    const moving = movingWatch.stop();
+    const counts = streams.map((f) => f.events.filter((e) => e.queued).length);
+    const started = streams.filter((f) => f.events.some((e) => e.started)).length;
+    console.log(
+      `2,000 queued on a real daemon: ${started} started in 3 s; event loop busy at most ${moving.maxBusyMs.toFixed(1)} ms in a 5 ms window while the line moved (raw delay ${moving.maxDelayMs.toFixed(1)} ms) ` +
+        `(${arrival.maxBusyMs.toFixed(1)} ms, raw ${arrival.maxDelayMs.toFixed(1)} ms, while 2,000 calls arrived from this same process); Queued events: ${counts.reduce((a, b) => a + b, 0)} in all, at most ${Math.max(...counts)} per stream`,
+    );
+    expect(counts.every((c) => c >= 1 && c <= 60)).toBe(true);
+    expect(started).toBeGreaterThan(0);
+    expect(moving.maxBusyMs).toBeLessThan(50);
+    await fx.daemon.close({ graceMs: 0 });
+    const ends = await Promise.all(streams.map((f) => f.settled));
+    expect(ends.every((e) => e.error === undefined || e.error.code === status.UNAVAILABLE || e.error.code === status.CANCELLED)).toBe(true);
   });
 });
 

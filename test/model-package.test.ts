@@ -79,7 +79,8 @@ describe('package validation', () => {
 
   it('a corrupt ONNX file fails with a message naming the package', async () => {
     const err = await loadError('corrupt', {}, (d) => writeFile(path.join(d, 'vae_decoder/model.onnx'), Buffer.from('not a model')));
-    expect(err.message).toMatch(/model package .*corrupt is not usable: vae_decoder\/model\.onnx cannot be loaded by onnxruntime/);
+    expect(err.message).toMatch(/^model "fixture" is not usable: vae_decoder\/model\.onnx cannot be loaded by onnxruntime/);
+    expect(err.message).not.toContain(dir); // the server's folder stays in the log (ModelInvalidError.detail)
   });
 
   it('the daemon skips a broken extra package, keeps serving the good one, and reports the broken one on request', async () => {

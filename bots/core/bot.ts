@@ -1,7 +1,7 @@
 // The bot core: what every adapter calls. It owns the job registry, per-thread conversations, usage limits and
 // the content filter, and drives each job's surface through job-runner. Adapters translate platform events into
 // these calls and JobSurface calls into platform messages; nothing here knows a platform.
-import { connectAnimator, type AnimatorConnection } from '../../shared/rpc/client.ts';
+import { connectAnimator, type AnimatorConnection, type AnimatorClientOptions } from '../../shared/rpc/client.ts';
 import type { ListModelsResponse__Output, ModelInfo__Output } from '../../shared/rpc/types.ts';
 import type { AcceptedJob, JobSurface, Requester, SpawnReason } from './adapter.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -10,6 +10,7 @@ import { ConversationStore, refinePrompt } from './conversation.ts';
 import {
   BotError,
   CancelledError,
+  DaemonUnavailableError,
   InvalidOptionsError,
   InvalidStateError,
   NotAllowedError,
@@ -24,6 +25,7 @@ import { consoleLogger, type Logger } from './logger.ts';
 import { MAX_SEED, MAX_VARIANTS, checkAgainstModel, helpText, parseTextCommand, type AnimateOptions } from './options.ts';
 import { questionToPrompt } from './qa.ts';
 import { buildGenerateRequest } from './request.ts';
+import { resolveLiveness, type LivenessOptions } from './watchdog.ts';
 
 export interface BotCoreOptions {
   /** An existing connection (shared with other code); the core does not close it. */
@@ -32,6 +34,8 @@ export interface BotCoreOptions {
   daemonAddress?: string;
   /** Bearer token for the daemon (with daemonAddress). */
   token?: string | undefined;
+  /** TLS to the daemon (with daemonAddress): true = system roots, or a CA / client certificate. Default: plaintext. */
+  tls?: AnimatorClientOptions['tls'];
   clock?: Clock;
   logger?: Logger;
   /** Per-user / per-server limits (defaults: DEFAULT_USAGE_LIMITS). */
@@ -39,8 +43,13 @@ export interface BotCoreOptions {
   /** Content filter or its options; false disables it. Default: DEFAULT_BLOCKED_TERMS. */
   filter?: ContentFilter | ContentFilterOptions | false;
   jobs?: JobRegistryOptions;
-  /** Whole-job deadline in ms (queue included). Default: none. */
+  /** A hard cap on each whole job in ms (queue included), sent as the gRPC deadline. Default: none. */
   deadlineMs?: number;
+  /**
+   * Each job's ETA-derived deadline and stall watchdog: floors and multiples (bots/core/watchdog.ts). A job whose
+   * daemon goes silent is cancelled and the person told (daemon_stalled). Default: DEFAULT_LIVENESS.
+   */
+  liveness?: Partial<LivenessOptions>;
   /** How long a ListModels answer is reused. Default 60 s. */
   modelCacheMs?: number;
   /** How many clips the Variations button makes. Default 3. */
@@ -100,9 +109,32 @@ export interface BotCore {
   models(): Promise<ListModelsResponse__Output | undefined>;
   /** Ties a thread to a job, so follow-ups there refine it (for adapters that create the thread late). */
   linkThread(threadId: string, jobId: string): void;
-  /** Stops active jobs (their surfaces are told) and closes the connection if the core opened it. */
-  close(): Promise<void>;
+  /**
+   * Shuts the core down in the order that keeps every person informed: takes no new requests, tells the people
+   * still waiting (not started yet) to send again, lets the running jobs finish for up to `drainMs` (their clips are
+   * delivered), stops whatever still runs then (its person is told too), and closes the connection if the core opened
+   * it. Called again while closing with `drainMs: 0` (a second Ctrl-C), it stops the running jobs now.
+   */
+  close(options?: CloseOptions): Promise<CloseSummary>;
 }
+
+export interface CloseOptions {
+  /** How long running jobs may take to finish before they are stopped, in ms. Default 0: stop them at once. */
+  drainMs?: number;
+}
+
+/** What close() did, for the shutdown log line. */
+export interface CloseSummary {
+  /** Jobs that finished with their clip delivered while the core drained. */
+  delivered: number;
+  /** People whose job had not started yet, told to send it again. */
+  toldToResend: number;
+  /** Jobs still running when the drain ended, stopped (their person told to send again). */
+  stopped: number;
+}
+
+/** How long close() waits for stopped jobs to tell their surfaces (a bound on a broken surface, real time). */
+const STOP_WAIT_MS = 5000;
 
 const safeId = (s: string) => s.replace(/[^A-Za-z0-9._:-]/g, '_').slice(0, 120);
 
@@ -110,11 +142,13 @@ export function createBotCore(options: BotCoreOptions): BotCore {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? consoleLogger('[bot-core]');
   const random = options.random ?? Math.random;
+  // Checked before connecting, so a bad option leaves nothing open.
+  const liveness = resolveLiveness(options.liveness);
   let ownsConnection = false;
   let connection: AnimatorConnection;
   if (options.connection) connection = options.connection;
   else if (options.daemonAddress) {
-    connection = connectAnimator(options.daemonAddress, { token: options.token });
+    connection = connectAnimator(options.daemonAddress, { token: options.token, tls: options.tls });
     ownsConnection = true;
   } else throw new TypeError('createBotCore needs either `connection` or `daemonAddress`');
 
@@ -261,7 +295,7 @@ export function createBotCore(options: BotCoreOptions): BotCore {
         // A surface may open its thread when the job is accepted (Slack's parent message): known from now on, so that a
         // reply typed the moment the clip shows refines this job even if it arrives before the job's end is processed.
         recordThread(job, surface.threadId);
-        outcome = await runJob(job, request, { connection, clock, logger, deadlineMs });
+        outcome = await runJob(job, request, { connection, clock, logger, deadlineMs, liveness });
       } catch (err) {
         // runJob never rejects; this is a last resort so `finished` always settles.
         outcome = { jobId: job.id, status: 'failed', error: toBotError(err) };
@@ -400,15 +434,58 @@ export function createBotCore(options: BotCoreOptions): BotCore {
     if (job) recordThread(job, threadId);
   }
 
-  async function close(): Promise<void> {
-    closing = true;
-    const active = jobs.active();
-    for (const job of active) {
-      job.stopReason = new CancelledError('The bot is shutting down, so this clip was stopped. Try again once it is back.');
-      job.abort.abort();
+  let closed: Promise<CloseSummary> | undefined;
+  let hurry: (() => void) | undefined;
+
+  /** Stops one job with a message for its person; its `finished` settles once the surface has been told. */
+  function stopForShutdown(job: JobRecord): void {
+    if (!isActive(job) || job.stopReason || job.abort.signal.aborted) return;
+    job.stopReason =
+      job.state === 'running'
+        ? new DaemonUnavailableError('The bot is shutting down and stopped this clip before it was finished. Send it again once it is back.')
+        : new DaemonUnavailableError('The bot is shutting down, so this clip was not started. Send it again once it is back.');
+    job.abort.abort();
+  }
+
+  function close(closeOptions: CloseOptions = {}): Promise<CloseSummary> {
+    const drainMs = closeOptions.drainMs ?? 0;
+    if (!(drainMs >= 0 && Number.isFinite(drainMs))) return Promise.reject(new RangeError(`close(): drainMs must be a finite number of milliseconds ≥ 0, got ${drainMs}`));
+    if (closed) {
+      if (drainMs === 0) hurry?.();
+      return closed;
     }
-    await Promise.race([Promise.all(active.map((j) => j.finished)), new Promise((r) => setTimeout(r, 5000).unref())]);
-    if (ownsConnection) connection.close();
+    closing = true;
+    closed = (async () => {
+      const active = jobs.active();
+      // Not started yet: a drain would make them wait for nothing (the daemon takes no new work either). Told at once.
+      const waiting = active.filter((j) => j.state !== 'running');
+      const running = active.filter((j) => j.state === 'running');
+      for (const job of waiting) stopForShutdown(job);
+      if (running.length && drainMs > 0) {
+        logger.info(`shutting down: waiting up to ${Math.round(drainMs / 1000)} s for ${running.length} running clip(s); ${waiting.length} waiting told to send again`);
+        let timer: ReturnType<Clock['setTimeout']> | undefined;
+        await Promise.race([
+          Promise.all(running.map((j) => j.finished)),
+          new Promise<void>((resolve) => {
+            hurry = resolve;
+            timer = clock.setTimeout(resolve, drainMs);
+          }),
+        ]);
+        if (timer) clock.clearTimeout(timer);
+      }
+      // Whatever is still active (running past the drain, or started while close() began) is stopped and told.
+      const left = jobs.active();
+      for (const job of left) stopForShutdown(job);
+      const all = [...new Set([...active, ...left])];
+      await Promise.race([Promise.all(all.map((j) => j.finished)), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+      if (ownsConnection) connection.close();
+      return {
+        delivered: running.filter((j) => j.state === 'delivered').length,
+        toldToResend: all.length - running.length,
+        stopped: left.filter((j) => running.includes(j)).length,
+      };
+    })();
+    return closed;
   }
 
   return { connection, jobs, conversations, limiter, animate, animateText, action, followUp, ask, help, models, linkThread, close };

@@ -1,6 +1,7 @@
 // Errors the bot core shows to people. Every failure a person can see is a BotError with a stable `code`
 // (one class per code, like Bolt's ErrorCode) and a `message` written for the person who asked, so adapters
 // can render any of them without knowing where it came from.
+import { redactDetail } from './redact.ts';
 
 export const BotErrorCode = {
   /** An /animate option is missing, malformed or out of the model's range. */
@@ -13,8 +14,10 @@ export const BotErrorCode = {
   DaemonUnavailable: 'daemon_unavailable',
   /** The daemon refused our token (gRPC UNAUTHENTICATED). */
   Unauthenticated: 'unauthenticated',
-  /** The job took longer than its deadline (gRPC DEADLINE_EXCEEDED). */
+  /** The job took longer than its deadline (gRPC DEADLINE_EXCEEDED, or the bot's own deadline from the model's ETA). */
   DeadlineExceeded: 'deadline_exceeded',
+  /** The daemon went silent mid-job (no event for longer than the job's pace allows), so the bot cancelled the job. */
+  DaemonStalled: 'daemon_stalled',
   /** The generation failed inside the daemon (gRPC INTERNAL or anything unexpected). */
   GenerationFailed: 'generation_failed',
   /** The job was cancelled by the daemon (not by a person: those end in JobSurface.cancelled). */
@@ -92,6 +95,12 @@ export class DeadlineExceededError extends BotError {
   }
 }
 
+export class DaemonStalledError extends BotError {
+  constructor(message: string, options?: BotErrorOptions) {
+    super(BotErrorCode.DaemonStalled, message, options);
+  }
+}
+
 export class GenerationFailedError extends BotError {
   constructor(message: string, options?: BotErrorOptions) {
     super(BotErrorCode.GenerationFailed, message, options);
@@ -148,9 +157,13 @@ export function isBotError(err: unknown): err is BotError {
   return err instanceof BotError;
 }
 
-/** Wraps anything thrown into a BotError so that a person always gets a readable message. */
+/**
+ * Wraps anything thrown into a BotError so that a person always gets a readable message. The error's own message is
+ * added redacted (first line, no server paths, capped): the full error belongs in the log.
+ */
 export function toBotError(err: unknown, fallback = 'Something went wrong while making your clip.'): BotError {
   if (err instanceof BotError) return err;
-  const detail = err instanceof Error && err.message ? ` (${err.message})` : '';
+  const shown = err instanceof Error ? redactDetail(err.message) : '';
+  const detail = shown ? ` (${shown})` : '';
   return new GenerationFailedError(`${fallback}${detail}`, { cause: err });
 }

@@ -14,3 +14,6 @@ export * from './throttle.ts';
 export { runJob, botErrorFromRpc, ClipAssembler } from './job-runner.ts';
 export { buildGenerateRequest, clipFileName, toWireRequester } from './request.ts';
 export * from './format.ts';
+export * from './watchdog.ts';
+export { describeRpcError, daemonErrorCode, ERROR_CODE_METADATA_KEY } from './rpc-errors.ts';
+export { redactDetail } from './redact.ts';

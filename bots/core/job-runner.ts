@@ -6,60 +6,37 @@ import { isServiceError, type AnimatorConnection } from '../../shared/rpc/client
 import type { ClipChunk__Output, Done__Output, GenerateRequest } from '../../shared/rpc/types.ts';
 import type { ClipFile, ClipFormat, ClipInfo, ClipTimings } from './adapter.ts';
 import type { Clock } from './clock.ts';
-import {
-  BotError,
-  CancelledError,
-  DaemonUnavailableError,
-  DeadlineExceededError,
-  GenerationFailedError,
-  InvalidOptionsError,
-  QueueFullError,
-  UnauthenticatedError,
-  UnknownModelError,
-  toBotError,
-} from './errors.ts';
+import { BotError, CancelledError, DaemonStalledError, DeadlineExceededError, GenerationFailedError, toBotError } from './errors.ts';
 import type { JobOutcome, JobRecord } from './jobs.ts';
 import type { Logger } from './logger.ts';
 import { clipFileName, WIRE_TO_FORMAT } from './request.ts';
+import { botErrorFromRpc, describeRpcError } from './rpc-errors.ts';
 import { UpdateThrottle } from './throttle.ts';
-import { formatDuration } from './limits.ts';
+import { DEFAULT_LIVENESS, JobWatchdog, type LivenessOptions, type WatchdogExpiry } from './watchdog.ts';
+
+export { botErrorFromRpc } from './rpc-errors.ts';
 
 export interface RunJobContext {
   connection: AnimatorConnection;
   clock: Clock;
   logger: Logger;
-  /** Time allowed for the whole job (queue included); undefined = no deadline. */
+  /** A hard cap on the whole job (queue included), sent as the gRPC deadline; undefined = none. */
   deadlineMs?: number | undefined;
+  /** The job's ETA-derived deadline and stall limits (watchdog.ts). Default DEFAULT_LIVENESS. */
+  liveness?: LivenessOptions | undefined;
 }
 
-/** Maps a gRPC failure (or anything thrown) to the BotError the person sees. */
-export function botErrorFromRpc(err: unknown): BotError {
-  if (err instanceof BotError) return err;
-  if (!isServiceError(err)) return toBotError(err);
-  const details = err.details || err.message;
-  switch (err.code) {
-    case GrpcStatus.INVALID_ARGUMENT:
-      return new InvalidOptionsError(details, undefined, { cause: err });
-    case GrpcStatus.NOT_FOUND:
-      return new UnknownModelError(details, { cause: err });
-    case GrpcStatus.RESOURCE_EXHAUSTED: {
-      const raw = err.metadata?.get('retry-after-ms')[0];
-      const ms = raw === undefined ? NaN : Number(raw.toString());
-      const retryAfterSeconds = Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : undefined;
-      const when = retryAfterSeconds === undefined ? 'in a little while' : `in ${formatDuration(retryAfterSeconds * 1000)}`;
-      return new QueueFullError(`The generation queue is full right now. Try again ${when}.`, retryAfterSeconds === undefined ? { cause: err } : { cause: err, retryAfterSeconds });
-    }
-    case GrpcStatus.UNAVAILABLE:
-      return new DaemonUnavailableError('The animation daemon is unreachable or shutting down, so the clip could not be made. Try again in a moment.', { cause: err });
-    case GrpcStatus.UNAUTHENTICATED:
-      return new UnauthenticatedError('The bot could not authenticate with the animation daemon (check ANIMATE_TOKEN).', { cause: err });
-    case GrpcStatus.DEADLINE_EXCEEDED:
-      return new DeadlineExceededError('The clip took too long and was stopped. Try fewer steps or a shorter clip.', { cause: err });
-    case GrpcStatus.CANCELLED:
-      return new CancelledError(`The job was cancelled by the daemon${details ? `: ${details}` : ''}.`, { cause: err });
-    default:
-      return new GenerationFailedError(`The clip could not be made: ${details || 'the daemon reported an internal error'}.`, { cause: err });
-  }
+/** What the person is told when the watchdog gives up on a job. */
+function expiryError(expiry: WatchdogExpiry): BotError {
+  if (expiry.kind === 'deadline')
+    return new DeadlineExceededError('The clip took far longer than the server estimated, so it was stopped. Try fewer steps or a shorter clip.');
+  return new DaemonStalledError('The animation server stopped responding, so this clip was cancelled. Try again in a moment.');
+}
+
+function describeExpiry(expiry: WatchdogExpiry): string {
+  return expiry.kind === 'deadline'
+    ? `its deadline passed (${Math.round(expiry.elapsedMs / 1000)} s elapsed, budget ${Math.round(expiry.budgetMs / 1000)} s from the last ETA, phase ${expiry.phase})`
+    : `the daemon was silent for ${Math.round(expiry.silentMs / 1000)} s while ${expiry.phase} (limit ${Math.round(expiry.limitMs / 1000)} s)`;
 }
 
 /** Collects clip chunks per format and checks that every byte arrived. */
@@ -144,12 +121,32 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
     return outcome;
   };
 
+  // Gives up on a job whose daemon went silent or that ran far past its ETA: cancels it on the daemon (best effort:
+  // a frozen daemon reads the Cancel when it thaws) and aborts the call, so the loop below ends with stopReason.
+  const watchdog = new JobWatchdog({
+    clock: ctx.clock,
+    liveness: ctx.liveness ?? DEFAULT_LIVENESS,
+    probe: () => ctx.connection.listModels(),
+    onExpire: (expiry) => {
+      if (job.abort.signal.aborted || job.stopReason) return;
+      ctx.logger.warn(`job ${job.id}: ${describeExpiry(expiry)}; cancelling it`);
+      // A person's Cancel already under way ends as their cancellation, not as a stall.
+      if (job.cancelledBy === undefined) job.stopReason = expiryError(expiry);
+      ctx.connection
+        .cancel(job.id, expiry.kind === 'deadline' ? 'the bot stopped the job: its deadline passed' : 'the bot stopped the job: the daemon was silent too long')
+        .catch((err: unknown) => ctx.logger.debug(`job ${job.id}: the Cancel after ${expiry.kind} did not reach the daemon`, describeRpcError(err)));
+      job.abort.abort();
+    },
+  });
+
   try {
     // A job stopped before its call starts (e.g. the adapter could not post its message) never reaches the daemon.
     if (job.abort.signal.aborted) throw job.stopReason ?? new CancelledError('The job was stopped before it started.');
     const deadline = ctx.deadlineMs ? new Date(Date.now() + ctx.deadlineMs) : undefined;
     const stream = ctx.connection.generate(request, deadline ? { signal: job.abort.signal, deadline } : { signal: job.abort.signal });
+    watchdog.start();
     for await (const event of stream) {
+      watchdog.observe(event);
       if (event.queued) {
         const { position, etaSeconds } = event.queued;
         job.state = 'queued';
@@ -174,6 +171,8 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
         done = event.done;
       }
     }
+    // The daemon's part is over: posting the clip may take a while and is no stall.
+    watchdog.stop();
     if (!done) throw new GenerationFailedError('The daemon ended the job without a clip.');
     const files = assembler.complete(done.prompt || job.options.prompt, done.seed);
     const wanted = WIRE_TO_FORMAT[String(request.formats?.[0] ?? 'MP4')] ?? 'mp4';
@@ -202,6 +201,7 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
     job.state = 'delivered';
     return await end({ jobId: job.id, status: 'delivered', info }, () => surface.deliverClip(clip, info));
   } catch (err) {
+    watchdog.stop();
     if (job.stopReason) {
       const error = job.stopReason;
       job.state = 'failed';
@@ -213,8 +213,12 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
       return end({ jobId: job.id, status: 'cancelled', by }, () => surface.cancelled(by));
     }
     const error = botErrorFromRpc(err);
-    if (!(err instanceof BotError) && !isServiceError(err)) ctx.logger.error(`job ${job.id} failed unexpectedly`, err);
+    // The person sees a redacted sentence and a code; the whole detail (paths, stacks) goes to the log.
+    if (isServiceError(err)) ctx.logger.warn(`job ${job.id} failed: ${describeRpcError(err)}`);
+    else if (!(err instanceof BotError)) ctx.logger.error(`job ${job.id} failed unexpectedly`, err);
     job.state = 'failed';
     return end({ jobId: job.id, status: 'failed', error }, () => surface.fail(error));
+  } finally {
+    watchdog.stop();
   }
 }

@@ -57,8 +57,8 @@ export function parseDiscordConfig(config: DiscordBotConfig): z.output<typeof co
 export interface DiscordBotDeps {
   /** A core to share (e.g. with Slack in `npm start`); otherwise one is made from `daemon`. */
   core?: BotCore;
-  daemon?: { address: string; token?: string | undefined };
-  coreOptions?: Omit<BotCoreOptions, 'connection' | 'daemonAddress' | 'token'>;
+  daemon?: { address: string; token?: string | undefined; tls?: BotCoreOptions['tls'] };
+  coreOptions?: Omit<BotCoreOptions, 'connection' | 'daemonAddress' | 'token' | 'tls'>;
   /** Extra plugin options (update interval, preview size, linker…). */
   plugin?: Omit<AnimatePluginOptions, 'client' | 'core' | 'daemon' | 'clock' | 'logger'>;
   /** Register /animate on startup (in DISCORD_GUILD_ID, else globally). Default false: use `npm run discord:register`. */
@@ -82,7 +82,7 @@ export async function startDiscordBot(config: DiscordBotConfig, deps: DiscordBot
   const ownsCore = !core;
   if (!core) {
     if (!deps.daemon) throw new DiscordConfigError('startDiscordBot needs a bot core or a daemon address');
-    core = createBotCore({ daemonAddress: deps.daemon.address, token: deps.daemon.token, logger, ...(deps.clock ? { clock: deps.clock } : {}), ...deps.coreOptions });
+    core = createBotCore({ daemonAddress: deps.daemon.address, token: deps.daemon.token, tls: deps.daemon.tls, logger, ...(deps.clock ? { clock: deps.clock } : {}), ...deps.coreOptions });
   }
   const apiUrl = settings.apiUrl && settings.apiUrl !== OFFICIAL_API ? settings.apiUrl : undefined;
   const gatewayUrl = settings.gatewayUrl && settings.gatewayUrl !== OFFICIAL_GATEWAY ? settings.gatewayUrl : undefined;

@@ -55,9 +55,9 @@ export interface AnimatePluginOptions {
   client: Client;
   /** A core to share; or `daemon` to make one. */
   core?: BotCore;
-  daemon?: { address: string; token?: string | undefined };
+  daemon?: { address: string; token?: string | undefined; tls?: BotCoreOptions['tls'] };
   /** Extra options when the core is made here. */
-  coreOptions?: Omit<BotCoreOptions, 'connection' | 'daemonAddress' | 'token'>;
+  coreOptions?: Omit<BotCoreOptions, 'connection' | 'daemonAddress' | 'token' | 'tls'>;
   /** Slash command name. Default "animate". */
   commandName?: string;
   /** Minimum time between edits of one job's message. Default 1200 ms. */
@@ -120,7 +120,7 @@ export function createAnimatePlugin(options: AnimatePluginOptions): AnimatePlugi
   const ownsCore = !core;
   if (!core) {
     if (!options.daemon) throw new TypeError('createAnimatePlugin needs `core` or `daemon: { address }`');
-    core = createBotCore({ daemonAddress: options.daemon.address, token: options.daemon.token, clock, logger, ...options.coreOptions });
+    core = createBotCore({ daemonAddress: options.daemon.address, token: options.daemon.token, tls: options.daemon.tls, clock, logger, ...options.coreOptions });
   }
   const botCore = core;
 

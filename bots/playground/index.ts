@@ -3,3 +3,4 @@ export { startPlayground, type PlaygroundOptions, type RunningPlayground } from 
 export { PlaygroundSurface, playgroundAdapter } from './surface.ts';
 export { MediaCache } from './media-cache.ts';
 export { PlaygroundSession, type PageEvent } from './session.ts';
+export { RequestGuard, RefusalCode, type Refusal, type RouteKind } from './request-guard.ts';

@@ -1,5 +1,7 @@
 // The local playground: node:http serving one static chat page, an SSE stream per browser session, a JSON API
 // for messages and buttons, and media from a bounded in-memory cache. No build step, nothing from the network.
+// Every request passes the RequestGuard first (own origin, loopback Host, JSON writes; see request-guard.ts), since
+// any page open in the browser could otherwise start jobs on this machine.
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +12,7 @@ import type { BotCore, JobAction } from '../core/bot.ts';
 import { isBotError } from '../core/errors.ts';
 import { consoleLogger, type Logger } from '../core/logger.ts';
 import { MediaCache } from './media-cache.ts';
+import { RequestGuard, type RouteKind } from './request-guard.ts';
 import { PlaygroundSession } from './session.ts';
 import { PlaygroundSurface } from './surface.ts';
 
@@ -42,6 +45,24 @@ export interface RunningPlayground {
 const ACTIONS = ['cancel', 'reroll', 'variations', 'refine'] as const;
 const SESSION_ID = /^[A-Za-z0-9_-]{6,64}$/;
 const MAX_BODY = 64 * 1024;
+/**
+ * Sent on every response. nosniff: a cross-origin <script>/<style> cannot reinterpret our JSON; CORP same-origin:
+ * Chromium refuses another origin's <img>/<video> embedding a clip; frame-ancestors: no page can frame the
+ * playground to trick clicks. No Access-Control-Allow-* header is ever sent.
+ */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'cross-origin-resource-policy': 'same-origin',
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+function routeKind(method: string, pathname: string): RouteKind {
+  if (method === 'OPTIONS') return 'preflight';
+  if (method !== 'GET' && method !== 'HEAD') return 'write';
+  return STATIC[pathname] ? 'page' : 'read';
+}
 
 class HttpError extends Error {
   constructor(
@@ -80,6 +101,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
   const logger = options.logger ?? consoleLogger('[playground]');
   const media = new MediaCache(options.maxMediaBytes);
   const sessions = new Map<string, PlaygroundSession>();
+  // Built on the first request, when the real port is known (port 0 picks one).
+  let guard: RequestGuard | undefined;
+  const guardFor = (): RequestGuard => (guard ??= new RequestGuard({ port: (server.address() as AddressInfo).port, listenHost: options.host ?? '127.0.0.1' }));
+  let refused = 0;
 
   const sessionFor = (id: unknown): PlaygroundSession => {
     if (typeof id !== 'string' || !SESSION_ID.test(id)) throw new HttpError(400, 'session must be 6–64 characters of A–Z, a–z, 0–9, _ or -.');
@@ -188,6 +213,16 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
   const server = http.createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://playground.local');
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+      const method = req.method ?? 'GET';
+      const refusal = guardFor().check(method, req.headers, routeKind(method, url.pathname));
+      if (refusal) {
+        refused++;
+        logger.debug(`refused ${method} ${url.pathname} ${refusal.status}: ${refusal.code}`);
+        // The body is never parsed; discard it so the client reads the 403 instead of a reset connection.
+        req.resume();
+        return sendJson(res, refusal.status, { ok: false, code: refusal.code, error: refusal.message });
+      }
       try {
         const asset = STATIC[url.pathname];
         if (asset && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -207,7 +242,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
         if (url.pathname.startsWith('/media/') && (req.method === 'GET' || req.method === 'HEAD')) return serveMedia(req, res, url.pathname.slice('/media/'.length));
         if (url.pathname === '/api/message' && req.method === 'POST') return sendJson(res, 200, await onMessage(await readJson(req)));
         if (url.pathname === '/api/action' && req.method === 'POST') return sendJson(res, 200, await onAction(await readJson(req)));
-        if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, sessions: sessions.size, mediaBytes: media.totalBytes });
+        if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, sessions: sessions.size, mediaBytes: media.totalBytes, refused });
         throw new HttpError(404, `Nothing at ${url.pathname}.`);
       } catch (err) {
         if (!(err instanceof HttpError)) logger.error(`${req.method} ${url.pathname} failed`, err);

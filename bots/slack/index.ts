@@ -20,9 +20,9 @@ export interface SlackBotDeps {
   /** A core to share (e.g. with the Discord front-end in `npm start`); otherwise one is made from `daemon`. */
   core?: BotCore;
   /** Where the daemon is, when no core is given. */
-  daemon?: { address: string; token?: string | undefined };
+  daemon?: { address: string; token?: string | undefined; tls?: BotCoreOptions['tls'] };
   /** Extra core options when the core is made here (limits, content filter, deadline…). */
-  coreOptions?: Omit<BotCoreOptions, 'connection' | 'daemonAddress' | 'token'>;
+  coreOptions?: Omit<BotCoreOptions, 'connection' | 'daemonAddress' | 'token' | 'tls'>;
   /** Extra plugin options (preview interval, rate gate…). */
   plugin?: Omit<SlackAnimateOptions, 'core'>;
   clock?: Clock;
@@ -51,6 +51,7 @@ export async function startSlackBot(config: SlackBotConfig, deps: SlackBotDeps =
     core = createBotCore({
       daemonAddress: deps.daemon.address,
       token: deps.daemon.token,
+      tls: deps.daemon.tls,
       logger,
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...deps.coreOptions,

@@ -3,6 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { clientTransportFromEnv } from '../../shared/config/transport.ts';
 import { connectAnimator, isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
 import type { GenerateRequest, OutputFormat } from '../../shared/rpc/types.ts';
 import { startDaemon, type RunningDaemon } from '../server/daemon.ts';
@@ -39,7 +40,13 @@ Output:
 
 Daemon:
   --daemon HOST:PORT   use a running daemon (env ANIMATE_DAEMON_ADDRESS); default: start one in-process
-  --token TOKEN        bearer token for the daemon (env ANIMATE_TOKEN)
+  --token-file FILE    file holding the daemon's token (env ANIMATE_TOKEN_FILE, or ANIMATE_TOKEN); avoid
+                       --token TOKEN, which every local user can read in the process list
+  --tls                connect with TLS, verified against the system roots (env ANIMATE_TLS=true)
+  --tls-ca FILE        connect with TLS, verified against this PEM CA (env ANIMATE_TLS_CA)
+  --tls-client-cert FILE --tls-client-key FILE
+                       client certificate for a daemon that requires mutual TLS (env ANIMATE_TLS_CLIENT_CERT/_KEY)
+  --tls-server-name N  name the daemon's certificate carries, if not the --daemon host (env ANIMATE_TLS_SERVER_NAME)
   --models-dir DIR     in-process daemon: a model package, or a folder of them (env ANIMATE_MODELS_DIR)
   --quiet              no progress bar
   -h, --help           show this help
@@ -94,6 +101,8 @@ async function main(): Promise<number> {
       fps: { type: 'string' }, scheduler: { type: 'string' }, model: { type: 'string' }, upscale: { type: 'string' },
       format: { type: 'string', multiple: true }, out: { type: 'string' }, previews: { type: 'string' }, batch: { type: 'string' },
       'out-dir': { type: 'string' }, seeds: { type: 'string' }, daemon: { type: 'string' }, token: { type: 'string' },
+      'token-file': { type: 'string' }, tls: { type: 'boolean' }, 'tls-ca': { type: 'string' }, 'tls-client-cert': { type: 'string' },
+      'tls-client-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
       'models-dir': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -129,11 +138,16 @@ async function main(): Promise<number> {
 
   let daemon: RunningDaemon | undefined;
   const address = values.daemon ?? process.env.ANIMATE_DAEMON_ADDRESS;
+  const transport = clientTransportFromEnv(process.env, {
+    token: values.token, tokenFile: values['token-file'], tls: values.tls, tlsCa: values['tls-ca'],
+    tlsClientCert: values['tls-client-cert'], tlsClientKey: values['tls-client-key'], tlsServerName: values['tls-server-name'],
+  });
   if (!address) {
-    const options = daemonOptionsFrom({ 'models-dir': values['models-dir'] }, process.env);
-    daemon = await startDaemon({ ...options, listen: '127.0.0.1:0', logger: createLogger('warn') });
+    // The in-process daemon is reached over loopback by this process only: no TLS (its token, if any, still applies).
+    const { tls: _servedTls, ...options } = daemonOptionsFrom({ 'models-dir': values['models-dir'] }, process.env);
+    daemon = await startDaemon({ ...options, ...(transport.token ? { token: transport.token } : {}), listen: '127.0.0.1:0', logger: createLogger('warn') });
   }
-  const client = connectAnimator(address ?? daemon!.address, { token: values.token ?? process.env.ANIMATE_TOKEN });
+  const client = connectAnimator(address ?? daemon!.address, { token: transport.token, tls: address ? transport.tls : undefined });
   let failures = 0;
   try {
     for (const [i, prompt] of prompts.entries()) {

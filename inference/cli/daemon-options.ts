@@ -1,11 +1,16 @@
 // Daemon options from command-line flags and ANIMATE_* environment variables (flags win). The variables, their
-// rules and help text live in one table (shared/config/variables.ts); this file only maps flags onto it.
+// rules and help text live in one table (shared/config/variables.ts); this file only maps flags onto it. The
+// token and TLS files are read here (shared/config/transport.ts), so a bad one stops start-up naming its flag.
 import { VARIABLES, type VariableSpec } from '../../shared/config/index.ts';
+import { resolveServerTls, resolveToken, type Setting } from '../../shared/config/transport.ts';
 import type { DaemonOptions } from '../server/daemon.ts';
+
+type FileKey = 'tokenFile' | 'tlsCert' | 'tlsKey' | 'tlsClientCa';
 
 export interface DaemonSetting {
   flag: string;
-  key: keyof DaemonOptions | 'logLevel';
+  /** The option it sets; the file settings are read and folded into `token` / `tls` afterwards. */
+  key: keyof DaemonOptions | 'logLevel' | FileKey;
   variable: VariableSpec;
 }
 
@@ -16,7 +21,14 @@ const FLAGS: Array<[flag: string, env: string, key: DaemonSetting['key']]> = [
   ['concurrency', 'ANIMATE_CONCURRENCY', 'concurrency'],
   ['max-queue', 'ANIMATE_MAX_QUEUE', 'maxQueue'],
   ['max-queue-per-user', 'ANIMATE_MAX_QUEUE_PER_USER', 'maxQueuePerUser'],
+  ['max-streams-per-job', 'ANIMATE_MAX_STREAMS_PER_JOB', 'maxStreamsPerJob'],
+  ['max-streams-per-connection', 'ANIMATE_MAX_STREAMS_PER_CONNECTION', 'maxStreamsPerConnection'],
+  // Kept for compatibility: a token on the command line is visible to every local user (ps); prefer --token-file.
   ['token', 'ANIMATE_TOKEN', 'token'],
+  ['token-file', 'ANIMATE_TOKEN_FILE', 'tokenFile'],
+  ['tls-cert', 'ANIMATE_TLS_CERT', 'tlsCert'],
+  ['tls-key', 'ANIMATE_TLS_KEY', 'tlsKey'],
+  ['tls-client-ca', 'ANIMATE_TLS_CLIENT_CA', 'tlsClientCa'],
   ['provider', 'ANIMATE_EXECUTION_PROVIDER', 'executionProvider'],
   ['threads', 'ANIMATE_THREADS', 'threads'],
   ['log-level', 'ANIMATE_LOG_LEVEL', 'logLevel'],
@@ -32,9 +44,10 @@ export class DaemonSettingError extends Error {
   readonly code = 'INVALID_SETTING';
 }
 
-/** Reads settings from flag values (already split by parseArgs) and the environment. */
-export function daemonOptionsFrom(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): DaemonOptions & { logLevel?: 'debug' | 'info' | 'warn' | 'error' } {
+/** Reads settings from flag values (already split by parseArgs) and the environment; files relative to `cwd`. */
+export function daemonOptionsFrom(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, cwd = process.cwd()): DaemonOptions & { logLevel?: 'debug' | 'info' | 'warn' | 'error' } {
   const options: Record<string, unknown> = {};
+  const sources: Partial<Record<DaemonSetting['key'], string>> = {};
   for (const { flag, key, variable } of DAEMON_SETTINGS) {
     const fromFlag = flags[flag];
     const raw = fromFlag ?? env[variable.name];
@@ -45,7 +58,31 @@ export function daemonOptionsFrom(flags: Record<string, string | undefined>, env
       throw new DaemonSettingError(`${source}=${JSON.stringify(raw)} is not valid: accepts ${variable.accepts} (${variable.meaning}; default ${variable.default ?? 'unset'})`);
     }
     options[key] = parsed.data;
+    sources[key] = fromFlag !== undefined ? `--${flag}` : variable.name;
   }
+  const take = (key: FileKey | 'token'): Setting | undefined => {
+    const value = options[key] as string | undefined;
+    delete options[key];
+    return value === undefined ? undefined : { value, source: sources[key]! };
+  };
+  let token = take('token');
+  let tokenFile = take('tokenFile');
+  // A token flag wins over both token variables (flags win), rather than clashing with one of them.
+  if (token?.source.startsWith('--') && tokenFile && !tokenFile.source.startsWith('--')) tokenFile = undefined;
+  if (tokenFile?.source.startsWith('--') && token && !token.source.startsWith('--')) token = undefined;
+  const resolvedToken = resolveToken({ token, tokenFile }, cwd);
+  const tls = resolveServerTls(
+    {
+      cert: take('tlsCert') ?? { value: undefined, source: '--tls-cert (ANIMATE_TLS_CERT)' },
+      key: take('tlsKey') ?? { value: undefined, source: '--tls-key (ANIMATE_TLS_KEY)' },
+      clientCa: take('tlsClientCa'),
+    },
+    cwd,
+  );
+  const problems = [...resolvedToken.problems, ...tls.problems];
+  if (problems.length) throw new DaemonSettingError(problems.join('\n'));
+  if (resolvedToken.value !== undefined) options.token = resolvedToken.value;
+  if (tls.value) options.tls = tls.value;
   return options as DaemonOptions;
 }
 

@@ -1,8 +1,15 @@
-// `npm run daemon`: serve the Animator gRPC API until Ctrl-C.
+// `npm run daemon`: serve the Animator gRPC API until Ctrl-C. One Ctrl-C drains (queued requests are told to send
+// again, running jobs finish for up to --drain-seconds, exit 0); a second, distinct Ctrl-C stops the running jobs at
+// once and exits 130 after the inference worker's current call returns (shared/shutdown-signals.ts tells the copies
+// of one press, which the launchers forward, from a second press).
 import { parseArgs } from 'node:util';
+import { VARIABLES } from '../../shared/config/index.ts';
+import { onShutdownSignals } from '../../shared/shutdown-signals.ts';
 import { DAEMON_SETTINGS, daemonOptionsFrom, daemonSettingsHelp } from './daemon-options.ts';
 import { startDaemon } from '../server/daemon.ts';
 import { createLogger } from '../log.ts';
+
+const DRAIN = VARIABLES.find((v) => v.name === 'ANIMATE_DRAIN_SECONDS')!;
 
 const USAGE = `Usage: npm run daemon -- [options]
 
@@ -11,13 +18,20 @@ Every option can also be set by its environment variable (or .env); flags win.
 
 Options (flag, variable, meaning):
 ${daemonSettingsHelp()}
+  --${'drain-seconds'.padEnd(20)} ${DRAIN.name.padEnd(28)} ${DRAIN.meaning} (accepts ${DRAIN.accepts}; default ${DRAIN.default})
   -h, --help                                          show this help
 `;
+
+/** A forced stop waits at most this long for the inference worker's current call before exiting anyway. */
+const FORCE_BOUND_MS = 10_000;
+/** Seconds past the drain after which a stop that has not finished is forced. */
+const DRAIN_OVERRUN_S = 15;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       ...Object.fromEntries(DAEMON_SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+      'drain-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -33,17 +47,35 @@ async function main(): Promise<void> {
   }
   const { logLevel, ...options } = daemonOptionsFrom(values as Record<string, string | undefined>, process.env);
   const log = createLogger(logLevel ?? 'info');
+  const drainMs = drainSeconds(values['drain-seconds'], process.env) * 1000;
   const daemon = await startDaemon({ ...options, logger: log });
   process.stdout.write(`animate daemon ready on ${daemon.address} (models: ${daemon.models.names().join(', ')}; default ${daemon.models.defaultModel})\n`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    log.info(`${signal}: shutting down (again to force)`);
-    void daemon.close().then(() => process.exit(0));
+  // close() again with graceMs 0 stops the running jobs now; it resolves once the worker's current call has returned
+  // (process.exit during an onnxruntime call aborts the process natively).
+  let forcing = false;
+  const force = (why: string) => {
+    forcing = true;
+    log.info(`${why}: stopping now`);
+    setTimeout(() => process.exit(130), FORCE_BOUND_MS).unref();
+    void daemon.close({ graceMs: 0 }).finally(() => process.exit(130));
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  onShutdownSignals({
+    onDrain: (signal) => {
+      log.info(`${signal}: draining (queued requests are told to send again; running jobs may finish for ${drainMs / 1000} s); again to stop now`);
+      setTimeout(() => force(`still stopping ${DRAIN_OVERRUN_S} s past the drain`), drainMs + DRAIN_OVERRUN_S * 1000).unref();
+      void daemon.close({ graceMs: drainMs }).then(() => process.exit(forcing ? 130 : 0));
+    },
+    onForce: (signal) => force(`${signal} again`),
+  });
+}
+
+/** --drain-seconds, else ANIMATE_DRAIN_SECONDS, else its default; a bad value names its source and what it accepts. */
+function drainSeconds(flag: string | undefined, env: NodeJS.ProcessEnv): number {
+  const raw = flag ?? env[DRAIN.name];
+  if (raw === undefined || raw === '') return Number(DRAIN.default);
+  const parsed = DRAIN.schema.safeParse(raw);
+  if (!parsed.success) throw new Error(`${flag !== undefined ? '--drain-seconds' : DRAIN.name}=${JSON.stringify(raw)} is not valid: accepts ${DRAIN.accepts} (${DRAIN.meaning})`);
+  return Number(parsed.data);
 }
 
 main().catch((err: Error) => {

@@ -89,7 +89,7 @@ export class ModelRuntime {
       const file = pkg.onnx[component];
       if (!file) continue;
       const info = await worker.load(`${pkg.hash}:${component}`, file).catch((err: Error) => {
-        throw new ModelInvalidError(pkg.dir, `${path.relative(pkg.dir, file)} cannot be loaded by onnxruntime (${err.message})`);
+        throw new ModelInvalidError(pkg.dir, `${path.relative(pkg.dir, file)} cannot be loaded by onnxruntime (${err.message})`, { name: pkg.name, cause: err });
       });
       const present = checkComponentIO(pkg, component, info);
       if (component === 'text_encoder') hasMask = present.has('attention_mask');

@@ -1,17 +1,25 @@
 // The Animator gRPC service: admission (auth, validation, idempotency, queue), streaming of job events, Cancel and
-// ListModels. Every failure reaches the caller as a gRPC status with a message a person understands.
+// ListModels. Every failure reaches the caller as a gRPC status with a message a person understands, and a short one:
+// user text is quoted as an excerpt and every status is capped in size (excerpt.ts), so no status can wedge the
+// connection that carries it. A request_id belongs to its requester (request-identity.ts).
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import type { AnimatorHandlers, GenerateEvent, GenerateRequest__Output, ModelInfo } from '../../shared/rpc/types.ts';
-import { CancelledError, DaemonError, DeadlineExceededError, QueueFullError, ShuttingDownError, UnauthenticatedError, asDaemonError } from '../errors.ts';
+import type { AnimatorHandlers, GenerateRequest__Output, ModelInfo } from '../../shared/rpc/types.ts';
+import { CancelledError, DaemonError, DeadlineExceededError, QueueFullError, RequestIdReusedError, RequestIdTakenError, ShuttingDownError, UnauthenticatedError, asDaemonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { redactServerDetail } from '../redact.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { SCHEDULER_NAMES } from '../schedulers/index.ts';
 import type { FairScheduler } from '../queue/fair-scheduler.ts';
+import { streamJobEvents } from './event-stream.ts';
+import { capBytes, capStatusMessage, excerpt, METADATA_VALUE_BYTES } from './excerpt.ts';
 import { runGeneration } from './generation.ts';
 import { Job } from './job.ts';
 import type { JobRegistry } from './job-registry.ts';
+import { requesterKey, requestFingerprint } from './request-identity.ts';
+import { StreamCaps } from './stream-caps.ts';
 import { validateGenerateRequest } from './validate.ts';
+import { checkAuth } from './auth.ts';
 
 export interface ServiceDeps {
   models: ModelRegistry;
@@ -20,26 +28,27 @@ export interface ServiceDeps {
   log: Logger;
   token?: string | undefined;
   isShuttingDown: () => boolean;
+  /** Generate streams following one job at most. Default DEFAULT_MAX_STREAMS_PER_JOB (8). */
+  maxStreamsPerJob?: number;
+  /** Generate streams on one client connection at most. Default DEFAULT_MAX_STREAMS_PER_CONNECTION (256). */
+  maxStreamsPerConnection?: number;
   /** Observes each finished generation (benchmarks, metrics). */
   onGenerationReport?: (report: Awaited<ReturnType<typeof runGeneration>>, job: Job) => void;
 }
 
 export function toServiceError(err: DaemonError): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
   const metadata = new grpc.Metadata();
-  if (err instanceof QueueFullError) metadata.set('retry-after-ms', String(err.retryAfterMs));
-  metadata.set('animate-error-code', err.code);
-  return { code: err.grpcStatus, details: err.message, metadata };
-}
-
-function checkAuth(token: string | undefined, metadata: grpc.Metadata): void {
-  if (!token) return;
-  const header = metadata.get('authorization')[0];
-  if (header === undefined) throw new UnauthenticatedError('this daemon requires a token: send metadata "authorization: Bearer <ANIMATE_TOKEN>"');
-  if (String(header) !== `Bearer ${token}`) throw new UnauthenticatedError('the token in "authorization" is not the one this daemon was started with');
+  // Trailers are headers: every value stays small, whatever an error carries.
+  const set = (key: string, value: string) => metadata.set(key, capBytes(value, METADATA_VALUE_BYTES));
+  if (err instanceof QueueFullError) set('retry-after-ms', String(err.retryAfterMs));
+  set('animate-error-code', err.code);
+  // No absolute server path or stack trace reaches a client (inference/redact.ts).
+  return { code: err.grpcStatus, details: capStatusMessage(redactServerDetail(err.message)), metadata };
 }
 
 export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
   const { models, scheduler, jobs, log } = deps;
+  const caps = new StreamCaps({ perJob: deps.maxStreamsPerJob, perConnection: deps.maxStreamsPerConnection });
 
   async function execute(job: Job): Promise<void> {
     if (job.finished) return;
@@ -64,20 +73,28 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
 
   function admit(request: GenerateRequest__Output): Job {
     if (deps.isShuttingDown()) throw new ShuttingDownError('the daemon is shutting down and takes no new requests; try again shortly');
+    const identity = { requester: requesterKey(request), fingerprint: requestFingerprint(request) };
     const existing = request.requestId ? jobs.get(request.requestId) : undefined;
     if (existing) {
+      if (existing.identity.requester !== identity.requester) throw new RequestIdTakenError(request.requestId);
+      if (existing.identity.fingerprint !== identity.fingerprint) throw new RequestIdReusedError(request.requestId);
       log.info('request id seen before: streaming the existing job', { id: existing.id, state: existing.state });
       return existing;
     }
     const pkg = models.package(request.model);
     const spec = validateGenerateRequest(request, pkg, () => randomUUID());
-    const job = new Job(spec);
+    const job = new Job(spec, identity);
     const owner = `${spec.requester.platform}:${spec.requester.userId || 'anonymous'}`;
     scheduler.enqueue({
       id: job.id,
       owner,
       run: () => execute(job),
       onPosition: (position, queueLength, etaSeconds) => job.emit({ queued: { position, queueLength, etaSeconds } }),
+      // The queue was full and this job's place went to someone with nothing waiting: its streams end RESOURCE_EXHAUSTED.
+      onEvicted: (error) => {
+        log.info('job evicted from a full queue', { id: job.id, owner, retryAfterMs: error.retryAfterMs });
+        job.finish(error);
+      },
     });
     jobs.add(job);
     log.info('job queued', { id: job.id, owner, queued: scheduler.queuedCount });
@@ -93,23 +110,26 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
   return {
     Generate(call) {
       let job: Job;
+      let release: () => void;
+      const peer = call.getPeer();
       try {
         checkAuth(deps.token, call.metadata);
+        // Refuse before admitting, so a refused stream never queues a job nobody follows.
+        caps.checkConnection(peer);
         job = admit(call.request);
+        release = caps.acquire(peer, job);
       } catch (err) {
         call.emit('error', toServiceError(asDaemonError(err)));
         return;
       }
       let open = true;
       let deadlineTimer: NodeJS.Timeout | undefined;
-      const unsubscribe = job.subscribe({
-        event: (e: GenerateEvent) => {
-          if (open) call.write(e);
-        },
-        end: (error) => {
+      const stream = streamJobEvents(call, job, {
+        onEnd: (error) => {
           if (!open) return;
           open = false;
           clearTimeout(deadlineTimer);
+          release();
           if (error) call.emit('error', toServiceError(error));
           else call.end();
         },
@@ -119,7 +139,8 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
         if (!open) return;
         open = false;
         clearTimeout(deadlineTimer);
-        unsubscribe();
+        stream.stop();
+        release();
         if (job.listenerCount === 0) cancelJob(job, new CancelledError('the client closed the stream'));
       };
       call.on('cancelled', callerGone);
@@ -138,7 +159,7 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
         const job = jobs.get(call.request.requestId);
         if (!job) return callback(null, { cancelled: false, state: 'unknown' });
         const state = job.finished ? 'finished' : job.state;
-        if (!job.finished) cancelJob(job, new CancelledError(call.request.reason || 'cancelled on request'));
+        if (!job.finished) cancelJob(job, new CancelledError(call.request.reason ? excerpt(call.request.reason) : 'cancelled on request'));
         log.info('cancel', { id: job.id, state });
         callback(null, { cancelled: state !== 'finished', state });
       } catch (err) {

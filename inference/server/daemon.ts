@@ -14,6 +14,7 @@ import { FairScheduler } from '../queue/fair-scheduler.ts';
 import { getMediaBinaries } from '../media/binaries.ts';
 import { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
 import { createAnimatorHandlers, type ServiceDeps } from './animator-service.ts';
+import { PERMIT_CLIENT_KEEPALIVE, isLoopbackHost, serverCredentials, type ServerTlsOptions } from './auth.ts';
 import { HealthState } from './health-service.ts';
 import { JobRegistry } from './job-registry.ts';
 
@@ -36,14 +37,20 @@ export interface DaemonOptions {
   maxQueue?: number;
   /** Jobs one requester may have waiting. Default 8. */
   maxQueuePerUser?: number;
-  /** When set, every call must carry `authorization: Bearer <token>`. */
+  /** When set, every call must carry `authorization: Bearer <token>` (compared in constant time). */
   token?: string;
+  /** Serve TLS with this PEM certificate and key; with `clientCa`, mutual TLS. Default: plaintext (fine on loopback). */
+  tls?: ServerTlsOptions;
   /** onnxruntime execution provider. Default 'cpu'. */
   executionProvider?: ExecutionProvider;
   /** onnxruntime intra-op threads; 0 = one per core. Default 0. */
   threads?: number;
   /** Largest denoiser batch across jobs. Default 8. */
   maxBatch?: number;
+  /** Generate streams following one job at most (a retried id, a second viewer). Default 8. */
+  maxStreamsPerJob?: number;
+  /** Generate streams on one client connection at most (a bot carries everyone's jobs on one). Default 256. */
+  maxStreamsPerConnection?: number;
   logger?: Logger;
   /** Observe finished generations (benchmarks). */
   onGenerationReport?: ServiceDeps['onGenerationReport'];
@@ -58,9 +65,14 @@ const optionsSchema = z.object({
   maxQueue: z.number().int().min(0).max(10_000).default(32),
   maxQueuePerUser: z.number().int().min(1).max(10_000).default(8),
   token: z.string().min(1).optional(),
+  tls: z
+    .object({ cert: z.union([z.string().min(1), z.instanceof(Buffer)]), key: z.union([z.string().min(1), z.instanceof(Buffer)]), clientCa: z.union([z.string().min(1), z.instanceof(Buffer)]).optional() })
+    .optional(),
   executionProvider: z.enum(EXECUTION_PROVIDERS).default('cpu'),
   threads: z.number().int().min(0).max(256).default(0),
   maxBatch: z.number().int().min(1).max(256).default(8),
+  maxStreamsPerJob: z.number().int().min(1).max(100_000).default(8),
+  maxStreamsPerConnection: z.number().int().min(1).max(100_000).default(256),
 });
 
 export interface RunningDaemon {
@@ -68,7 +80,10 @@ export interface RunningDaemon {
   address: string;
   port: number;
   models: ModelRegistry;
-  /** Stops taking requests, lets running jobs finish for up to `graceMs` (default 10 s), cancels the rest with a message. */
+  /**
+   * Stops taking requests, lets running jobs finish for up to `graceMs` (default 10 s), cancels the rest with a message.
+   * Called again while closing with `graceMs: 0` (a second Ctrl-C), it stops the running jobs now instead.
+   */
   close(options?: { graceMs?: number }): Promise<void>;
   /** Test hook: crash the inference worker thread as a native fault would. */
   crashWorker(): void;
@@ -83,6 +98,8 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
   }
   const options = parsed.data;
   const log = logger ?? createLogger('info');
+  // Credentials first: a bad certificate or key is a start-up error before any model is loaded.
+  const credentials = serverCredentials(options.tls);
 
   const worker = new OnnxWorkerClient(
     { executionProvider: options.executionProvider, intraOpThreads: options.threads },
@@ -120,29 +137,34 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
   const jobs = new JobRegistry();
   const health = new HealthState();
   const { animator, health: healthProto } = loadProtos();
-  const server = new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024 });
-  server.addService(animator.animate.v1.Animator.service, createAnimatorHandlers({ models, scheduler, jobs, log, token: options.token, isShuttingDown: () => shuttingDown, ...(onGenerationReport ? { onGenerationReport } : {}) }));
+  const server = new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024, ...PERMIT_CLIENT_KEEPALIVE });
+  server.addService(animator.animate.v1.Animator.service, createAnimatorHandlers({ models, scheduler, jobs, log, token: options.token, isShuttingDown: () => shuttingDown, maxStreamsPerJob: options.maxStreamsPerJob, maxStreamsPerConnection: options.maxStreamsPerConnection, ...(onGenerationReport ? { onGenerationReport } : {}) }));
   server.addService(healthProto.grpc.health.v1.Health.service, health.handlers());
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new InvalidArgumentError('listen', `cannot listen on ${options.listen}: ${err.message}`)) : resolve(p)));
+    server.bindAsync(options.listen, credentials, (err, p) => (err ? reject(new InvalidArgumentError('listen', `cannot listen on ${options.listen}: ${err.message}`)) : resolve(p)));
   }).catch(async (err) => {
     await worker.close();
     throw err;
   });
   const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
-  log.info('daemon listening', { address, models: models.names().join(','), default: models.defaultModel, provider: options.executionProvider, cores: os.cpus().length, auth: options.token ? 'token' : 'none' });
+  log.info('daemon listening', { address, models: models.names().join(','), default: models.defaultModel, provider: options.executionProvider, cores: os.cpus().length, auth: options.token ? 'token' : 'none', tls: options.tls ? (options.tls.clientCa ? 'mutual' : 'on') : 'off' });
+  if (!options.tls && !isLoopbackHost(host))
+    log.warn('listening beyond this machine without TLS: prompts, clips and the token cross the network in clear; serve TLS with --tls-cert / --tls-key (README: "A GPU or remote daemon")', { address });
 
   let closing: Promise<void> | undefined;
+  let hurry: (() => void) | undefined;
   return {
     address,
     port,
     models,
     crashWorker: () => worker.crash(),
     close({ graceMs = 10_000 } = {}) {
+      if (closing && graceMs === 0) hurry?.();
       closing ??= (async () => {
         shuttingDown = true;
+        scheduler.close(); // no more place-in-line notices, and their timers are cleared
         health.set('NOT_SERVING');
         const active = jobs.active();
         for (const job of active.filter((j) => j.state === 'queued')) {
@@ -152,7 +174,10 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
         const running = active.filter((j) => j.state === 'running');
         if (running.length) log.info('draining running jobs', { count: running.length, graceMs });
         const drained = Promise.all(running.map((j) => new Promise<void>((resolve) => j.subscribe({ event: () => {}, end: () => resolve() }))));
-        const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+        const timer = new Promise<'timeout'>((resolve) => {
+          hurry = () => resolve('timeout');
+          setTimeout(hurry, graceMs).unref();
+        });
         if ((await Promise.race([drained, timer])) === 'timeout') {
           for (const j of running) j.abort.abort(new CancelledError('the daemon shut down before this clip was finished; please send it again'));
           await drained;

@@ -1,5 +1,5 @@
 // Runs one job: the denoising loop on the model runtime, previews encoded alongside it, the final clip encoded
-// in each requested format and streamed in chunks well under gRPC's 4 MB message limit.
+// in each requested format and streamed in small chunks (CLIP_CHUNK_BYTES).
 import { encodeClip, encodePreview, type ClipFormat } from '../media/encode.ts';
 import { isMediaError } from '../media/errors.ts';
 import { asDaemonError, EncodeFailedError } from '../errors.ts';
@@ -7,8 +7,12 @@ import type { ModelRuntime } from '../pipeline/model-runtime.ts';
 import type { RgbFrames } from '../pipeline/frames.ts';
 import type { Job } from './job.ts';
 
-/** Clip bytes per ClipChunk message. */
-export const CLIP_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Clip bytes per ClipChunk message. Small, because a stream holds about one chunk in flight (event-stream.ts): with
+ * 64 KiB, hundreds of streams whose peers do not read cost the daemon megabytes, not hundreds of them. Receivers
+ * reassemble by offset, so the size is not part of the contract.
+ */
+export const CLIP_CHUNK_BYTES = 64 * 1024;
 
 const FORMAT_ENUM: Record<ClipFormat, 'MP4' | 'GIF' | 'WEBP'> = { mp4: 'MP4', gif: 'GIF', webp: 'WEBP' };
 

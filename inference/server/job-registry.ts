@@ -1,5 +1,8 @@
 // Jobs by request id. Finished jobs stay for a while so a retried request id gets the same result instead of a
 // second generation; the oldest are dropped beyond a count, a byte budget or an age.
+//
+// Every call is O(1) amortised whatever the number of jobs waiting: finished jobs are kept in the order they
+// finished, with their byte total, and evicted from the front; queued and running jobs are never looked at.
 import type { Job } from './job.ts';
 
 export interface JobRegistryOptions {
@@ -12,8 +15,18 @@ export interface JobRegistryOptions {
   now?: () => number;
 }
 
+interface FinishedEntry {
+  job: Job;
+  bytes: number;
+  at: number;
+}
+
 export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
+  /** Finished jobs, oldest first, from `head` on (a moving start instead of shift(), compacted now and then). */
+  private finished: FinishedEntry[] = [];
+  private head = 0;
+  private finishedBytes = 0;
   private readonly keepFinished: number;
   private readonly keepBytes: number;
   private readonly keepMs: number;
@@ -34,22 +47,38 @@ export class JobRegistry {
   add(job: Job): void {
     this.evict();
     this.jobs.set(job.id, job);
+    job.onFinished(() => {
+      const bytes = job.retainedBytes;
+      this.finished.push({ job, bytes, at: this.now() });
+      this.finishedBytes += bytes;
+      this.evict();
+    });
   }
 
+  /** Jobs queued or running. O(jobs): for shutdown, not for the request path. */
   active(): Job[] {
     return [...this.jobs.values()].filter((j) => !j.finished);
   }
 
+  /** Finished jobs kept for replay. */
+  get finishedCount(): number {
+    return this.finished.length - this.head;
+  }
+
   private evict(): void {
-    const finished = [...this.jobs.values()].filter((j) => j.finished).sort((a, b) => a.finishedAt - b.finishedAt);
-    let bytes = finished.reduce((n, j) => n + j.retainedBytes, 0);
-    let count = finished.length;
-    for (const job of finished) {
-      const tooOld = this.now() - job.finishedAt > this.keepMs;
-      if (!tooOld && count <= this.keepFinished && bytes <= this.keepBytes) break;
-      this.jobs.delete(job.id);
-      count -= 1;
-      bytes -= job.retainedBytes;
+    const now = this.now();
+    while (this.head < this.finished.length) {
+      const oldest = this.finished[this.head]!;
+      const tooOld = now - oldest.at > this.keepMs;
+      if (!tooOld && this.finishedCount <= this.keepFinished && this.finishedBytes <= this.keepBytes) break;
+      this.head += 1;
+      this.finishedBytes -= oldest.bytes;
+      // A newer job may hold the id by now (it was evicted and reused): only forget this one.
+      if (this.jobs.get(oldest.job.id) === oldest.job) this.jobs.delete(oldest.job.id);
+    }
+    if (this.head > 1024 && this.head * 2 > this.finished.length) {
+      this.finished = this.finished.slice(this.head);
+      this.head = 0;
     }
   }
 }

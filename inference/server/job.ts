@@ -1,15 +1,79 @@
 // One generation request's life on the daemon: its state, the events it has emitted (so a retried request id,
-// or a second stream for the same id, sees the whole story), and the streams listening to it.
+// or a second stream for the same id, sees the whole story), and the cursors reading them.
+//
+// The history is held once, whatever the number of streams: each stream is a cursor (an index) over it, not a copy,
+// so a slow or never-reading stream costs the daemon only what that stream has in flight (event-stream.ts).
+// Queue positions and previews are "latest value" events: a cursor that falls behind skips to the newest one.
 import type { GenerateEvent } from '../../shared/rpc/types.ts';
 import { CancelledError, type DaemonError } from '../errors.ts';
 import type { JobSpec } from './validate.ts';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
+/** Who sent the request and what it asked for (request-identity.ts), to tell a retry from a reuse of the id. */
+export interface JobIdentity {
+  requester: string;
+  fingerprint: string;
+}
+
 export interface JobListener {
   event(e: GenerateEvent): void;
   /** The job ended: `error` is undefined on success. */
   end(error: DaemonError | undefined): void;
+}
+
+/** A latest-value event: `pos` is the history length when it was emitted, where a cursor shows it. */
+interface Slot {
+  event: GenerateEvent;
+  seq: number;
+  pos: number;
+}
+
+/** One reader of a job's events, in order. The job calls `wake` whenever there is something new to read. */
+export class JobCursor {
+  private next = 0;
+  private queuedSeen = 0;
+  private previewSeen = 0;
+  private closed = false;
+
+  /** @internal created by Job.cursor() */
+  constructor(private readonly job: Job, private readonly history: readonly GenerateEvent[], readonly wake: () => void) {}
+
+  /** The next event, or undefined when caught up (for now, or for good when `done`). */
+  read(): GenerateEvent | undefined {
+    if (this.closed) return undefined;
+    const { queuedSlot: q, previewSlot: p } = this.job;
+    // Every stream starts with the job's place in line (the latest one), even if it has started since.
+    if (q && q.seq > this.queuedSeen && this.next >= q.pos) {
+      this.queuedSeen = q.seq;
+      return q.event;
+    }
+    if (p && p.seq > this.previewSeen && this.next >= p.pos) {
+      this.previewSeen = p.seq;
+      return p.event;
+    }
+    if (this.next < this.history.length) return this.history[this.next++];
+    return undefined;
+  }
+
+  /** True when the job has finished and this cursor has read everything. */
+  get done(): boolean {
+    if (!this.job.finished) return false;
+    const { queuedSlot: q, previewSlot: p } = this.job;
+    return this.next >= this.history.length && (!q || q.seq <= this.queuedSeen) && (!p || p.seq <= this.previewSeen);
+  }
+
+  /** How the job ended (undefined: success, or not finished). */
+  get outcome(): DaemonError | undefined {
+    return this.job.outcome;
+  }
+
+  /** Stops reading; the job forgets this cursor. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.job.release(this);
+  }
 }
 
 export class Job {
@@ -18,13 +82,19 @@ export class Job {
   readonly createdAt = performance.now();
   startedAt = 0;
   finishedAt = 0;
+  /** Events every reader must see, in order; never spliced, so cursors stay valid. */
   private readonly history: GenerateEvent[] = [];
-  private readonly listeners = new Set<JobListener>();
-  private outcome: DaemonError | undefined;
-  /** Latest queue event: replayed instead of the full queue history. */
-  private lastQueued: GenerateEvent | undefined;
+  private readonly cursors = new Set<JobCursor>();
+  private readonly finishHooks: Array<() => void> = [];
+  private seq = 0;
+  /** @internal read by JobCursor */
+  queuedSlot: Slot | undefined;
+  /** @internal read by JobCursor */
+  previewSlot: Slot | undefined;
+  /** @internal read by JobCursor */
+  outcome: DaemonError | undefined;
 
-  constructor(readonly spec: JobSpec) {}
+  constructor(readonly spec: JobSpec, readonly identity: JobIdentity = { requester: '', fingerprint: '' }) {}
 
   get id(): string {
     return this.spec.requestId;
@@ -34,33 +104,51 @@ export class Job {
     return this.state === 'done' || this.state === 'failed' || this.state === 'cancelled';
   }
 
+  /** Cursors reading this job (streams, and in-process observers such as a draining shutdown). */
   get listenerCount(): number {
-    return this.listeners.size;
+    return this.cursors.size;
   }
 
   emit(event: Omit<GenerateEvent, 'requestId'>): void {
+    if (this.finished) return;
     const full: GenerateEvent = { requestId: this.id, ...event };
-    if (full.queued) this.lastQueued = full;
-    // Previews are transient: a late listener only needs the newest, so history keeps the last one.
-    else if (full.preview) {
-      const i = this.history.findIndex((e) => e.preview);
-      if (i >= 0) this.history.splice(i, 1);
-      this.history.push(full);
-    } else this.history.push(full);
-    for (const l of this.listeners) l.event(full);
+    if (full.queued) this.queuedSlot = { event: full, seq: ++this.seq, pos: this.history.length };
+    // Previews are transient: a reader only needs the newest, so only the newest is kept.
+    else if (full.preview) this.previewSlot = { event: full, seq: ++this.seq, pos: this.history.length };
+    else this.history.push(full);
+    this.wakeAll();
   }
 
-  /** Replays what happened so far, then follows. Returns an unsubscribe function. */
+  /** A new reader, from the job's beginning. `wake` is called (synchronously) whenever there is more to read. */
+  cursor(wake: () => void): JobCursor {
+    const c = new JobCursor(this, this.history, wake);
+    this.cursors.add(c);
+    return c;
+  }
+
+  /** Push-style reading for in-process observers: replays what happened so far, then follows. Returns an unsubscribe function. */
   subscribe(listener: JobListener): () => void {
-    // Every stream starts with the job's place in line (the latest one), even if it has started since.
-    if (this.lastQueued) listener.event(this.lastQueued);
-    for (const e of this.history) listener.event(e);
-    if (this.finished) {
-      listener.end(this.outcome);
-      return () => {};
-    }
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    let ended = false;
+    const c = this.cursor(() => {
+      if (ended) return;
+      for (let e = c.read(); e; e = c.read()) listener.event(e);
+      if (c.done) {
+        ended = true;
+        c.close();
+        listener.end(c.outcome);
+      }
+    });
+    c.wake();
+    return () => {
+      ended = true;
+      c.close();
+    };
+  }
+
+  /** Called once when the job finishes (at once if it has). */
+  onFinished(hook: () => void): void {
+    if (this.finished) hook();
+    else this.finishHooks.push(hook);
   }
 
   finish(error?: DaemonError): void {
@@ -68,19 +156,34 @@ export class Job {
     this.state = error ? (error instanceof CancelledError ? 'cancelled' : 'failed') : 'done';
     this.finishedAt = performance.now();
     this.outcome = error;
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const l of listeners) l.end(error);
+    this.wakeAll();
+    for (const hook of this.finishHooks.splice(0)) hook();
   }
 
-  /** Bytes kept for replay: finished jobs are evicted by the registry when this grows. */
+  /** @internal called by JobCursor.close() */
+  release(cursor: JobCursor): void {
+    this.cursors.delete(cursor);
+  }
+
+  /** Bytes kept for replay (clip chunks and the latest preview): the registry evicts finished jobs by it. */
   get retainedBytes(): number {
-    let n = 0;
-    for (const e of this.history) n += (e.clip?.data as Buffer | undefined)?.length ?? 0;
+    let n = this.previewSlot ? payloadBytes(this.previewSlot.event) : 0;
+    for (const e of this.history) n += payloadBytes(e);
     return n;
   }
 
-  dropHistory(): void {
-    this.history.length = 0;
+  private wakeAll(): void {
+    // A cursor may close itself while woken: iterate over a snapshot.
+    for (const c of [...this.cursors]) c.wake();
   }
+}
+
+/** Bytes of an event's binary payload (clip chunk or preview image). */
+export function payloadBytes(e: GenerateEvent): number {
+  return (e.clip?.data as Uint8Array | undefined)?.length ?? (e.preview?.image as Uint8Array | undefined)?.length ?? 0;
+}
+
+/** Approximate wire size of an event: its payload plus an allowance for the fields around it. */
+export function eventBytes(e: GenerateEvent): number {
+  return payloadBytes(e) + 128;
 }

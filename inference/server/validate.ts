@@ -1,5 +1,6 @@
 // Validation of GenerateRequest: every field checked once, here at the edge. Errors name the field and what it allows.
 import { InvalidArgumentError } from '../errors.ts';
+import { excerpt } from './excerpt.ts';
 import type { ModelPackage } from '../model/package.ts';
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index.ts';
 import type { GenerationParams } from '../pipeline/model-runtime.ts';
@@ -73,7 +74,7 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
     width = req.width;
     height = req.height;
   } else if (req.aspect) {
-    if (!limits.aspects.includes(req.aspect)) throw new InvalidArgumentError('aspect', `"${req.aspect}" is not supported; allowed: ${limits.aspects.join(', ')}`);
+    if (!limits.aspects.includes(req.aspect)) throw new InvalidArgumentError('aspect', `"${excerpt(req.aspect)}" is not supported; allowed: ${limits.aspects.join(', ')}`);
     ({ width, height } = sizeForAspect(req.aspect, pkg));
   }
 
@@ -82,14 +83,14 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
   const formats: ClipFormatName[] = [];
   for (const raw of req.formats.length ? req.formats : ['MP4']) {
     const name = FORMAT_NAMES[String(raw)];
-    if (!name) throw new InvalidArgumentError('formats', `unknown format ${String(raw)}; allowed: MP4, GIF, WEBP`);
-    if (formats.includes(name)) throw new InvalidArgumentError('formats', `${String(raw)} is listed twice; list each format at most once`);
+    if (!name) throw new InvalidArgumentError('formats', `unknown format ${excerpt(String(raw))}; allowed: MP4, GIF, WEBP`);
+    if (formats.includes(name)) throw new InvalidArgumentError('formats', `${excerpt(String(raw))} is listed twice; list each format at most once`);
     formats.push(name);
   }
 
   let scheduler = pkg.defaultScheduler;
   if (req.scheduler) {
-    if (!(SCHEDULER_NAMES as readonly string[]).includes(req.scheduler)) throw new InvalidArgumentError('scheduler', `"${req.scheduler}" is unknown; allowed: ${SCHEDULER_NAMES.join(', ')}`);
+    if (!(SCHEDULER_NAMES as readonly string[]).includes(req.scheduler)) throw new InvalidArgumentError('scheduler', `"${excerpt(req.scheduler)}" is unknown; allowed: ${SCHEDULER_NAMES.join(', ')}`);
     scheduler = req.scheduler as SchedulerName;
   }
 

@@ -105,10 +105,20 @@ export class OnnxWorkerClient {
     this.worker.postMessage({ id: 0, op: 'crash' } satisfies WorkerRequest);
   }
 
+  /**
+   * Takes no new calls, lets the calls already in the thread return, then ends the thread. onnxruntime cannot be
+   * interrupted mid-run, and ending the thread (or the process) while a run is in flight aborts the whole process
+   * natively ("terminate called after throwing an instance of 'Napi::Error'"), so a shutdown, even a forced one,
+   * waits for the current call: one denoiser step at most.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.pending.values()) p.reject(new WorkerCrashedError('the inference worker was shut down'));
-    this.pending.clear();
+    const inThread = [...this.pending.values()].map((p) => new Promise<void>((settled) => {
+      const { resolve, reject } = p;
+      p.resolve = (r) => (settled(), resolve(r));
+      p.reject = (e) => (settled(), reject(e));
+    }));
+    await Promise.all(inThread);
     await this.worker.terminate();
   }
 }

@@ -4,9 +4,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { resolveClientTls, resolveServerTls, resolveToken, type ClientTlsFiles, type ServerTlsFiles } from './transport.ts';
 import { EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type Section } from './variables.ts';
 
 export { VARIABLES, OWNED_PREFIXES, EXECUTION_PROVIDERS, SLACK_MODES, type VariableSpec } from './variables.ts';
+export { clientTransportFromEnv, TransportConfigError, type ClientTlsFiles, type ServerTlsFiles } from './transport.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -22,7 +24,12 @@ export interface DaemonConfig {
   /** onnxruntime intra-op threads, 0 = one per core. */
   threads: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** ANIMATE_TOKEN, or the contents of ANIMATE_TOKEN_FILE: the daemon requires it, the bots send it. */
   token: string | undefined;
+  /** ANIMATE_TLS_CERT / ANIMATE_TLS_KEY (/ ANIMATE_TLS_CLIENT_CA), read: the embedded daemon serves TLS with them. */
+  tls: ServerTlsFiles | undefined;
+  /** How the bots connect to the daemon: undefined = plaintext, an object = TLS ({} = system roots). */
+  clientTls: ClientTlsFiles | undefined;
   executionProvider: (typeof EXECUTION_PROVIDERS)[number];
   /** ANIMATE_DAEMON_ADDRESS: a remote daemon to use instead of starting one. */
   remoteAddress: string | undefined;
@@ -163,6 +170,26 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     if (values.DISCORD_TOKEN !== undefined && values.DISCORD_APPLICATION_ID === undefined)
       problems.push('DISCORD_APPLICATION_ID is required when DISCORD_TOKEN is set (Developer Portal → General Information → Application ID).');
   }
+  // Token and TLS: files are read now, so a missing or wrong one stops start-up naming its variable.
+  const setting = (name: string) => ({ value: values[name] as string | undefined, source: name });
+  const token = resolveToken({ token: setting('ANIMATE_TOKEN'), tokenFile: setting('ANIMATE_TOKEN_FILE') }, cwd);
+  const serverTls = resolveServerTls({ cert: setting('ANIMATE_TLS_CERT'), key: setting('ANIMATE_TLS_KEY'), clientCa: setting('ANIMATE_TLS_CLIENT_CA') }, cwd);
+  const embeddedTls = values.ANIMATE_DAEMON_ADDRESS === undefined && values.ANIMATE_TLS_CERT !== undefined;
+  const clientTls = resolveClientTls(
+    {
+      enabled: values.ANIMATE_TLS === undefined ? undefined : { value: values.ANIMATE_TLS as boolean, source: 'ANIMATE_TLS' },
+      ca: setting('ANIMATE_TLS_CA'),
+      cert: setting('ANIMATE_TLS_CLIENT_CERT'),
+      key: setting('ANIMATE_TLS_CLIENT_KEY'),
+      serverName: setting('ANIMATE_TLS_SERVER_NAME'),
+      defaultOn: embeddedTls ? { why: 'the embedded daemon serves TLS (ANIMATE_TLS_CERT)' } : undefined,
+    },
+    cwd,
+  );
+  problems.push(...token.problems, ...serverTls.problems, ...clientTls.problems);
+  if (serverTls.value?.clientCa && embeddedTls && !clientTls.value?.cert)
+    problems.push('ANIMATE_TLS_CLIENT_CA makes the embedded daemon require client certificates, so the bots need one too: set ANIMATE_TLS_CLIENT_CERT and ANIMATE_TLS_CLIENT_KEY.');
+
   if (problems.length > 0 && !help) throw new ConfigError(problems);
 
   const str = (name: string) => values[name] as string | undefined;
@@ -181,7 +208,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       maxQueuePerUser: num('ANIMATE_MAX_QUEUE_PER_USER') ?? 8,
       threads: num('ANIMATE_THREADS') ?? 0,
       logLevel: (str('ANIMATE_LOG_LEVEL') ?? 'info') as DaemonConfig['logLevel'],
-      token: str('ANIMATE_TOKEN'),
+      token: token.value,
+      tls: serverTls.value,
+      clientTls: clientTls.value,
       executionProvider: (str('ANIMATE_EXECUTION_PROVIDER') ?? 'cpu') as DaemonConfig['executionProvider'],
       remoteAddress: str('ANIMATE_DAEMON_ADDRESS'),
     },
@@ -212,6 +241,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
 
 const SECTION_TITLES: Record<Section, string> = {
   daemon: 'Daemon (inference)',
+  transport: 'Token and TLS (daemon ↔ bots and CLI; see README "A GPU or remote daemon")',
   playground: 'Playground (local web chat)',
   discord: 'Discord (started when DISCORD_TOKEN is set)',
   slack: 'Slack (started when SLACK_BOT_TOKEN is set)',

@@ -1,13 +1,14 @@
 // Every setting `npm start` reads, in one table: name, default, what it accepts, what it means, and the zod rule.
 // `npm start -- --help` prints this table; loadConfig() validates against it. Add a variable here, nowhere else.
 import { z } from 'zod';
+import { DEFAULT_DRAIN_SECONDS } from '../shutdown-signals.ts';
 
 export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export const SLACK_MODES = ['socket', 'http'] as const;
 /** Variables with these prefixes belong to us: an unknown one is a typo and stops startup. */
 export const OWNED_PREFIXES = ['ANIMATE_', 'PLAYGROUND_', 'DISCORD_', 'SLACK_'] as const;
 
-export type Section = 'daemon' | 'playground' | 'discord' | 'slack';
+export type Section = 'daemon' | 'transport' | 'playground' | 'discord' | 'slack';
 
 export interface VariableSpec {
   name: string;
@@ -63,11 +64,24 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ANIMATE_CONCURRENCY', section: 'daemon', default: '1', accepts: '1–64', meaning: 'jobs denoising at once (their steps are batched)', schema: whole('ANIMATE_CONCURRENCY', 1, 64) },
   { name: 'ANIMATE_MAX_QUEUE', section: 'daemon', default: '32', accepts: '0–10000', meaning: 'jobs waiting at most before "queue full"', schema: whole('ANIMATE_MAX_QUEUE', 0, 10_000) },
   { name: 'ANIMATE_MAX_QUEUE_PER_USER', section: 'daemon', default: '8', accepts: '1–10000', meaning: 'jobs one person may have waiting', schema: whole('ANIMATE_MAX_QUEUE_PER_USER', 1, 10_000) },
+  { name: 'ANIMATE_MAX_STREAMS_PER_JOB', section: 'daemon', default: '8', accepts: '1–100000', meaning: 'Generate streams following one job at most (retries, second viewers)', schema: whole('ANIMATE_MAX_STREAMS_PER_JOB', 1, 100_000) },
+  { name: 'ANIMATE_MAX_STREAMS_PER_CONNECTION', section: 'daemon', default: '256', accepts: '1–100000', meaning: 'Generate streams on one client connection at most (a bot carries all its jobs on one)', schema: whole('ANIMATE_MAX_STREAMS_PER_CONNECTION', 1, 100_000) },
   { name: 'ANIMATE_THREADS', section: 'daemon', default: '0', accepts: '0–256', meaning: 'onnxruntime threads per operator (0 = one per core)', schema: whole('ANIMATE_THREADS', 0, 256) },
   { name: 'ANIMATE_LOG_LEVEL', section: 'daemon', default: 'info', accepts: 'debug | info | warn | error', meaning: 'how much the daemon logs', schema: z.enum(['debug', 'info', 'warn', 'error'], { error: 'ANIMATE_LOG_LEVEL must be one of debug, info, warn, error' }) },
-  { name: 'ANIMATE_TOKEN', section: 'daemon', accepts: 'text', meaning: 'shared secret: the daemon requires it, the bots send it', secret: true, schema: text('ANIMATE_TOKEN') },
+  { name: 'ANIMATE_DRAIN_SECONDS', section: 'daemon', default: String(DEFAULT_DRAIN_SECONDS), accepts: '0–3600', meaning: 'on Ctrl-C, how long running clips may take to finish (waiting ones are told at once to send again); a second Ctrl-C stops at once', schema: whole('ANIMATE_DRAIN_SECONDS', 0, 3600) },
   { name: 'ANIMATE_EXECUTION_PROVIDER', section: 'daemon', default: 'cpu', accepts: EXECUTION_PROVIDERS.join(' | '), meaning: 'onnxruntime execution provider', schema: z.enum(EXECUTION_PROVIDERS, { error: `ANIMATE_EXECUTION_PROVIDER must be one of ${EXECUTION_PROVIDERS.join(', ')}` }) },
   { name: 'ANIMATE_DAEMON_ADDRESS', section: 'daemon', accepts: 'HOST:PORT', meaning: 'use this remote (e.g. GPU) daemon instead of starting one', schema: hostPort('ANIMATE_DAEMON_ADDRESS') },
+  // Transport: token and TLS between the daemon and its clients (read by shared/config/transport.ts)
+  { name: 'ANIMATE_TOKEN', section: 'transport', accepts: 'text', meaning: 'shared secret: the daemon requires it, the bots send it (prefer ANIMATE_TOKEN_FILE)', secret: true, schema: text('ANIMATE_TOKEN') },
+  { name: 'ANIMATE_TOKEN_FILE', section: 'transport', accepts: 'a file', meaning: 'file holding the shared secret (trailing newline ignored); instead of ANIMATE_TOKEN', schema: text('ANIMATE_TOKEN_FILE') },
+  { name: 'ANIMATE_TLS_CERT', section: 'transport', accepts: 'a PEM file', meaning: 'the daemon serves TLS with this certificate (with ANIMATE_TLS_KEY)', schema: text('ANIMATE_TLS_CERT') },
+  { name: 'ANIMATE_TLS_KEY', section: 'transport', accepts: 'a PEM file', meaning: "private key of ANIMATE_TLS_CERT (unencrypted; readable only by the daemon's user)", schema: text('ANIMATE_TLS_KEY') },
+  { name: 'ANIMATE_TLS_CLIENT_CA', section: 'transport', accepts: 'a PEM file', meaning: 'mutual TLS: the daemon accepts only clients with a certificate signed by this CA', schema: text('ANIMATE_TLS_CLIENT_CA') },
+  { name: 'ANIMATE_TLS', section: 'transport', accepts: 'true | false', meaning: 'clients connect with TLS (implied by the other ANIMATE_TLS_* client settings, and by an embedded daemon serving TLS)', schema: bool('ANIMATE_TLS') },
+  { name: 'ANIMATE_TLS_CA', section: 'transport', accepts: 'a PEM file', meaning: "clients verify the daemon's certificate against this CA instead of the system roots", schema: text('ANIMATE_TLS_CA') },
+  { name: 'ANIMATE_TLS_CLIENT_CERT', section: 'transport', accepts: 'a PEM file', meaning: 'mutual TLS: the certificate clients present (with ANIMATE_TLS_CLIENT_KEY)', schema: text('ANIMATE_TLS_CLIENT_CERT') },
+  { name: 'ANIMATE_TLS_CLIENT_KEY', section: 'transport', accepts: 'a PEM file', meaning: 'private key of ANIMATE_TLS_CLIENT_CERT', schema: text('ANIMATE_TLS_CLIENT_KEY') },
+  { name: 'ANIMATE_TLS_SERVER_NAME', section: 'transport', accepts: 'a host name', meaning: "name the daemon's certificate must carry, when it differs from the address's host", schema: text('ANIMATE_TLS_SERVER_NAME') },
   // Playground
   { name: 'PLAYGROUND_ENABLED', section: 'playground', default: 'true', accepts: 'true | false', meaning: 'serve the local chat playground', schema: bool('PLAYGROUND_ENABLED') },
   { name: 'PLAYGROUND_HOST', section: 'playground', default: '127.0.0.1', accepts: 'a host name or IP', meaning: 'interface the playground listens on', schema: text('PLAYGROUND_HOST') },

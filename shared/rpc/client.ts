@@ -1,17 +1,52 @@
-// A thin, typed client for the Animator service, used by the CLI, the bots and the tests.
+// A thin, typed client for the Animator service, used by the CLI, the bots and the tests. It also owns how
+// front-ends reach the daemon:
+// - TLS: verified against the system roots or a private CA, with a client certificate for mutual TLS;
+// - keepalive pings, so a frozen daemon or a network cut without a reset fails the calls on it with UNAVAILABLE
+//   (within keepaliveTimeMs + keepaliveTimeoutMs, 15 s by default) instead of leaving them hanging;
+// - waiting for the channel to be ready before each call (up to readyTimeoutMs), with a short reconnect backoff,
+//   so the first request after a daemon restart succeeds instead of failing fast while the channel backs off.
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from './proto.ts';
 import type { AnimatorClient, GenerateEvent__Output, GenerateRequest, ListModelsResponse__Output, CancelResponse__Output } from './types.ts';
 
+export interface TlsClientOptions {
+  /** PEM CA certificate(s) the daemon's certificate must chain to. Default: the system roots. */
+  ca?: Buffer | string | undefined;
+  /** PEM client certificate (chain), for a daemon that requires mutual TLS; needs `key`. */
+  cert?: Buffer | string | undefined;
+  /** PEM private key of `cert`. */
+  key?: Buffer | string | undefined;
+  /** Name the daemon's certificate must carry. Default: the host part of the address. */
+  serverName?: string | undefined;
+}
+
 export interface AnimatorClientOptions {
   /** Bearer token sent as `authorization` metadata when the daemon requires one. */
   token?: string | undefined;
-  /** Use TLS credentials (for a remote daemon behind TLS). Default: insecure (loopback / private network). */
-  tls?: boolean | undefined;
+  /** TLS: true = verified against the system roots; an object = with these settings. Default: plaintext (loopback). */
+  tls?: boolean | TlsClientOptions | undefined;
+  /** Idle time after which the client pings the daemon. Default CLIENT_DEFAULTS.keepaliveTimeMs (10 s). */
+  keepaliveTimeMs?: number | undefined;
+  /** How long a ping may go unanswered before the connection (and every call on it) fails. Default 5 s. */
+  keepaliveTimeoutMs?: number | undefined;
+  /** How long a call waits for the channel to (re)connect before failing UNAVAILABLE; 0 = fail fast. Default 3 s. */
+  readyTimeoutMs?: number | undefined;
+  /** Longest wait between reconnect attempts while the daemon is away. Default 1 s. */
+  reconnectBackoffMaxMs?: number | undefined;
 }
+
+/** The transport defaults, written once. Frozen-daemon detection takes at most keepaliveTimeMs + keepaliveTimeoutMs. */
+export const CLIENT_DEFAULTS = {
+  keepaliveTimeMs: 10_000,
+  keepaliveTimeoutMs: 5_000,
+  readyTimeoutMs: 3_000,
+  reconnectBackoffMaxMs: 1_000,
+} as const;
 
 export interface AnimatorConnection {
   readonly raw: AnimatorClient;
+  /** The address this connection dials. */
+  readonly address: string;
   /** Streams the events of one generation. Aborting the signal cancels the call (the daemon stops the job). */
   generate(request: GenerateRequest, opts?: { signal?: AbortSignal; deadline?: Date }): AsyncIterable<GenerateEvent__Output>;
   cancel(requestId: string, reason?: string): Promise<CancelResponse__Output>;
@@ -21,11 +56,42 @@ export interface AnimatorConnection {
   close(): void;
 }
 
+/** A gRPC status error made on this side (the call never reached the daemon), shaped like grpc-js's own. */
+function statusError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
+}
+
+const asBuffer = (v: Buffer | string | undefined): Buffer | null => (v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
+
+function channelCredentials(tls: AnimatorClientOptions['tls']): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  if (tls === true) return grpc.credentials.createSsl();
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError('tls.cert and tls.key go together: a client certificate needs its private key');
+  return grpc.credentials.createSsl(asBuffer(tls.ca), asBuffer(tls.key), asBuffer(tls.cert));
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min) throw new RangeError(`${name} must be a number of milliseconds ≥ ${min}, got ${value}`);
+  return value;
+}
+
 export function connectAnimator(address: string, options: AnimatorClientOptions = {}): AnimatorConnection {
+  const keepaliveTimeMs = positive('keepaliveTimeMs', options.keepaliveTimeMs, CLIENT_DEFAULTS.keepaliveTimeMs, 1);
+  const keepaliveTimeoutMs = positive('keepaliveTimeoutMs', options.keepaliveTimeoutMs, CLIENT_DEFAULTS.keepaliveTimeoutMs, 1);
+  const readyTimeoutMs = positive('readyTimeoutMs', options.readyTimeoutMs, CLIENT_DEFAULTS.readyTimeoutMs, 0);
+  const backoffMaxMs = positive('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs, CLIENT_DEFAULTS.reconnectBackoffMaxMs, 1);
   const { animator } = loadProtos();
-  const credentials = options.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-  const raw = new animator.animate.v1.Animator(address, credentials, {
+  const serverName = typeof options.tls === 'object' ? options.tls.serverName : undefined;
+  const raw = new animator.animate.v1.Animator(address, channelCredentials(options.tls), {
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    'grpc.keepalive_time_ms': keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': keepaliveTimeoutMs,
+    // Ping between calls too: a bot's connection sits idle between jobs, and the next job must not find it dead.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.initial_reconnect_backoff_ms': Math.min(250, backoffMaxMs),
+    'grpc.max_reconnect_backoff_ms': backoffMaxMs,
+    ...(serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
   });
   const metadata = (): grpc.Metadata => {
     const md = new grpc.Metadata();
@@ -33,26 +99,81 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
     return md;
   };
 
+  /** The last connection error, for the message: a call on a channel in TRANSIENT_FAILURE fails at once with it. */
+  function lastConnectError(): Promise<string | undefined> {
+    if (raw.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      raw.ListModels({}, metadata(), { deadline: Date.now() + 500 }, (err) => resolve(err ? err.details.replace(/\.?\s*Resolution note:\s*$/, '') : undefined));
+    });
+  }
+
+  /**
+   * Undefined when the channel is ready now (the call starts at once, as a plain grpc-js call would); otherwise a
+   * promise that resolves once it is, or rejects with UNAVAILABLE (DEADLINE_EXCEEDED when the call's own deadline
+   * comes first, CANCELLED when the signal aborts).
+   */
+  function whenReady(signal?: AbortSignal, callDeadline?: Date): Promise<void> | undefined {
+    if (signal?.aborted) return Promise.reject(statusError(grpc.status.CANCELLED, 'Cancelled on client'));
+    if (readyTimeoutMs === 0 || raw.getChannel().getConnectivityState(true) === grpc.connectivityState.READY) return undefined;
+    const readyBy = Date.now() + readyTimeoutMs;
+    const deadline = callDeadline && callDeadline.getTime() < readyBy ? callDeadline.getTime() : readyBy;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(statusError(grpc.status.CANCELLED, 'Cancelled on client'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      raw.waitForReady(deadline, (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (!err) return resolve();
+        if (deadline !== readyBy) return reject(statusError(grpc.status.DEADLINE_EXCEEDED, `the deadline passed while connecting to the daemon at ${address}`));
+        void lastConnectError().then((last) =>
+          reject(statusError(grpc.status.UNAVAILABLE, `the daemon at ${address} is unreachable: no connection within ${readyTimeoutMs} ms${last ? ` (${last})` : ''}`)),
+        );
+      });
+    });
+  }
+
+  function unary<T>(start: (done: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
+    const begin = () =>
+      new Promise<T>((resolve, reject) => start((err, res) => (err || !res ? reject(err ?? new Error('empty reply')) : resolve(res))));
+    const ready = whenReady();
+    return ready ? ready.then(begin) : begin();
+  }
+
   return {
     raw,
+    address,
     generate(request, opts = {}) {
-      const callOptions: grpc.CallOptions = opts.deadline ? { deadline: opts.deadline } : {};
-      const call = raw.Generate(request, metadata(), callOptions);
-      if (opts.signal) {
-        if (opts.signal.aborted) call.cancel();
-        else opts.signal.addEventListener('abort', () => call.cancel(), { once: true });
-      }
-      return call as AsyncIterable<GenerateEvent__Output>;
+      const begin = () => {
+        const call = raw.Generate(request, metadata(), opts.deadline ? { deadline: opts.deadline } : {});
+        if (opts.signal) {
+          if (opts.signal.aborted) call.cancel();
+          else opts.signal.addEventListener('abort', () => call.cancel(), { once: true });
+        }
+        return call as grpc.ClientReadableStream<GenerateEvent__Output> & AsyncIterable<GenerateEvent__Output>;
+      };
+      const ready = whenReady(opts.signal, opts.deadline);
+      // Ready now: start the call at once, so the request reaches the daemon even before anyone reads the stream.
+      if (!ready) return begin();
+      const started = ready.then(begin);
+      started.catch(() => {}); // a caller that never reads must not see an unhandled rejection; readers get the error
+      return {
+        async *[Symbol.asyncIterator]() {
+          const call = await started;
+          let ended = false;
+          try {
+            for await (const event of call) yield event;
+            ended = true;
+          } finally {
+            // A reader that stops early (break, throw) ends the call, as with a plain stream.
+            if (!ended) call.cancel();
+          }
+        },
+      };
     },
     cancel(requestId, reason = '') {
-      return new Promise((resolve, reject) => {
-        raw.Cancel({ requestId, reason }, metadata(), (err, res) => (err || !res ? reject(err ?? new Error('empty reply')) : resolve(res)));
-      });
+      return unary<CancelResponse__Output>((done) => raw.Cancel({ requestId, reason }, metadata(), done));
     },
     listModels() {
-      return new Promise((resolve, reject) => {
-        raw.ListModels({}, metadata(), (err, res) => (err || !res ? reject(err ?? new Error('empty reply')) : resolve(res)));
-      });
+      return unary<ListModelsResponse__Output>((done) => raw.ListModels({}, metadata(), done));
     },
     waitForReady(timeoutMs = 5000) {
       return new Promise((resolve, reject) => {

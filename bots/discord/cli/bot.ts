@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const address = config.daemon.remoteAddress ?? config.daemon.listen;
-  const bot = await startDiscordBot(config.discord, { daemon: { address, token: config.daemon.token }, logger });
+  const bot = await startDiscordBot(config.discord, { daemon: { address, token: config.daemon.token, tls: config.daemon.clientTls }, logger });
   const shutdown = async (signal: string): Promise<void> => {
     logger.info(`discord: ${signal}, stopping`);
     await bot.stop();
