@@ -141,7 +141,8 @@ describe('a frozen daemon (SIGSTOP) mid-job', () => {
     cleanups.push(() => watchdogOnly.close());
     const first = await freezeMidJob(watchdogOnly, proc, 'frozen daemon, keepalive off');
     expect(first.toldMs).toBeLessThan(30_000);
-    expect(first.toldMs).toBeGreaterThanOrEqual(DEFAULT_LIVENESS.stallFloorMs - 1_000);
+    // Not before the stall floor (less the last step or so, which may have reached us just before the freeze).
+    expect(first.toldMs).toBeGreaterThanOrEqual(DEFAULT_LIVENESS.stallFloorMs - 5_000);
     expect(first.failure?.code).toBe(BotErrorCode.DaemonStalled);
     expect(first.failure?.message).toBe('The animation server stopped responding, so this clip was cancelled. Try again in a moment.');
 
@@ -290,6 +291,35 @@ describe('no server path or stack trace reaches a chat user', () => {
     expect(logged).toMatch(/broken/);
   }, 60_000);
 
+  it('a request id another requester holds, or one resent with other settings (real daemon): a human sentence and the code', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'animate-ids-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await buildFixturePackage(path.join(dir, 'fixture'), { name: 'fixture' });
+    const daemon = await startDaemon({ listen: '127.0.0.1:0', modelsDir: dir, logger: daemonSilent });
+    cleanups.push(() => daemon.close({ graceMs: 0 }));
+    // Separate cores (as two bots would be): each one's own request-id memory cannot short-cut the daemon's answer.
+    const cores = [0, 1, 2].map(() => createBotCore({ daemonAddress: daemon.address, logger: silentLogger }));
+    for (const c of cores) cleanups.push(() => c.close());
+    const bob: Requester = { ...alice, userId: 'bob', displayName: 'Bob' };
+    const first = new RecordingSurface();
+    const [firstOutcome] = await (await cores[0]!.animate(first, alice, { prompt: 'a red ball', steps: 1, variants: 1 }, { requestId: 'evt-shared' })).finished;
+    expect(firstOutcome?.status).toBe('delivered');
+
+    const other = new RecordingSurface();
+    await (await cores[1]!.animate(other, bob, { prompt: 'a red ball', steps: 1, variants: 1 }, { requestId: 'evt-shared' })).finished;
+    console.log(`request id of another requester: "${other.failure?.message}"`);
+    expect(other.clip).toBeUndefined();
+    expect(other.failure?.code).toBe(BotErrorCode.NotAllowed);
+    expect(other.failure?.message).toMatch(/\((PERMISSION_DENIED|REQUEST_ID_TAKEN)\)\.$/);
+
+    const changed = new RecordingSurface();
+    await (await cores[2]!.animate(changed, alice, { prompt: 'a blue ball', steps: 1, variants: 1 }, { requestId: 'evt-shared' })).finished;
+    console.log(`request id resent with other settings: "${changed.failure?.message}"`);
+    expect(changed.clip).toBeUndefined();
+    expect(changed.failure?.code).toBe(BotErrorCode.InvalidState);
+    expect(changed.failure?.message).toMatch(/\((ALREADY_EXISTS|REQUEST_ID_REUSED)\)\.$/);
+  }, 60_000);
+
   const PATHY = 'model package /home/ci/models/secret/transformer/model.onnx is not usable: Load model from C:\\models\\x.onnx failed\n    at Object.<anonymous> (/srv/animate/inference/model/registry.ts:12:3)';
   const cases: Array<{ status: grpc.status; code?: string; expect: RegExp; botCode: string; showsDetail: boolean }> = [
     { status: grpc.status.INTERNAL, code: 'INFERENCE_FAILED', expect: /^The model failed while making this clip; try again, or try other settings \(INFERENCE_FAILED\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
@@ -297,8 +327,12 @@ describe('no server path or stack trace reaches a chat user', () => {
     { status: grpc.status.INTERNAL, expect: /^The animation server hit an internal error while making this clip \(INTERNAL\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
     { status: grpc.status.FAILED_PRECONDITION, code: 'EXECUTION_PROVIDER_UNAVAILABLE', expect: /hardware.*\(EXECUTION_PROVIDER_UNAVAILABLE\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
     { status: grpc.status.UNKNOWN, expect: /^The animation server hit an unexpected error while making this clip \(UNKNOWN\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
-    { status: grpc.status.PERMISSION_DENIED, code: 'REQUEST_ID_TAKEN', expect: /^The animation server refused this request, so no clip was started: .+ \(REQUEST_ID_TAKEN\)\.$/, botCode: BotErrorCode.NotAllowed, showsDetail: true },
-    { status: grpc.status.ALREADY_EXISTS, expect: /^This request was already sent with other settings.*: .+ \(ALREADY_EXISTS\)\.$/, botCode: BotErrorCode.InvalidState, showsDetail: true },
+    { status: grpc.status.PERMISSION_DENIED, code: 'REQUEST_ID_TAKEN', expect: /^This request’s id is already used by someone else’s request, so it was not started\. Send your command again \(REQUEST_ID_TAKEN\)\.$/, botCode: BotErrorCode.NotAllowed, showsDetail: false },
+    { status: grpc.status.PERMISSION_DENIED, expect: /^The animation server refused this request, so no clip was started: .+ \(PERMISSION_DENIED\)\.$/, botCode: BotErrorCode.NotAllowed, showsDetail: true },
+    { status: grpc.status.ALREADY_EXISTS, code: 'REQUEST_ID_REUSED', expect: /^This request was already sent with other settings, so it was not started again\. Send your command again as a new request \(REQUEST_ID_REUSED\)\.$/, botCode: BotErrorCode.InvalidState, showsDetail: false },
+    { status: grpc.status.ALREADY_EXISTS, expect: /^This request was already sent with other settings, so it was not started again: .+ \(ALREADY_EXISTS\)\.$/, botCode: BotErrorCode.InvalidState, showsDetail: true },
+    { status: grpc.status.RESOURCE_EXHAUSTED, code: 'TOO_MANY_STREAMS', expect: /^The animation server is too busy for this request right now: .+ \(TOO_MANY_STREAMS\)\. Try again in a little while\.$/, botCode: BotErrorCode.QueueFull, showsDetail: true },
+    { status: grpc.status.RESOURCE_EXHAUSTED, code: 'QUEUE_FULL', expect: /^The generation queue is full right now\. Try again in a little while\. Reason: model package \[server path\]/, botCode: BotErrorCode.QueueFull, showsDetail: true },
     { status: grpc.status.INVALID_ARGUMENT, code: 'INVALID_ARGUMENT', expect: /^model package \[server path\] is not usable: Load model from \[server path\] failed$/, botCode: BotErrorCode.InvalidOptions, showsDetail: true },
   ];
 
@@ -336,5 +370,22 @@ describe('no server path or stack trace reaches a chat user', () => {
     await (await core.animate(surface, alice, { prompt: 'a ball', variants: 1 })).finished;
     expect(surface.failure?.message.length).toBe(300);
     expect(surface.failure?.message.endsWith('…')).toBe(true);
+  }, 30_000);
+});
+
+describe('unary calls have a deadline of their own', () => {
+  it('a daemon that takes ListModels and Cancel and never answers: both fail DEADLINE_EXCEEDED after unaryDeadlineMs', async () => {
+    const { address, seen } = await scriptedServer({ generate() {}, listModelsAnswers: () => false });
+    const connection = connectAnimator(address, { unaryDeadlineMs: 400 });
+    cleanups.push(() => connection.close());
+    const startedAt = Date.now();
+    const listed = await connection.listModels().then(() => undefined, (err: { code?: number }) => err);
+    const elapsed = Date.now() - startedAt;
+    expect(listed?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(seen.listModels).toBe(1);
+    expect(elapsed).toBeGreaterThanOrEqual(350);
+    expect(elapsed).toBeLessThan(10_000);
+    // Cancel answers in this script, so it succeeds within the same deadline.
+    await expect(connection.cancel('job-1', 'test')).resolves.toMatchObject({ cancelled: true });
   }, 30_000);
 });

@@ -2,6 +2,7 @@
 // one shared history per job, caps on streams per job and per connection, and a job registry that stays cheap with
 // thousands of jobs. The memory case runs the daemon CLI in its own process and reads its resident memory.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import http2 from 'node:http2';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,7 +40,14 @@ function follow(stream: AsyncIterable<GenerateEvent__Output>) {
   return {
     events,
     settled,
-    until: (pred: (e: GenerateEvent__Output) => boolean) => (events.some(pred) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ pred, resolve }))),
+    /** Resolves on the first event matching `pred`; rejects if the stream ends without one. */
+    until: (pred: (e: GenerateEvent__Output) => boolean) =>
+      events.some(pred)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            waiters.push({ pred, resolve });
+            void settled.then((r) => reject(new Error(`the stream ended without the event awaited: ${r.error ? `${r.error.code} ${r.error.details}` : 'ok'}`)));
+          }),
   };
 }
 
@@ -160,6 +168,18 @@ describe('streams of one job share its history', () => {
   });
 });
 
+/** Opens streams until one is not refused with RESOURCE_EXHAUSTED (a slot frees a moment after a stream ends). */
+async function acceptedStream(open: () => AsyncIterable<GenerateEvent__Output>) {
+  for (let attempt = 0; ; attempt++) {
+    const f = follow(open());
+    const first = await Promise.race([f.until(() => true).then(() => 'event' as const, () => 'ended' as const)]);
+    if (first === 'event') return f;
+    const { error } = await f.settled;
+    if (error?.code !== status.RESOURCE_EXHAUSTED || attempt >= 50) throw new Error(`stream not accepted: ${error?.code} ${error?.details}`);
+    await sleep(100);
+  }
+}
+
 describe('caps on streams', () => {
   let fx: FixtureDaemon | undefined;
   afterEach(async () => {
@@ -173,9 +193,7 @@ describe('caps on streams', () => {
     const controller = new AbortController();
     const a = follow(fx.client.generate(slow('capped')));
     const b = follow(fx.client.generate(slow('capped'), { signal: controller.signal }));
-    console.log('waiting');
     await Promise.all([a.until((e) => !!e.progress), b.until((e) => !!e.progress)]);
-    console.log('progress', a.events.length, b.events.length);
     const third = await collectSettled(fx.client.generate(slow('capped')));
     expect(third.error?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(third.error?.details).toMatch(/request capped already has 2 streams following it \(the most allowed\)/);
@@ -183,8 +201,9 @@ describe('caps on streams', () => {
     expect(third.events).toHaveLength(0);
     controller.abort();
     await b.settled;
-    // The job goes on for the first stream, and the freed slot takes a new follower.
-    const fourth = follow(fx.client.generate(slow('capped')));
+    // The job goes on for the first stream, and the freed slot takes a new follower (once the daemon has seen the
+    // cancellation, which travels after the client has given up).
+    const fourth = await acceptedStream(() => fx!.client.generate(slow('capped')));
     await fourth.until((e) => !!e.progress);
     await fx.client.cancel('capped');
     expect((await a.settled).error?.code).toBe(status.CANCELLED);
@@ -200,18 +219,19 @@ describe('caps on streams', () => {
     expect(refused.error?.details).toMatch(/this connection already has 3 Generate streams open \(the most allowed\)/);
     // Refused before admission: no job was queued for it.
     expect((await fx.client.cancel('c4')).state).toBe('unknown');
-    const other = connectAnimator(fx.daemon.address);
+    // grpc-js shares one connection between clients of the same address unless told otherwise.
+    const other = new (loadProtos().animator.animate.v1.Animator)(fx.daemon.address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
     try {
-      const elsewhere = follow(other.generate(slow('c5', 'e')));
+      const elsewhere = follow(other.Generate(slow('c5', 'e')) as AsyncIterable<GenerateEvent__Output>);
       await elsewhere.until((e) => !!e.queued);
-      await other.cancel('c5');
+      await fx.client.cancel('c5');
       expect((await elsewhere.settled).error?.code).toBe(status.CANCELLED);
     } finally {
       other.close();
     }
     await fx.client.cancel('c3');
     expect((await open[2]!.settled).error?.code).toBe(status.CANCELLED);
-    const again = follow(fx.client.generate(slow('c6', 'f')));
+    const again = await acceptedStream(() => fx!.client.generate(slow('c6', 'f')));
     await again.until((e) => !!e.queued);
     for (const id of ['c1', 'c2', 'c6']) await fx.client.cancel(id);
     await Promise.all([...open.map((f) => f.settled), again.settled]);

@@ -146,7 +146,8 @@ describe('place-in-line notices', () => {
 
   it('a burst of 2,000 enqueues: one notice each at once, one recompute later, then places told within a fifth', () => {
     const time = manualTime();
-    const s = scheduler(time);
+    // Every newcomer told at once (by default only while at most 64 requesters wait; the next test covers the other way).
+    const s = scheduler(time, { immediateNoticeMaxLines: Infinity });
     const log = new Map<string, Recorded>();
     for (let i = 0; i < 2000; i++) s.enqueue(job(`j${i}`, `u${i % 50}`, never, time.now, log));
     // Each newcomer was told its place at once; nobody else was told anything on its account.
@@ -207,11 +208,15 @@ describe('place-in-line notices', () => {
     const log = new Map<string, Recorded>();
     s.enqueue(job('a', 'u1', never, time.now, log));
     s.enqueue(job('b', 'u2', never, time.now, log));
+    s.enqueue(job('c', 'u3', never, time.now, log));
     expect(time.pending()).toBe(1);
     s.close();
     expect(time.pending()).toBe(0);
+    // c would have moved to place 1 (b removed) and been told at the flush; after close() nothing more is told.
+    s.remove('b');
     time.advance(5000);
-    expect(log.get('b')!.positions).toEqual([]);
+    expect(log.get('c')!.positions.map((p) => p.position)).toEqual([2]);
+    expect(time.pending()).toBe(0);
   });
 
   it("the default timers are unref'd: a waiting job's pending notice does not keep the process alive", async () => {

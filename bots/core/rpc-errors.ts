@@ -91,16 +91,26 @@ export function botErrorFromRpc(err: unknown): BotError {
       const when = retryAfterSeconds === undefined ? 'in a little while' : `in ${formatDuration(retryAfterSeconds * 1000)}`;
       const opts = retryAfterSeconds === undefined ? { cause: err } : { cause: err, retryAfterSeconds };
       const daemonCode = daemonErrorCode(err);
-      if (daemonCode === undefined || daemonCode === 'QUEUE_FULL') return new QueueFullError(`The generation queue is full right now. Try again ${when}.`, opts);
+      if (daemonCode === undefined || daemonCode === 'QUEUE_FULL') {
+        // The daemon says why (the queue is full, you have the most waiting…); its own "try again in about" is
+        // replaced by ours, from the same retry-after-ms.
+        const why = redactDetail(details.replace(/;\s*try again in about[^;]*$/i, '')).replace(/[.\s]+$/, '');
+        return new QueueFullError(`The generation queue is full right now. Try again ${when}.${why ? ` Reason: ${why}.` : ''}`, opts);
+      }
       // Another cap (streams per job or per connection…): its details say which.
       return new QueueFullError(sentence('The animation server is too busy for this request right now', code, details).replace(/\.$/, `. Try again ${when}.`), opts);
     }
     case GrpcStatus.PERMISSION_DENIED:
-      // E.g. a request id that belongs to another requester: nothing of theirs is shown, and nothing started.
+      // A request id that belongs to another requester: nothing of theirs is shown, and nothing started. The
+      // daemon's detail speaks of request_id, which the person never chose, so the known code gets its own sentence.
+      if (daemonErrorCode(err) === 'REQUEST_ID_TAKEN')
+        return new NotAllowedError(sentence('This request’s id is already used by someone else’s request, so it was not started. Send your command again', code), { cause: err });
       return new NotAllowedError(sentence('The animation server refused this request, so no clip was started', code, details), { cause: err });
     case GrpcStatus.ALREADY_EXISTS:
-      // E.g. a request id reused with other settings: the old clip is not what was asked for.
-      return new InvalidStateError(sentence('This request was already sent with other settings, so it was not started again; send it as a new request', code, details), { cause: err });
+      // The same request id resent with other settings: the first request's clip is not what was asked for.
+      if (daemonErrorCode(err) === 'REQUEST_ID_REUSED')
+        return new InvalidStateError(sentence('This request was already sent with other settings, so it was not started again. Send your command again as a new request', code), { cause: err });
+      return new InvalidStateError(sentence('This request was already sent with other settings, so it was not started again', code, details), { cause: err });
     case GrpcStatus.UNAVAILABLE:
       return new DaemonUnavailableError('The animation daemon is unreachable or shutting down, so the clip could not be made. Try again in a moment.', { cause: err });
     case GrpcStatus.UNAUTHENTICATED:

@@ -38,6 +38,8 @@ export interface FairSchedulerOptions {
   flushDelayMs?: number;
   /** At most this many notices go out in one turn of the event loop; the rest follow in the next. Default 100 (one costs ~0.1 ms on a gRPC stream). */
   maxNoticesPerFlush?: number;
+  /** A newcomer is told its place at once while at most this many requesters wait; otherwise at the next flush. Default 64. */
+  immediateNoticeMaxLines?: number;
   /** Places up to this one are told exactly. Default 10. */
   exactPositionsUpTo?: number;
   /** Further back, a place is told again once it moved by this fraction. Default 0.2. */
@@ -60,6 +62,7 @@ const DEFAULTS = {
   noticeIntervalMs: 1000,
   flushDelayMs: 100,
   maxNoticesPerFlush: 100,
+  immediateNoticeMaxLines: 64,
   exactPositionsUpTo: 10,
   relativeStep: 0.2,
   retryJitter: 0.2,
@@ -171,14 +174,15 @@ export class FairScheduler {
       evicted = victim.waiting.at(-1)!;
       this.detach(evicted);
     }
-    // The newcomer hears its place at once (one O(requesters) count, not a recompute); those it went ahead of hear at the next flush.
-    const position = this.positionFor(job.owner);
+    // With few requesters in line the newcomer hears its place at once (an O(requesters) count); with many, a count per
+    // enqueue would make a burst quadratic again, so it hears at the next flush. Those it went ahead of hear then too.
+    const tellNow = !this.closed && this.lines.size <= this.settings.immediateNoticeMaxLines;
+    const position = tellNow ? this.positionFor(job.owner) : 0;
     const line = mine ?? this.openLine(job.owner);
-    const now = this.settings.now();
-    const entry: Entry = { job, line, told: this.closed ? undefined : position, toldAt: this.closed ? -Infinity : now, seq: this.seqCounter++ };
+    const entry: Entry = { job, line, told: tellNow ? position : undefined, toldAt: tellNow ? this.settings.now() : -Infinity, seq: this.seqCounter++ };
     line.waiting.push(entry);
     this.entries.set(job.id, entry);
-    if (!this.closed) job.onPosition(position, this.entries.size, this.estimateWaitMs(position) / 1000);
+    if (tellNow) job.onPosition(position, this.entries.size, this.estimateWaitMs(position) / 1000);
     this.markDirty();
     if (evicted) {
       // Told once the line is consistent again, with the place it would get now, behind its owner's other jobs.

@@ -17,6 +17,7 @@ import { createAnimatorHandlers, type ServiceDeps } from './animator-service.ts'
 import { PERMIT_CLIENT_KEEPALIVE, isLoopbackHost, serverCredentials, type ServerTlsOptions } from './auth.ts';
 import { HealthState } from './health-service.ts';
 import { JobRegistry } from './job-registry.ts';
+import { refuseMalformedRequests } from './malformed-requests.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_MODELS_DIR = path.join(REPO_ROOT, 'models');
@@ -138,8 +139,14 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
   const health = new HealthState();
   const { animator, health: healthProto } = loadProtos();
   const server = new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024, ...PERMIT_CLIENT_KEEPALIVE });
-  server.addService(animator.animate.v1.Animator.service, createAnimatorHandlers({ models, scheduler, jobs, log, token: options.token, isShuttingDown: () => shuttingDown, maxStreamsPerJob: options.maxStreamsPerJob, maxStreamsPerConnection: options.maxStreamsPerConnection, ...(onGenerationReport ? { onGenerationReport } : {}) }));
-  server.addService(healthProto.grpc.health.v1.Health.service, health.handlers());
+  // Undecodable requests get INVALID_ARGUMENT instead of grpc-js's INTERNAL (malformed-requests.ts).
+  const animatorService = refuseMalformedRequests(
+    animator.animate.v1.Animator.service,
+    createAnimatorHandlers({ models, scheduler, jobs, log, token: options.token, isShuttingDown: () => shuttingDown, maxStreamsPerJob: options.maxStreamsPerJob, maxStreamsPerConnection: options.maxStreamsPerConnection, ...(onGenerationReport ? { onGenerationReport } : {}) }),
+  );
+  const healthService = refuseMalformedRequests(healthProto.grpc.health.v1.Health.service, health.handlers());
+  server.addService(animatorService.definition, animatorService.handlers);
+  server.addService(healthService.definition, healthService.handlers);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(options.listen, credentials, (err, p) => (err ? reject(new InvalidArgumentError('listen', `cannot listen on ${options.listen}: ${err.message}`)) : resolve(p)));

@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import type { HealthHandlers } from '../../shared/proto/gen/grpc/health/v1/Health.ts';
 import type { HealthCheckRequest__Output } from '../../shared/proto/gen/grpc/health/v1/HealthCheckRequest.ts';
 import type { HealthCheckResponse } from '../../shared/proto/gen/grpc/health/v1/HealthCheckResponse.ts';
+import { excerpt } from './excerpt.ts';
 
 export const ANIMATOR_SERVICE_NAME = 'animate.v1.Animator';
 type ServingStatus = 'SERVING' | 'NOT_SERVING';
@@ -21,7 +22,7 @@ export class HealthState {
     const known = (service: string) => service === '' || service === ANIMATOR_SERVICE_NAME;
     return {
       Check: (call, callback) => {
-        if (!known(call.request.service)) return callback({ code: status.NOT_FOUND, details: `unknown service "${call.request.service}"; known: "${ANIMATOR_SERVICE_NAME}" or ""` });
+        if (!known(call.request.service)) return callback({ code: status.NOT_FOUND, details: `unknown service "${excerpt(call.request.service)}"; known: "${ANIMATOR_SERVICE_NAME}" or ""` });
         callback(null, { status: this.current });
       },
       Watch: (call) => {

@@ -33,6 +33,8 @@ export interface AnimatorClientOptions {
   readyTimeoutMs?: number | undefined;
   /** Longest wait between reconnect attempts while the daemon is away. Default 1 s. */
   reconnectBackoffMaxMs?: number | undefined;
+  /** Deadline of each unary call (Cancel, ListModels), counted once the channel is ready. Default 10 s. */
+  unaryDeadlineMs?: number | undefined;
 }
 
 /** The transport defaults, written once. Frozen-daemon detection takes at most keepaliveTimeMs + keepaliveTimeoutMs. */
@@ -41,6 +43,7 @@ export const CLIENT_DEFAULTS = {
   keepaliveTimeoutMs: 5_000,
   readyTimeoutMs: 3_000,
   reconnectBackoffMaxMs: 1_000,
+  unaryDeadlineMs: 10_000,
 } as const;
 
 export interface AnimatorConnection {
@@ -81,6 +84,7 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
   const keepaliveTimeoutMs = positive('keepaliveTimeoutMs', options.keepaliveTimeoutMs, CLIENT_DEFAULTS.keepaliveTimeoutMs, 1);
   const readyTimeoutMs = positive('readyTimeoutMs', options.readyTimeoutMs, CLIENT_DEFAULTS.readyTimeoutMs, 0);
   const backoffMaxMs = positive('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs, CLIENT_DEFAULTS.reconnectBackoffMaxMs, 1);
+  const unaryDeadlineMs = positive('unaryDeadlineMs', options.unaryDeadlineMs, CLIENT_DEFAULTS.unaryDeadlineMs, 1);
   const { animator } = loadProtos();
   const serverName = typeof options.tls === 'object' ? options.tls.serverName : undefined;
   const raw = new animator.animate.v1.Animator(address, channelCredentials(options.tls), {
@@ -131,9 +135,12 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
     });
   }
 
-  function unary<T>(start: (done: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
+  /** A unary call with its own deadline: a daemon that accepts the call and never answers cannot hold the caller. */
+  function unary<T>(start: (options: grpc.CallOptions, done: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
     const begin = () =>
-      new Promise<T>((resolve, reject) => start((err, res) => (err || !res ? reject(err ?? new Error('empty reply')) : resolve(res))));
+      new Promise<T>((resolve, reject) =>
+        start({ deadline: Date.now() + unaryDeadlineMs }, (err, res) => (err || !res ? reject(err ?? new Error('empty reply')) : resolve(res))),
+      );
     const ready = whenReady();
     return ready ? ready.then(begin) : begin();
   }
@@ -170,10 +177,10 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
       };
     },
     cancel(requestId, reason = '') {
-      return unary<CancelResponse__Output>((done) => raw.Cancel({ requestId, reason }, metadata(), done));
+      return unary<CancelResponse__Output>((callOptions, done) => raw.Cancel({ requestId, reason }, metadata(), callOptions, done));
     },
     listModels() {
-      return unary<ListModelsResponse__Output>((done) => raw.ListModels({}, metadata(), done));
+      return unary<ListModelsResponse__Output>((callOptions, done) => raw.ListModels({}, metadata(), callOptions, done));
     },
     waitForReady(timeoutMs = 5000) {
       return new Promise((resolve, reject) => {

@@ -85,9 +85,12 @@ export interface CallOutcome {
 
 const identity = (b: Buffer): Buffer => b;
 
-/** A generic grpc-js client on one channel: calls any method with raw bytes. */
+/** grpc-js shares one connection among clients of the same address unless told not to; the suite means its own. */
+export const OWN_CONNECTION: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
+
+/** A generic grpc-js client on a connection of its own: calls any method with raw bytes. */
 export function rawClient(address: string, options: grpc.ChannelOptions = {}): grpc.Client {
-  return new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 * 1024 * 1024, ...options });
+  return new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 * 1024 * 1024, ...OWN_CONNECTION, ...options });
 }
 
 export interface RawCallOptions {

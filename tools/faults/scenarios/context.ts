@@ -71,8 +71,3 @@ export function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout;
   return Promise.race([p, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]).finally(() => clearTimeout(timer));
 }
-
-/** Resolves on the first event that matches, or undefined when the stream ends first. */
-export function firstEvent<T>(subscribe: (cb: (e: T) => void) => void, match: (e: T) => boolean): Promise<T> {
-  return new Promise((resolve) => subscribe((e) => match(e) && resolve(e)));
-}
