@@ -90,17 +90,18 @@ describe('the memory of streams whose peers never read (daemon in its own proces
       // Raw HTTP/2, so that nothing on the client side reads: each stream's data sits in flow control.
       const session = http2.connect(`http://${d.address}`);
       const body = frame(loadProtos().animator.animate.v1.Animator.service.Generate.requestSerialize(BIG));
-      const responded: Array<Promise<void>> = [];
+      const responded: Array<Promise<http2.IncomingHttpHeaders>> = [];
       const streams: http2.ClientHttp2Stream[] = [];
       for (let i = 0; i < STREAMS; i++) {
         const s = session.request({ ':method': 'POST', ':path': '/animate.v1.Animator/Generate', 'content-type': 'application/grpc', te: 'trailers' });
         s.pause();
         s.on('error', () => {});
-        responded.push(new Promise((resolve) => s.once('response', () => resolve())));
+        responded.push(new Promise((resolve) => s.once('response', (headers) => resolve(headers))));
         s.end(body);
         streams.push(s);
       }
-      await Promise.all(responded);
+      // Every stream was accepted (a refusal is a trailers-only response, grpc-status in the headers).
+      for (const headers of await Promise.all(responded)) expect(headers['grpc-status']).toBeUndefined();
       // Let the daemon write all it will; take the largest reading over a while.
       let peak = 0;
       for (let i = 0; i < 10; i++) {
@@ -108,6 +109,8 @@ describe('the memory of streams whose peers never read (daemon in its own proces
         peak = Math.max(peak, await d.rssBytes());
       }
       const grown = peak - baseline;
+      // And every one was being written to: the replay reached it, then stopped at the peer's flow-control window.
+      expect(streams.filter((s) => s.readableLength > 0)).toHaveLength(STREAMS);
 
       for (const s of streams) s.close(http2.constants.NGHTTP2_CANCEL);
       session.destroy();
@@ -253,6 +256,7 @@ describe('job registry', () => {
     }
     for (let i = 0; i < 20_000; i++) expect(registry.get(`q${i}`)).toBe(waiting[i]);
     const ms = performance.now() - t0;
+    console.log(`[registry] 20,000 adds and 20,000 gets with all of them waiting: ${ms.toFixed(0)} ms`);
     // Sorting every job on every call (the old eviction) took seconds here; this is milliseconds. Generous bound.
     expect(ms).toBeLessThan(2000);
 

@@ -14,7 +14,6 @@ const CUT_MARK = '…';
 
 /** Control characters would reach chat messages and logs raw: quote them visibly instead. */
 function escapeControls(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
