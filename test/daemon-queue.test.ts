@@ -118,6 +118,10 @@ describe('admission when full', () => {
     expect(Math.max(...hints) / Math.min(...hints)).toBeLessThan(1.2 / 0.8 + 0.01);
     // Everyone admitted and not evicted finishes.
     for (const f of [running, burst[0]!, newcomer, second]) expect((await f.settled).error).toBeUndefined();
+    // The evicted request was told to send again: sent again with the same request_id, it runs (no replayed refusal).
+    const resent = await collectSettled(fx.client.generate(req('burst', { steps: 2, requestId: 'burst-2' })));
+    expect(resent.error).toBeUndefined();
+    expect(resent.events.some((e) => e.done)).toBe(true);
   });
 });
 

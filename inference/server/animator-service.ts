@@ -46,6 +46,11 @@ export function toServiceError(err: DaemonError): Partial<grpc.StatusObject> & {
   return { code: err.grpcStatus, details: capStatusMessage(redactServerDetail(err.message)), metadata };
 }
 
+/** Refusals that ask the person to send the request again: a retry with the same request_id runs it. */
+function isSendAgainRefusal(outcome: DaemonError | undefined): boolean {
+  return outcome instanceof QueueFullError || outcome instanceof ShuttingDownError;
+}
+
 export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
   const { models, scheduler, jobs, log } = deps;
   const caps = new StreamCaps({ perJob: deps.maxStreamsPerJob, perConnection: deps.maxStreamsPerConnection });
@@ -78,8 +83,13 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
     if (existing) {
       if (existing.identity.requester !== identity.requester) throw new RequestIdTakenError(request.requestId);
       if (existing.identity.fingerprint !== identity.fingerprint) throw new RequestIdReusedError(request.requestId);
-      log.info('request id seen before: streaming the existing job', { id: existing.id, state: existing.state });
-      return existing;
+      // A job refused before it ran (the queue was full, or the daemon was stopping) told its person to send it
+      // again: the retry queues anew instead of replaying the refusal.
+      if (!(existing.finished && isSendAgainRefusal(existing.outcome))) {
+        log.info('request id seen before: streaming the existing job', { id: existing.id, state: existing.state });
+        return existing;
+      }
+      log.info('request id seen before, refused then: queueing it again', { id: existing.id, code: existing.outcome?.code });
     }
     const pkg = models.package(request.model);
     const spec = validateGenerateRequest(request, pkg, () => randomUUID());
