@@ -10,8 +10,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, VARIABLES, helpText, loadConfig, type AppConfig } from '../shared/config/index.ts';
-import { DEFAULT_DRAIN_SECONDS, onShutdownSignals } from '../shared/shutdown-signals.ts';
+import { ConfigError, helpText, loadConfig, type AppConfig } from '../shared/config/index.ts';
+import { onShutdownSignals } from '../shared/shutdown-signals.ts';
 import { createBotCore, type BotCore, type CloseSummary } from './core/bot.ts';
 import { consoleLogger, type Logger } from './core/logger.ts';
 import { startPlayground } from './playground/server.ts';
@@ -51,14 +51,6 @@ const FORCE_BOUND_MS = 10_000;
 const DRAIN_OVERRUN_S = 15;
 /** After a drain delivered clips, the playground stays up this long so the page can still fetch the clip it was just sent. */
 const PLAYGROUND_LINGER_MS = 1500;
-
-/** ANIMATE_DRAIN_SECONDS (validated by loadConfig) in ms. */
-export function drainMsOf(config: AppConfig): number {
-  const spec = VARIABLES.find((v) => v.name === 'ANIMATE_DRAIN_SECONDS');
-  const raw = config.env.ANIMATE_DRAIN_SECONDS?.trim();
-  const seconds = raw && spec ? Number(spec.schema.parse(raw)) : DEFAULT_DRAIN_SECONDS;
-  return seconds * 1000;
-}
 
 type BotModule = Record<string, unknown>;
 type Stoppable = { stop?: () => Promise<void>; close?: () => Promise<void>; destroy?: () => Promise<void> | void };
@@ -108,7 +100,7 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
   const print = options.print ?? ((line: string) => console.log(line));
   const services: StartedService[] = [];
   const notes: string[] = [];
-  const drainMs = drainMsOf(config);
+  const drainMs = config.daemon.drainSeconds * 1000;
   let daemonRef: { close(options?: { graceMs?: number }): Promise<void> } | undefined;
   let coreRef: BotCore | undefined;
   let playgroundUp = false;
@@ -169,6 +161,8 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
         maxQueuePerUser: config.daemon.maxQueuePerUser,
         threads: config.daemon.threads,
         executionProvider: config.daemon.executionProvider,
+        maxStreamsPerJob: config.daemon.maxStreamsPerJob,
+        maxStreamsPerConnection: config.daemon.maxStreamsPerConnection,
         ...(config.daemon.token ? { token: config.daemon.token } : {}),
         ...(config.daemon.tls ? { tls: config.daemon.tls } : {}),
       });

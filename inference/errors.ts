@@ -2,7 +2,7 @@
 // the RPC boundary maps codes to gRPC status codes, keeping the human message.
 import { status } from '@grpc/grpc-js';
 import path from 'node:path';
-import { relativeToFolder } from './redact.ts';
+import { relativeToFolder } from '../shared/redact.ts';
 import { excerpt } from './server/excerpt.ts';
 
 export const DaemonErrorCode = {

@@ -18,7 +18,7 @@ import { BotErrorCode } from '../bots/core/errors.ts';
 import { silentLogger, type Logger } from '../bots/core/logger.ts';
 import { DEFAULT_LIVENESS } from '../bots/core/watchdog.ts';
 import { connectAnimator } from '../shared/rpc/client.ts';
-import { looksLikeServerPath } from '../bots/core/redact.ts';
+import { looksLikeServerPath } from '../shared/redact.ts';
 import { startDaemon, type RunningDaemon } from '../inference/server/daemon.ts';
 import { silentLogger as daemonSilent } from '../inference/log.ts';
 import { loadProtos } from '../shared/rpc/proto.ts';
@@ -332,8 +332,8 @@ describe('no server path or stack trace reaches a chat user', () => {
     { status: grpc.status.ALREADY_EXISTS, code: 'REQUEST_ID_REUSED', expect: /^This request was already sent with other settings, so it was not started again\. Send your command again as a new request \(REQUEST_ID_REUSED\)\.$/, botCode: BotErrorCode.InvalidState, showsDetail: false },
     { status: grpc.status.ALREADY_EXISTS, expect: /^This request was already sent with other settings, so it was not started again: .+ \(ALREADY_EXISTS\)\.$/, botCode: BotErrorCode.InvalidState, showsDetail: true },
     { status: grpc.status.RESOURCE_EXHAUSTED, code: 'TOO_MANY_STREAMS', expect: /^The animation server is too busy for this request right now: .+ \(TOO_MANY_STREAMS\)\. Try again in a little while\.$/, botCode: BotErrorCode.QueueFull, showsDetail: true },
-    { status: grpc.status.RESOURCE_EXHAUSTED, code: 'QUEUE_FULL', expect: /^The generation queue is full right now\. Try again in a little while\. Reason: model package \[server path\]/, botCode: BotErrorCode.QueueFull, showsDetail: true },
-    { status: grpc.status.INVALID_ARGUMENT, code: 'INVALID_ARGUMENT', expect: /^model package \[server path\] is not usable: Load model from \[server path\] failed$/, botCode: BotErrorCode.InvalidOptions, showsDetail: true },
+    { status: grpc.status.RESOURCE_EXHAUSTED, code: 'QUEUE_FULL', expect: /^The generation queue is full right now\. Try again in a little while\. Reason: model package …\/model\.onnx is not usable/, botCode: BotErrorCode.QueueFull, showsDetail: true },
+    { status: grpc.status.INVALID_ARGUMENT, code: 'INVALID_ARGUMENT', expect: /^model package …\/model\.onnx is not usable: Load model from …\/x\.onnx failed$/, botCode: BotErrorCode.InvalidOptions, showsDetail: true },
   ];
 
   it.each(cases)('$status/$code: a sentence and the code, no path, no stack', async (c) => {

@@ -1,16 +1,17 @@
 // What of an error's text may reach a chat: server paths and stack frames go, what a person wrote for people stays.
 import { describe, expect, it } from 'vitest';
 import { GenerationFailedError, toBotError } from '../bots/core/errors.ts';
-import { looksLikeServerPath, redactDetail } from '../bots/core/redact.ts';
+import { redactDetail } from '../bots/core/redact.ts';
+import { looksLikeServerPath } from '../shared/redact.ts';
 
 describe('redactDetail', () => {
-  it('replaces absolute paths (Unix, Windows, UNC, file URLs) and keeps ratios, slash commands and "and/or"', () => {
+  it('replaces absolute paths (Unix, Windows, UNC, file URLs) with their last part and keeps ratios, slash commands and "and/or"', () => {
     expect(redactDetail('model package /home/ci/models/x is not usable: transformer/model.onnx failed')).toBe(
-      'model package [server path] is not usable: transformer/model.onnx failed',
+      'model package …/x is not usable: transformer/model.onnx failed',
     );
-    expect(redactDetail('Load model from C:\\models\\x.onnx failed')).toBe('Load model from [server path] failed');
-    expect(redactDetail('cannot open \\\\nas\\share\\m.onnx')).toBe('cannot open [server path]');
-    expect(redactDetail('see file:///srv/animate/log')).toBe('see file://[server path]');
+    expect(redactDetail('Load model from C:\\models\\x.onnx failed')).toBe('Load model from …/x.onnx failed');
+    expect(redactDetail('cannot open \\\\nas\\share\\m.onnx')).toBe('cannot open …/m.onnx');
+    expect(redactDetail('see file:///srv/animate/log')).toBe('see …/log');
     expect(redactDetail('aspect must be one of 1:1, 16:9; try /animate help and/or 16/9')).toBe('aspect must be one of 1:1, 16:9; try /animate help and/or 16/9');
   });
 
@@ -26,7 +27,7 @@ describe('redactDetail', () => {
   it('looksLikeServerPath tells what redaction leaves alone', () => {
     expect(looksLikeServerPath('/home/u/x')).toBe(true);
     expect(looksLikeServerPath('D:\\x')).toBe(true);
-    expect(looksLikeServerPath('model package [server path] is not usable')).toBe(false);
+    expect(looksLikeServerPath('model package …/x is not usable')).toBe(false);
   });
 });
 
@@ -35,6 +36,6 @@ describe('toBotError', () => {
     const err = new Error("ENOENT: no such file or directory, open '/var/lib/animate/clip.mp4'\n    at open (node:fs:1:1)");
     const bot = toBotError(err, 'The clip was made but could not be posted here.');
     expect(bot).toBeInstanceOf(GenerationFailedError);
-    expect(bot.message).toBe("The clip was made but could not be posted here. (ENOENT: no such file or directory, open '[server path]')");
+    expect(bot.message).toBe("The clip was made but could not be posted here. (ENOENT: no such file or directory, open '…/clip.mp4')");
   });
 });

@@ -83,7 +83,7 @@ describe('status messages stay short whatever the input', () => {
     const long = excerpt('x'.repeat(5000));
     expect(long.length).toBeLessThanOrEqual(200);
     expect(long.endsWith('… (5000 characters)')).toBe(true);
-    expect(excerpt('a\nb\u0007')).toBe('a\\x0ab\\x07');
+    expect(excerpt('a\nb\u0007\u202e')).toBe('a\\nb\\x07\\u202e');
     // A cut never splits a surrogate pair into a lone half.
     const emoji = excerpt('😀'.repeat(300));
     expect(emoji).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);

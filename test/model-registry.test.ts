@@ -11,7 +11,7 @@ import { startDaemon, type RunningDaemon } from '../inference/server/daemon.ts';
 import { toServiceError } from '../inference/server/animator-service.ts';
 import { ModelInvalidError, InferenceFailedError, EncodeFailedError } from '../inference/errors.ts';
 import type { Logger } from '../inference/log.ts';
-import { redactServerDetail, relativeToFolder } from '../inference/redact.ts';
+import { redactServerDetail, relativeToFolder } from '../shared/redact.ts';
 import { connectAnimator, type AnimatorConnection } from '../shared/rpc/client.ts';
 
 interface Record_ {
@@ -201,7 +201,7 @@ describe('no server path or stack trace reaches a client', () => {
 
   it('redactServerDetail cuts absolute paths to their last part and drops stack frames, leaving URLs and ratios', () => {
     expect(redactServerDetail("ENOENT: no such file or directory, open '/home/ann/.cache/animate/tmp-1/clip.mp4'")).toBe("ENOENT: no such file or directory, open '…/clip.mp4'");
-    expect(redactServerDetail('failed at file:///opt/app/inference/x.ts:12:3')).toBe('failed at …/x.ts:12:3');
+    expect(redactServerDetail('failed at file:///opt/app/inference/x.ts:12:3')).toBe('failed');
     expect(redactServerDetail('C:\\Users\\ann\\models\\m.onnx is missing')).toBe('…/m.onnx is missing');
     expect(redactServerDetail('Error: boom\n    at run (/opt/app/a.js:1:2)\n    at next (node:internal/x:3:4)')).toBe('Error: boom');
     const plain = 'aspect 16:9 at 1/2 speed, see https://example.com/docs/a/b and cond/uncond; /animate a ball';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnimatorHandlers, GenerateRequest__Output, ModelInfo } from '../../shared/rpc/types.ts';
 import { CancelledError, DaemonError, DeadlineExceededError, QueueFullError, RequestIdReusedError, RequestIdTakenError, ShuttingDownError, UnauthenticatedError, asDaemonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { redactServerDetail } from '../redact.ts';
+import { redactServerDetail } from '../../shared/redact.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { SCHEDULER_NAMES } from '../schedulers/index.ts';
 import type { FairScheduler } from '../queue/fair-scheduler.ts';

@@ -3,6 +3,8 @@
 // on one connection. So user text quoted back is cut to a short excerpt where it is quoted, and every status message
 // is cut to a small size at the RPC boundary as a last guard.
 
+import { escapeLogText } from '../../shared/log-escape.ts';
+
 /** Characters of user text quoted back in a message, the cut mark included. */
 export const EXCERPT_CHARS = 200;
 /** Bytes (UTF-8) of a status message at most. */
@@ -11,11 +13,6 @@ export const STATUS_MESSAGE_BYTES = 1024;
 export const METADATA_VALUE_BYTES = 256;
 
 const CUT_MARK = '…';
-
-/** Control characters would reach chat messages and logs raw: quote them visibly instead. */
-function escapeControls(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /** The first `chars` UTF-16 units of `text`, never splitting a surrogate pair. */
 function head(text: string, chars: number): string {
@@ -30,8 +27,9 @@ function head(text: string, chars: number): string {
  * its start, "…" and the original length, e.g. `aaaa… (1048576 characters)`, all of it at most `max` characters.
  */
 export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  // Control characters (and bidi controls) would reach chat messages and logs raw: quoted visibly, as the logs do.
   // Escape only what can be shown: a megabyte of input is never copied whole.
-  const shown = escapeControls(head(text, max + 1));
+  const shown = escapeLogText(head(text, max + 1));
   if (text.length <= max && shown.length <= max) return shown;
   const note = `${CUT_MARK} (${text.length} characters)`;
   return `${head(shown, Math.max(0, max - note.length))}${note}`;

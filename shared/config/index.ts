@@ -33,6 +33,11 @@ export interface DaemonConfig {
   executionProvider: (typeof EXECUTION_PROVIDERS)[number];
   /** ANIMATE_DAEMON_ADDRESS: a remote daemon to use instead of starting one. */
   remoteAddress: string | undefined;
+  /** ANIMATE_MAX_STREAMS_PER_JOB / ANIMATE_MAX_STREAMS_PER_CONNECTION: Generate streams allowed at once. */
+  maxStreamsPerJob: number;
+  maxStreamsPerConnection: number;
+  /** ANIMATE_DRAIN_SECONDS: on Ctrl-C, how long running clips may take to finish. */
+  drainSeconds: number;
 }
 
 export interface PlaygroundConfig {
@@ -213,6 +218,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       clientTls: clientTls.value,
       executionProvider: (str('ANIMATE_EXECUTION_PROVIDER') ?? 'cpu') as DaemonConfig['executionProvider'],
       remoteAddress: str('ANIMATE_DAEMON_ADDRESS'),
+      maxStreamsPerJob: num('ANIMATE_MAX_STREAMS_PER_JOB'),
+      maxStreamsPerConnection: num('ANIMATE_MAX_STREAMS_PER_CONNECTION'),
+      drainSeconds: num('ANIMATE_DRAIN_SECONDS'),
     },
     playground: { enabled: (values.PLAYGROUND_ENABLED as boolean | undefined) ?? true, host: str('PLAYGROUND_HOST') ?? '127.0.0.1', port: num('PLAYGROUND_PORT') ?? 8787 },
     discord: {
