@@ -1,20 +1,23 @@
-// `npm start`: the newcomer path. Reads the one configuration, starts the daemon with the embedded model (unless
-// ANIMATE_DAEMON_ADDRESS points at another one), the local playground, and the Discord / Slack bots whose
-// credentials are present; prints what runs where. Ctrl-C (SIGINT / SIGTERM) drains: the running clips are
-// finished and delivered, the people still waiting are told to send again, then everything stops and the process
-// exits 0; a second Ctrl-C stops at once (exit 130). See stopAll() for the order and shared/shutdown-signals.ts for
-// how the copies of one Ctrl-C that the launchers forward are told apart from a second press.
-// package.json runs this as `exec node --import tsx bots/start.ts`: no tsx launcher process (it relays SIGINT and
+// `npm start`: the newcomer path, and the front door above both wings (inference/ and bots/): the one place that
+// starts the whole product. Reads the one configuration, starts the daemon with the embedded model (unless
+// ANIMATE_DAEMON_ADDRESS points at another one), the bot core, and the front-ends that the configuration turns on
+// (front-ends.ts: the playground, and the Discord / Slack bots whose credentials are present); prints what runs
+// where. Ctrl-C (SIGINT / SIGTERM) drains: the running clips are finished and delivered, the people still waiting
+// are told to send again, then everything stops and the process exits 0; a second Ctrl-C stops at once (exit 130).
+// See stopAll() for the order and shared/shutdown-signals.ts for how the copies of one Ctrl-C that the launchers
+// forward are told apart from a second press.
+// package.json runs this as `exec node --import tsx app/start.ts`: no tsx launcher process (it relays SIGINT and
 // SIGKILLs a child that does not acknowledge within 30 ms) and no `sh -c` between npm and node (dash kills itself
 // with SIGINT after its child ends, so npm would exit "killed by SIGINT" however cleanly the drain went).
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, helpText, loadConfig, type AppConfig } from '../shared/config/index.ts';
 import { onShutdownSignals } from '../shared/shutdown-signals.ts';
-import { createBotCore, type BotCore, type CloseSummary } from './core/bot.ts';
-import { consoleLogger, type Logger } from './core/logger.ts';
-import { startPlayground } from './playground/server.ts';
+import { createBotCore, type BotCore, type CloseSummary } from '../bots/core/bot.ts';
+import type { FrontEnd } from '../bots/core/front-end.ts';
+import { consoleLogger, type Logger } from '../bots/core/logger.ts';
+import { startEmbeddedDaemon, type EmbeddedDaemon } from './daemon.ts';
+import { FRONT_ENDS, type FrontEndChoice } from './front-ends.ts';
 
 export interface StartedService {
   name: string;
@@ -27,6 +30,7 @@ export interface StartedAll {
   config: AppConfig;
   core: BotCore;
   daemonAddress: string;
+  /** The page to open (the playground's URL), when a front-end offers one. */
   playgroundUrl: string | undefined;
   services: StartedService[];
   /** Notes about what was skipped and why. */
@@ -43,57 +47,14 @@ export interface StartOptions {
   logger?: Logger;
   /** Prints a line (default console.log); tests collect them. */
   print?: (line: string) => void;
+  /** The front-ends to consider, in start order. Default FRONT_ENDS (front-ends.ts). */
+  frontEnds?: readonly FrontEndChoice[];
 }
 
 /** A forced stop waits at most this long for the inference worker's current call before exiting anyway. */
 const FORCE_BOUND_MS = 10_000;
 /** Seconds past the drain timeout after which a drain that has not finished is forced. */
 const DRAIN_OVERRUN_S = 15;
-/** After a drain delivered clips, the playground stays up this long so the page can still fetch the clip it was just sent. */
-const PLAYGROUND_LINGER_MS = 1500;
-
-type BotModule = Record<string, unknown>;
-type Stoppable = { stop?: () => Promise<void>; close?: () => Promise<void>; destroy?: () => Promise<void> | void };
-
-/** Imports a bot entry point lazily, so a missing or broken front-end only skips that front-end. */
-async function importBot(relative: string): Promise<BotModule | string> {
-  const file = new URL(relative, import.meta.url);
-  if (!existsSync(file)) return `${path.relative(process.cwd(), file.pathname)} is not there`;
-  try {
-    return (await import(file.href)) as BotModule;
-  } catch (err) {
-    return `${relative} failed to load: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
-
-async function startBot(
-  name: 'Discord' | 'Slack',
-  entry: string,
-  startName: string,
-  loadName: string,
-  section: unknown,
-  config: AppConfig,
-  deps: Record<string, unknown>,
-): Promise<StartedService | string> {
-  const mod = await importBot(entry);
-  if (typeof mod === 'string') return `${name} skipped: ${mod}.`;
-  const start = mod[startName];
-  if (typeof start !== 'function') return `${name} skipped: ${entry} has no ${startName}().`;
-  // A front-end with its own settings loader reads them from the merged environment (it names missing ones).
-  const load = mod[loadName];
-  const botConfig = typeof load === 'function' ? (load as (env: unknown) => unknown)(config.env) : section;
-  const running = (await (start as (c: unknown, d: unknown) => Promise<Stoppable & Record<string, unknown>>)(botConfig, deps)) ?? {};
-  const where = typeof running.url === 'string' ? running.url : name === 'Slack' ? `Socket Mode (${String((botConfig as { mode?: string })?.mode ?? 'socket')})` : 'gateway';
-  return {
-    name,
-    where,
-    async stop() {
-      if (running.stop) await running.stop();
-      else if (running.close) await running.close();
-      else if (running.destroy) await running.destroy();
-    },
-  };
-}
 
 export async function startAll(config: AppConfig, options: StartOptions = {}): Promise<StartedAll> {
   const logger = options.logger ?? consoleLogger('[start]');
@@ -101,9 +62,9 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
   const services: StartedService[] = [];
   const notes: string[] = [];
   const drainMs = config.daemon.drainSeconds * 1000;
-  let daemonRef: { close(options?: { graceMs?: number }): Promise<void> } | undefined;
+  let daemonRef: EmbeddedDaemon | undefined;
   let coreRef: BotCore | undefined;
-  let playgroundUp = false;
+  const started: FrontEnd[] = [];
   const attempt = async <T>(what: string, step: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await step();
@@ -117,8 +78,9 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
    * 1. the core takes no new requests (every front-end goes through it), tells the people still waiting to send
    *    again, and relays the running jobs to their surfaces until they end or `drain` passes;
    * 2. meanwhile the daemon refuses new calls and finishes its running jobs (graceMs = the same drain);
-   * 3. then the front-ends (bots, playground HTTP server) close, the playground a moment later if it was just sent a
-   *    clip, so that the page can fetch it; they had to stay up until here to deliver;
+   * 3. then the front-ends (bots, playground HTTP server) close, in reverse start order, a moment later if one asks
+   *    to linger after clips were delivered (the playground page fetches the clip it was just sent); they had to stay
+   *    up until here to deliver;
    * 4. last the daemon, whose inference worker ends once its current call has returned (no native abort).
    */
   const stopAll = async (drain: number): Promise<CloseSummary | undefined> => {
@@ -127,8 +89,9 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
     const coreClosing = core ? attempt('Bot core', () => core.close({ drainMs: drain })) : Promise.resolve(undefined);
     const daemonClosing = daemon ? attempt('Daemon', () => daemon.close({ graceMs: drain })) : Promise.resolve();
     const summary = await coreClosing;
-    if (summary?.delivered && playgroundUp) await new Promise((r) => setTimeout(r, PLAYGROUND_LINGER_MS));
-    for (const s of [...services].reverse()) if (s.name !== 'Daemon' && s.name !== 'Bot core') await attempt(s.name, () => s.stop());
+    const linger = Math.max(0, ...started.map((f) => f.lingerMs ?? 0));
+    if (summary?.delivered && linger > 0) await new Promise((r) => setTimeout(r, linger));
+    for (const f of [...started].reverse()) await attempt(f.name, () => f.stop());
     await daemonClosing;
     return summary;
   };
@@ -146,63 +109,38 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
       daemonAddress = config.daemon.remoteAddress;
       notes.push(`Using the remote daemon at ${daemonAddress} (ANIMATE_DAEMON_ADDRESS); no local daemon started.`);
     } else {
-      const modelDir = path.join(config.daemon.modelsDir, config.daemon.defaultModel);
-      if (!existsSync(modelDir))
-        throw new ConfigError([
-          `ANIMATE_DEFAULT_MODEL=${config.daemon.defaultModel} is not a folder in ANIMATE_MODELS_DIR (${config.daemon.modelsDir}). Put a model package there (docs/model-package.md) or set ANIMATE_DAEMON_ADDRESS to use a running daemon.`,
-        ]);
-      const { startDaemon } = await import('../inference/server/daemon.ts');
-      const daemon = await startDaemon({
-        listen: config.daemon.listen,
-        modelsDir: config.daemon.modelsDir,
-        defaultModel: config.daemon.defaultModel,
-        concurrency: config.daemon.concurrency,
-        maxQueue: config.daemon.maxQueue,
-        maxQueuePerUser: config.daemon.maxQueuePerUser,
-        threads: config.daemon.threads,
-        executionProvider: config.daemon.executionProvider,
-        maxStreamsPerJob: config.daemon.maxStreamsPerJob,
-        maxStreamsPerConnection: config.daemon.maxStreamsPerConnection,
-        ...(config.daemon.token ? { token: config.daemon.token } : {}),
-        ...(config.daemon.tls ? { tls: config.daemon.tls } : {}),
-      });
+      const daemon = await startEmbeddedDaemon(config);
       daemonAddress = daemon.address;
       daemonRef = daemon;
-      services.push({ name: 'Daemon', where: `grpc://${daemon.address} (model ${config.daemon.defaultModel}, ${config.daemon.executionProvider})`, stop: () => daemon.close({ graceMs: 0 }) });
+      services.push({ name: 'Daemon', where: daemon.where, stop: () => daemon.close({ graceMs: 0 }) });
     }
 
     const core = createBotCore({ daemonAddress, token: config.daemon.token, tls: config.daemon.clientTls, logger: consoleLogger('[bot-core]') });
     coreRef = core;
     services.push({ name: 'Bot core', where: `→ ${daemonAddress}`, stop: async () => void (await core.close()) });
 
-    let playgroundUrl: string | undefined;
-    if (config.playground.enabled) {
-      const playground = await startPlayground({ core, host: config.playground.host, port: config.playground.port, logger: consoleLogger('[playground]') });
-      playgroundUrl = playground.url;
-      playgroundUp = true;
-      services.push({ name: 'Playground', where: playground.url, stop: () => playground.close() });
-    } else notes.push('Playground off (PLAYGROUND_ENABLED=false).');
-
-    const deps = { core, daemon: { address: daemonAddress, token: config.daemon.token, tls: config.daemon.clientTls } };
-    const bots: Array<[boolean, () => Promise<StartedService | string>, string]> = [
-      [config.discord.enabled, () => startBot('Discord', './discord/index.ts', 'startDiscordBot', 'loadDiscordConfig', config.discord, config, deps), 'Discord not started: set DISCORD_TOKEN and DISCORD_APPLICATION_ID to run it.'],
-      [config.slack.enabled, () => startBot('Slack', './slack/index.ts', 'startSlackBot', 'loadSlackConfig', config.slack, config, deps), 'Slack not started: set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET) to run it.'],
-    ];
-    for (const [enabled, start, skipped] of bots) {
-      if (!enabled) {
-        notes.push(skipped);
+    const choices = options.frontEnds ?? FRONT_ENDS;
+    let failed = 0;
+    for (const choice of choices) {
+      if (!choice.enabled(config)) {
+        notes.push(choice.off);
         continue;
       }
       try {
-        const result = await start();
-        if (typeof result === 'string') notes.push(result);
-        else services.push(result);
+        const frontEnd = choice.create(config, { core });
+        await frontEnd.start();
+        started.push(frontEnd);
+        services.push({ name: frontEnd.name, where: frontEnd.where, stop: () => frontEnd.stop() });
       } catch (err) {
-        // One front-end failing (bad token, network) must not take the others down: say why and go on.
-        notes.push(`${skipped.split(' ')[0]} failed to start: ${err instanceof Error ? err.message : String(err)}`);
+        // One front-end failing (bad token, network, a busy port) must not take the others down: say why and go on.
+        failed++;
+        notes.push(`${choice.name} failed to start: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    // ...unless none is left: a daemon nobody can reach through a front-end is no product; stop and say why.
+    if (failed > 0 && started.length === 0) throw new Error(`No front-end started:\n${notes.map((n) => `  · ${n}`).join('\n')}`);
 
+    const playgroundUrl = started.find((f) => f.openUrl)?.openUrl;
     print('');
     print('animate is running:');
     for (const s of services) if (s.name !== 'Bot core') print(`  ${s.name.padEnd(11)} ${s.where}`);

@@ -1,51 +1,26 @@
-// Errors of the inference daemon. Each carries a code (one class per code, in the manner of Bolt's ErrorCode);
-// the RPC boundary maps codes to gRPC status codes, keeping the human message.
-import { status } from '@grpc/grpc-js';
+// Errors of the inference daemon. Each is a CodedError with one of the wire's DaemonErrorCodes (one class per code, in
+// the manner of Bolt's ErrorCode). They carry no gRPC status: the pipeline, the worker and the media code know nothing
+// of gRPC; the server's toServiceError sends each code with its status from the wire's one table
+// (shared/wire/error-codes.ts), keeping the human message.
 import path from 'node:path';
+import { CodedError, type CodedErrorOptions } from '../shared/errors.ts';
 import { relativeToFolder } from '../shared/redact.ts';
+import { DaemonErrorCode } from '../shared/wire/error-codes.ts';
 import { excerpt } from './server/excerpt.ts';
 
-export const DaemonErrorCode = {
-  InvalidArgument: 'INVALID_ARGUMENT',
-  ModelNotFound: 'MODEL_NOT_FOUND',
-  ModelInvalid: 'MODEL_INVALID',
-  QueueFull: 'QUEUE_FULL',
-  Cancelled: 'CANCELLED',
-  DeadlineExceeded: 'DEADLINE_EXCEEDED',
-  Unauthenticated: 'UNAUTHENTICATED',
-  ShuttingDown: 'SHUTTING_DOWN',
-  WorkerCrashed: 'WORKER_CRASHED',
-  ExecutionProviderUnavailable: 'EXECUTION_PROVIDER_UNAVAILABLE',
-  InferenceFailed: 'INFERENCE_FAILED',
-  EncodeFailed: 'ENCODE_FAILED',
-  RequestIdTaken: 'REQUEST_ID_TAKEN',
-  RequestIdReused: 'REQUEST_ID_REUSED',
-  TooManyStreams: 'TOO_MANY_STREAMS',
-} as const;
-export type DaemonErrorCode = (typeof DaemonErrorCode)[keyof typeof DaemonErrorCode];
+export { DaemonErrorCode } from '../shared/wire/error-codes.ts';
 
-export abstract class DaemonError extends Error {
-  abstract readonly code: DaemonErrorCode;
-  abstract readonly grpcStatus: status;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export abstract class DaemonError extends CodedError<DaemonErrorCode> {}
 
 export class InvalidArgumentError extends DaemonError {
-  readonly code = DaemonErrorCode.InvalidArgument;
-  readonly grpcStatus = status.INVALID_ARGUMENT;
   constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
+    super(DaemonErrorCode.InvalidArgument, `${field}: ${message}`);
   }
 }
 
 export class ModelNotFoundError extends DaemonError {
-  readonly code = DaemonErrorCode.ModelNotFound;
-  readonly grpcStatus = status.NOT_FOUND;
   constructor(name: string, known: readonly string[]) {
-    super(`model "${excerpt(name)}" is not served here; known models: ${known.length ? known.join(', ') : '(none)'}`);
+    super(DaemonErrorCode.ModelNotFound, `model "${excerpt(name)}" is not served here; known models: ${known.length ? known.join(', ') : '(none)'}`);
   }
 }
 
@@ -55,15 +30,13 @@ export class ModelNotFoundError extends DaemonError {
  * for the daemon's log.
  */
 export class ModelInvalidError extends DaemonError {
-  readonly code = DaemonErrorCode.ModelInvalid;
-  readonly grpcStatus = status.FAILED_PRECONDITION;
   /** The model's name: `options.name`, else the folder's name. */
   readonly model: string;
   /** The problem as first worded (it may hold absolute paths): for the log only. */
   readonly problem: string;
   constructor(readonly packageDir: string, problem: string, options?: { cause?: unknown; name?: string }) {
     const model = options?.name ?? path.basename(packageDir);
-    super(`model "${model}" is not usable: ${relativeToFolder(problem, packageDir)}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(DaemonErrorCode.ModelInvalid, `model "${model}" is not usable: ${relativeToFolder(problem, packageDir)}`, { cause: options?.cause });
     this.model = model;
     this.problem = problem;
   }
@@ -80,75 +53,78 @@ export class ModelInvalidError extends DaemonError {
 }
 
 export class QueueFullError extends DaemonError {
-  readonly code = DaemonErrorCode.QueueFull;
-  readonly grpcStatus = status.RESOURCE_EXHAUSTED;
   constructor(message: string, readonly retryAfterMs: number) {
-    super(`${message}; try again in about ${Math.ceil(retryAfterMs / 1000)} s`);
+    super(DaemonErrorCode.QueueFull, `${message}; try again in about ${Math.ceil(retryAfterMs / 1000)} s`);
   }
 }
 
 export class CancelledError extends DaemonError {
-  readonly code = DaemonErrorCode.Cancelled;
-  readonly grpcStatus = status.CANCELLED;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.Cancelled, message, options);
+  }
 }
 
 export class DeadlineExceededError extends DaemonError {
-  readonly code = DaemonErrorCode.DeadlineExceeded;
-  readonly grpcStatus = status.DEADLINE_EXCEEDED;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.DeadlineExceeded, message, options);
+  }
 }
 
 export class UnauthenticatedError extends DaemonError {
-  readonly code = DaemonErrorCode.Unauthenticated;
-  readonly grpcStatus = status.UNAUTHENTICATED;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.Unauthenticated, message, options);
+  }
 }
 
 export class ShuttingDownError extends DaemonError {
-  readonly code = DaemonErrorCode.ShuttingDown;
-  readonly grpcStatus = status.UNAVAILABLE;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.ShuttingDown, message, options);
+  }
 }
 
 export class WorkerCrashedError extends DaemonError {
-  readonly code = DaemonErrorCode.WorkerCrashed;
-  readonly grpcStatus = status.INTERNAL;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.WorkerCrashed, message, options);
+  }
 }
 
 export class ExecutionProviderUnavailableError extends DaemonError {
-  readonly code = DaemonErrorCode.ExecutionProviderUnavailable;
-  readonly grpcStatus = status.FAILED_PRECONDITION;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.ExecutionProviderUnavailable, message, options);
+  }
 }
 
 export class InferenceFailedError extends DaemonError {
-  readonly code = DaemonErrorCode.InferenceFailed;
-  readonly grpcStatus = status.INTERNAL;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.InferenceFailed, message, options);
+  }
 }
 
 export class EncodeFailedError extends DaemonError {
-  readonly code = DaemonErrorCode.EncodeFailed;
-  readonly grpcStatus = status.INTERNAL;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.EncodeFailed, message, options);
+  }
 }
 
 /** A request_id already used by another requester (platform, server, user): its job is not theirs to see. */
 export class RequestIdTakenError extends DaemonError {
-  readonly code = DaemonErrorCode.RequestIdTaken;
-  readonly grpcStatus = status.PERMISSION_DENIED;
   constructor(requestId: string) {
-    super(`request_id "${excerpt(requestId)}" belongs to another requester; choose a new one`);
+    super(DaemonErrorCode.RequestIdTaken, `request_id "${excerpt(requestId)}" belongs to another requester; choose a new one`);
   }
 }
 
 /** The same requester sent a request_id again with other parameters: a retry must repeat the request exactly. */
 export class RequestIdReusedError extends DaemonError {
-  readonly code = DaemonErrorCode.RequestIdReused;
-  readonly grpcStatus = status.ALREADY_EXISTS;
   constructor(requestId: string) {
-    super(`request_id "${excerpt(requestId)}" was already used for a different request (other parameters); choose a new id, or resend the same parameters to follow the first one`);
+    super(DaemonErrorCode.RequestIdReused, `request_id "${excerpt(requestId)}" was already used for a different request (other parameters); choose a new id, or resend the same parameters to follow the first one`);
   }
 }
 
 /** A Generate stream past the cap of streams per job or per client connection. */
 export class TooManyStreamsError extends DaemonError {
-  readonly code = DaemonErrorCode.TooManyStreams;
-  readonly grpcStatus = status.RESOURCE_EXHAUSTED;
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.TooManyStreams, message, options);
+  }
 }
 
 /** Any thrown value as a DaemonError, so that every failure reaches the requester with a status and a message. */

@@ -147,13 +147,13 @@ describe('token and TLS between the CLIs', () => {
 
 describe('npm run eval', () => {
   it('--help lists the options; a bad number names the flag and what is allowed', async () => {
-    const help = await cli('inference/eval/run-eval.ts', ['--help']);
+    const help = await cli('tools/eval/run-eval.ts', ['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--frames-dir DIR/);
-    const bad = await cli('inference/eval/run-eval.ts', ['--steps', 'many']);
+    const bad = await cli('tools/eval/run-eval.ts', ['--steps', 'many']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--steps must be a whole number ≥ 1, got "many"/);
-    const unknown = await cli('inference/eval/run-eval.ts', ['--stpes', '3']);
+    const unknown = await cli('tools/eval/run-eval.ts', ['--stpes', '3']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown option '--stpes'/);
   });

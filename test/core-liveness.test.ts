@@ -25,6 +25,7 @@ import { loadProtos } from '../shared/rpc/proto.ts';
 import type { GenerateEvent } from '../shared/rpc/types.ts';
 import { buildFixturePackage } from './fixtures/fixture-model.ts';
 import { RecordingSurface } from './helpers/recording-surface.ts';
+import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../shared/wire/error-codes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const alice: Requester = { platform: 'plugin', userId: 'alice', displayName: 'Alice', channelId: 'c1', serverId: 's1' };
@@ -322,25 +323,25 @@ describe('no server path or stack trace reaches a chat user', () => {
 
   const PATHY = 'model package /home/ci/models/secret/transformer/model.onnx is not usable: Load model from C:\\models\\x.onnx failed\n    at Object.<anonymous> (/srv/animate/inference/model/registry.ts:12:3)';
   const cases: Array<{ status: grpc.status; code?: string; expect: RegExp; botCode: string; showsDetail: boolean }> = [
-    { status: grpc.status.INTERNAL, code: 'INFERENCE_FAILED', expect: /^The model failed while making this clip; try again, or try other settings \(INFERENCE_FAILED\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
-    { status: grpc.status.INTERNAL, code: 'WORKER_CRASHED', expect: /crashed.*\(WORKER_CRASHED\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
+    { status: grpc.status.INTERNAL, code: DaemonErrorCode.InferenceFailed, expect: /^The model failed while making this clip; try again, or try other settings \(INFERENCE_FAILED\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
+    { status: grpc.status.INTERNAL, code: DaemonErrorCode.WorkerCrashed, expect: /crashed.*\(WORKER_CRASHED\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
     { status: grpc.status.INTERNAL, expect: /^The animation server hit an internal error while making this clip \(INTERNAL\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
-    { status: grpc.status.FAILED_PRECONDITION, code: 'EXECUTION_PROVIDER_UNAVAILABLE', expect: /hardware.*\(EXECUTION_PROVIDER_UNAVAILABLE\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
+    { status: grpc.status.FAILED_PRECONDITION, code: DaemonErrorCode.ExecutionProviderUnavailable, expect: /hardware.*\(EXECUTION_PROVIDER_UNAVAILABLE\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
     { status: grpc.status.UNKNOWN, expect: /^The animation server hit an unexpected error while making this clip \(UNKNOWN\)\.$/, botCode: BotErrorCode.GenerationFailed, showsDetail: false },
-    { status: grpc.status.PERMISSION_DENIED, code: 'REQUEST_ID_TAKEN', expect: /^This request’s id is already used by someone else’s request, so it was not started\. Send your command again \(REQUEST_ID_TAKEN\)\.$/, botCode: BotErrorCode.NotAllowed, showsDetail: false },
+    { status: grpc.status.PERMISSION_DENIED, code: DaemonErrorCode.RequestIdTaken, expect: /^This request’s id is already used by someone else’s request, so it was not started\. Send your command again \(REQUEST_ID_TAKEN\)\.$/, botCode: BotErrorCode.NotAllowed, showsDetail: false },
     { status: grpc.status.PERMISSION_DENIED, expect: /^The animation server refused this request, so no clip was started: .+ \(PERMISSION_DENIED\)\.$/, botCode: BotErrorCode.NotAllowed, showsDetail: true },
-    { status: grpc.status.ALREADY_EXISTS, code: 'REQUEST_ID_REUSED', expect: /^This request was already sent with other settings, so it was not started again\. Send your command again as a new request \(REQUEST_ID_REUSED\)\.$/, botCode: BotErrorCode.InvalidState, showsDetail: false },
+    { status: grpc.status.ALREADY_EXISTS, code: DaemonErrorCode.RequestIdReused, expect: /^This request was already sent with other settings, so it was not started again\. Send your command again as a new request \(REQUEST_ID_REUSED\)\.$/, botCode: BotErrorCode.InvalidState, showsDetail: false },
     { status: grpc.status.ALREADY_EXISTS, expect: /^This request was already sent with other settings, so it was not started again: .+ \(ALREADY_EXISTS\)\.$/, botCode: BotErrorCode.InvalidState, showsDetail: true },
-    { status: grpc.status.RESOURCE_EXHAUSTED, code: 'TOO_MANY_STREAMS', expect: /^The animation server is too busy for this request right now: .+ \(TOO_MANY_STREAMS\)\. Try again in a little while\.$/, botCode: BotErrorCode.QueueFull, showsDetail: true },
-    { status: grpc.status.RESOURCE_EXHAUSTED, code: 'QUEUE_FULL', expect: /^The generation queue is full right now\. Try again in a little while\. Reason: model package …\/model\.onnx is not usable/, botCode: BotErrorCode.QueueFull, showsDetail: true },
-    { status: grpc.status.INVALID_ARGUMENT, code: 'INVALID_ARGUMENT', expect: /^model package …\/model\.onnx is not usable: Load model from …\/x\.onnx failed$/, botCode: BotErrorCode.InvalidOptions, showsDetail: true },
+    { status: grpc.status.RESOURCE_EXHAUSTED, code: DaemonErrorCode.TooManyStreams, expect: /^The animation server is too busy for this request right now: .+ \(TOO_MANY_STREAMS\)\. Try again in a little while\.$/, botCode: BotErrorCode.QueueFull, showsDetail: true },
+    { status: grpc.status.RESOURCE_EXHAUSTED, code: DaemonErrorCode.QueueFull, expect: /^The generation queue is full right now\. Try again in a little while\. Reason: model package …\/model\.onnx is not usable/, botCode: BotErrorCode.QueueFull, showsDetail: true },
+    { status: grpc.status.INVALID_ARGUMENT, code: DaemonErrorCode.InvalidArgument, expect: /^model package …\/model\.onnx is not usable: Load model from …\/x\.onnx failed$/, botCode: BotErrorCode.InvalidOptions, showsDetail: true },
   ];
 
   it.each(cases)('$status/$code: a sentence and the code, no path, no stack', async (c) => {
     const { address } = await scriptedServer({
       generate(call) {
         const metadata = new grpc.Metadata();
-        if (c.code) metadata.set('animate-error-code', c.code);
+        if (c.code) metadata.set(ERROR_CODE_TRAILER, c.code);
         call.emit('error', { code: c.status, details: PATHY, metadata });
       },
     });

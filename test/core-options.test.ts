@@ -102,7 +102,7 @@ describe('duration → frames and requests', () => {
       model,
       seed: 11,
     });
-    expect(req).toMatchObject({ prompt: 'a ball', negativePrompt: 'blur', seed: 11, frames: 17, formats: ['MP4', 'GIF'], requestId: 'j1' });
+    expect(req).toMatchObject({ prompt: 'a ball', negativePrompt: 'blur', seed: 11, frames: 17, formats: ['MP4', 'GIF'], requestId: 'j1', maxClipBytes: 1e6 });
     expect(req.requester).toEqual({ userId: 'U1', channelId: 'C1', platform: 'SLACK', serverId: 'T1', displayName: '' });
     expect(clipFileName('A red ball, bouncing!', 42, 'mp4')).toBe('a-red-ball-bouncing-seed42.mp4');
   });

@@ -6,6 +6,7 @@ import { status } from '@grpc/grpc-js';
 import type { GenerateEvent__Output, GenerateRequest } from '../shared/rpc/types.ts';
 import { clipBytes, collect, collectSettled, startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
 import { capBytes, excerpt } from '../inference/server/excerpt.ts';
+import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../shared/wire/error-codes.ts';
 
 let fx: FixtureDaemon;
 beforeAll(async () => {
@@ -105,7 +106,7 @@ describe('a request_id belongs to its requester', () => {
       expect(events, JSON.stringify(other)).toHaveLength(0);
       expect(error?.code).toBe(status.PERMISSION_DENIED);
       expect(error?.details).toBe('request_id "owned-1" belongs to another requester; choose a new one');
-      expect(error?.metadata?.get('animate-error-code')).toEqual(['REQUEST_ID_TAKEN']);
+      expect(error?.metadata?.get(ERROR_CODE_TRAILER)).toEqual([DaemonErrorCode.RequestIdTaken]);
     }
   });
 
@@ -128,7 +129,7 @@ describe('a request_id belongs to its requester', () => {
       expect(events, JSON.stringify(changed)).toHaveLength(0);
       expect(error?.code).toBe(status.ALREADY_EXISTS);
       expect(error?.details).toMatch(/^request_id "mine-1" was already used for a different request/);
-      expect(error?.metadata?.get('animate-error-code')).toEqual(['REQUEST_ID_REUSED']);
+      expect(error?.metadata?.get(ERROR_CODE_TRAILER)).toEqual([DaemonErrorCode.RequestIdReused]);
     }
     // A retry: the seed still absent matches, and it is the same job, not a second generation.
     const again: GenerateEvent__Output[] = await collect(fx.client.generate(base('mine-1')));

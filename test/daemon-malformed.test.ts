@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestTypeOf, undecodableField } from '../inference/server/undecodable-field.ts';
 import { encodeFields, rawClient, rawServerStream, rawUnary } from '../tools/faults/wire.ts';
 import { collect, startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
+import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../shared/wire/error-codes.ts';
 
 const generate = requestTypeOf('/animate.v1.Animator/Generate')!;
 const prompt = { no: 1, wire: 'bytes', value: 'a red ball' } as const;
@@ -46,7 +47,7 @@ describe('undecodable requests on a real daemon', () => {
       expect(gen.code).toBe(status.INVALID_ARGUMENT);
       expect(gen.details).toMatch(/^preview\.max_side: its bytes do not decode/);
       expect(Buffer.byteLength(gen.details)).toBeLessThanOrEqual(1024);
-      expect(gen.metadata?.get('animate-error-code')).toEqual(['INVALID_ARGUMENT']);
+      expect(gen.metadata?.get(ERROR_CODE_TRAILER)).toEqual([DaemonErrorCode.InvalidArgument]);
 
       const cancel = await rawUnary(client, '/animate.v1.Animator/Cancel', Buffer.from([(2 << 3) | 7]), { deadlineMs: 10_000 });
       expect(cancel.code).toBe(status.INVALID_ARGUMENT);

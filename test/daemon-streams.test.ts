@@ -12,44 +12,16 @@ import { loadProtos } from '../shared/rpc/proto.ts';
 import { connectAnimator } from '../shared/rpc/client.ts';
 import type { GenerateEvent__Output, GenerateRequest } from '../shared/rpc/types.ts';
 import { buildFixturePackage } from './fixtures/fixture-model.ts';
-import { clipBytes, collect, collectSettled, startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
+import { clipBytes, collect, collectSettled, follow, startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
 import { startDaemonProcess, type DaemonProcess } from './helpers/daemon-process.ts';
 import { Job } from '../inference/server/job.ts';
-import { JobRegistry } from '../inference/server/job-registry.ts';
+import { JobTable } from '../inference/server/job-table.ts';
 import { CLIP_CHUNK_BYTES } from '../inference/server/generation.ts';
 import type { JobSpec } from '../inference/server/validate.ts';
+import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../shared/wire/error-codes.ts';
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves once an event matching `pred` arrives; the stream keeps being consumed into `events`. */
-function follow(stream: AsyncIterable<GenerateEvent__Output>) {
-  const events: GenerateEvent__Output[] = [];
-  const waiters: Array<{ pred: (e: GenerateEvent__Output) => boolean; resolve: () => void }> = [];
-  const settled = (async () => {
-    try {
-      for await (const e of stream) {
-        events.push(e);
-        for (const w of [...waiters]) if (w.pred(e)) w.resolve();
-      }
-      return { events, error: undefined };
-    } catch (err) {
-      return { events, error: err as { code: number; details: string; metadata: { get(k: string): unknown[] } } };
-    }
-  })();
-  return {
-    events,
-    settled,
-    /** Resolves on the first event matching `pred`; rejects if the stream ends without one. */
-    until: (pred: (e: GenerateEvent__Output) => boolean) =>
-      events.some(pred)
-        ? Promise.resolve()
-        : new Promise<void>((resolve, reject) => {
-            waiters.push({ pred, resolve });
-            void settled.then((r) => reject(new Error(`the stream ended without the event awaited: ${r.error ? `${r.error.code} ${r.error.details}` : 'ok'}`)));
-          }),
-  };
-}
 
 describe('the memory of streams whose peers never read (daemon in its own process)', () => {
   // Noise at full resolution (spatial factor 1) does not compress: 256×256×29 frames, upscaled 3×, is a ~10 MB MP4.
@@ -200,7 +172,7 @@ describe('caps on streams', () => {
     const third = await collectSettled(fx.client.generate(slow('capped')));
     expect(third.error?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(third.error?.details).toMatch(/request capped already has 2 streams following it \(the most allowed\)/);
-    expect(third.error?.metadata?.get('animate-error-code')).toEqual(['TOO_MANY_STREAMS']);
+    expect(third.error?.metadata?.get(ERROR_CODE_TRAILER)).toEqual([DaemonErrorCode.TooManyStreams]);
     expect(third.events).toHaveLength(0);
     controller.abort();
     await b.settled;
@@ -241,12 +213,12 @@ describe('caps on streams', () => {
   });
 });
 
-describe('job registry', () => {
+describe('job table', () => {
   const spec = (id: string) => ({ requestId: id }) as JobSpec;
 
   it('stays O(1) per call with thousands of jobs waiting, and evicts finished ones oldest first', () => {
     let now = 0;
-    const registry = new JobRegistry({ keepFinished: 3, keepMs: 1000, now: () => now });
+    const registry = new JobTable({ keepFinished: 3, keepMs: 1000, now: () => now });
     const waiting: Job[] = [];
     const t0 = performance.now();
     for (let i = 0; i < 20_000; i++) {

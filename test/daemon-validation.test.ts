@@ -35,6 +35,7 @@ const bad: Array<[string, GenerateRequest, RegExp]> = [
   ['preview max side 8', { prompt: 'a ball', preview: { maxSide: 8 } }, /^preview.max_side: 8 .*from 32 to 512/],
   ['request id with spaces', { prompt: 'a ball', requestId: 'has spaces' }, /^request_id: allowed: 1 to 128 characters/],
   ['upscale 5', { prompt: 'a ball', upscale: 5 }, /^upscale: 5 .*from 1 to 4/],
+  ['max clip bytes 0', { prompt: 'a ball', maxClipBytes: 0 }, /^max_clip_bytes: 0 is out of range; allowed: an integer from 1 to 4294967295/],
   ['scheduler unknown', { prompt: 'a ball', scheduler: 'ddim' }, /^scheduler: "ddim" is unknown; allowed: euler, unipc, dpm\+\+/],
   ['user id too long', { prompt: 'a ball', requester: { userId: 'u'.repeat(129) } }, /^requester.user_id: .*at most 128/],
 ];

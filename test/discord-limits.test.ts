@@ -2,6 +2,7 @@
 // expire (injected clock) or are refused, uploads over the limit, 429s, missing permissions. Each ends in a message.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeClip } from '../inference/media/index.ts';
+import { megabytes } from '../bots/discord/upload-choice.ts';
 import { collect, clipBytes } from './helpers/fixture-daemon.ts';
 import { isClipMessage, startDiscordHarness, type DiscordHarness } from './emulators/discord/harness.ts';
 import { PermissionFlagsBits, type EmuInteraction, type EmuMessage } from './emulators/discord/index.ts';
@@ -97,7 +98,7 @@ describe('uploads over the limit', () => {
     madeBytes = clipBytes(events).length;
   });
 
-  it('a clip over the interaction\'s attachment_size_limit is re-encoded to fit, with a note, and ffprobe accepts it', async () => {
+  it('a clip over the interaction\'s attachment_size_limit is re-encoded to fit by the daemon, with a note, and ffprobe accepts it', async () => {
     const limit = Math.floor(madeBytes * 0.7);
     h.discord.setUploadLimit(limit);
     try {
@@ -105,7 +106,8 @@ describe('uploads over the limit', () => {
       const clip = await h.waitForClip(await threadOf(interaction));
       const file = clipFile(clip);
       expect(file.size).toBeLessThanOrEqual(limit);
-      expect(clip.content).toContain("is over this server's upload limit");
+      // The note quotes the size the daemon made first and the limit it fitted to.
+      expect(clip.content).toContain(`The clip (${megabytes(madeBytes)}) is over this server's upload limit of ${megabytes(limit)}, so it was re-encoded`);
       const probe = await probeClip(file.data);
       expect(probe.frames).toBe(33);
       expect(h.discord.requests.filter((r) => r.status === 413)).toEqual([]);
@@ -114,8 +116,20 @@ describe('uploads over the limit', () => {
     }
   });
 
-  it('when Discord answers 413 although the interaction reported a larger limit, the clip is re-fitted and posted', async () => {
-    // 0.75 of the clip: the first refit (aimed at 0.6 of what Discord refused) fits.
+  it('the daemon fits the clip to max_clip_bytes from its frames and says how in ClipChunk.fit', async () => {
+    const limit = Math.floor(madeBytes * 0.7);
+    const events = await collect(h.fx.client.generate({ prompt: options.prompt, seed: options.seed, steps: options.steps, frames: options.frames, maxClipBytes: limit }));
+    const bytes = clipBytes(events);
+    expect(bytes.length).toBeLessThanOrEqual(limit);
+    const fit = events.find((e) => e.clip)?.clip?.fit;
+    expect(fit).toMatchObject({ limitBytes: limit, originalBytes: madeBytes, overLimit: false });
+    expect(fit!.qualityStep > 0 || fit!.downscale > 1).toBe(true);
+    expect((await probeClip(bytes)).frames).toBe(33);
+  });
+
+  it('when Discord answers 413 although the interaction reported a larger limit, the clip is linked, never dropped, and the person is told', async () => {
+    // The daemon fitted the clip to the reported 10 MiB; Discord's real limit is lower. The bot cannot re-encode
+    // (only the daemon holds the frames), so the clip goes to the linker, with a note saying Discord refused it.
     const limit = Math.floor(madeBytes * 0.75);
     h.discord.setUploadLimit(limit);
     try {
@@ -123,15 +137,14 @@ describe('uploads over the limit', () => {
       const threadId = await threadOf(interaction).catch((e: unknown) => {
         throw new Error(`${String(e)}; reply: ${h.discord.originalMessage(interaction)?.content}`);
       });
-      const clip = await h.waitForClip(threadId, undefined, 30_000).catch((e: unknown) => {
-        throw new Error(`${String(e)}; reply: ${h.discord.originalMessage(interaction)?.content}; requests: ${JSON.stringify(h.discord.requests.slice(-6).map((r) => [r.method, r.path, r.status, r.files]))}`);
-      });
+      const message = await h.discord.waitFor(() => h.discord.messagesIn(threadId).find((m) => m.content.includes('🔗 https://clips.example/')), 60_000, 'the link');
       const refused = h.discord.requests.filter((r) => r.status === 413 && r.errorCode === 40005);
-      expect(refused.length).toBeGreaterThanOrEqual(1);
-      const file = clipFile(clip);
-      expect(file.size).toBeLessThanOrEqual(limit);
-      expect(clip.content).toMatch(/re-encoded|as a GIF/);
-      expect((await probeClip(file.data)).frames).toBe(33);
+      expect(refused).toHaveLength(1);
+      expect(message.content).toContain(`Discord refused the clip (${megabytes(madeBytes)}) as over this server's upload limit, so here is a link.`);
+      expect(message.attachments).toHaveLength(0);
+      const bytes = linked.get('a-big-red-ball-bounces-seed21.mp4');
+      expect(bytes?.length).toBe(madeBytes);
+      expect(bytes && (await probeClip(bytes)).frames).toBe(33);
     } finally {
       h.discord.setUploadLimit(10 * 1024 * 1024);
     }

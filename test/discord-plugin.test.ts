@@ -144,7 +144,7 @@ describe('command-line entries', () => {
   const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir() };
 
   it('npm run bot:discord without DISCORD_TOKEN exits 2 naming the variable', async () => {
-    const result = await run(tsx, [path.join(root, 'bots/discord/cli/bot.ts')], { cwd, env: baseEnv }).then(
+    const result = await run(tsx, [path.join(root, 'bots/discord/main.ts')], { cwd, env: baseEnv }).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
     );
@@ -155,7 +155,7 @@ describe('command-line entries', () => {
   it('npm run discord:register registers /animate in the guild through DISCORD_API_URL', async () => {
     const discord = await startDiscordEmulator();
     try {
-      const { stdout } = await run(tsx, [path.join(root, 'bots/discord/cli/register.ts')], {
+      const { stdout } = await run(tsx, [path.join(root, 'bots/discord/main.ts'), 'register'], {
         cwd,
         env: { ...baseEnv, DISCORD_TOKEN: discord.token, DISCORD_APPLICATION_ID: discord.applicationId, DISCORD_GUILD_ID: discord.world.guildId, DISCORD_API_URL: discord.apiUrl },
       });

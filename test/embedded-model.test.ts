@@ -4,9 +4,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, disposeSession, runSession } from '../inference/backend/onnx.ts';
-import { judgeClip } from '../inference/eval/checks.ts';
-import { generateClip } from '../inference/eval/generate.ts';
-import { loadWorld } from '../inference/eval/world.ts';
+import { judgeClip } from '../tools/eval/checks.ts';
+import { generateClip } from '../tools/eval/generate.ts';
+import { loadWorld } from '../tools/eval/world.ts';
 import { readModelPackage } from '../inference/model/package.ts';
 import { decodedToFrames, framesToDecoded } from '../inference/pipeline/frames.ts';
 import { DEFAULT_MODEL, DEFAULT_MODELS_DIR, startDaemon, type RunningDaemon } from '../inference/server/daemon.ts';

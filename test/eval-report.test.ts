@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ClipVerdict } from '../inference/eval/checks.ts';
-import { score, shapeBreakdown, table } from '../inference/eval/report.ts';
-import type { EvalCase } from '../inference/eval/world.ts';
+import type { ClipVerdict } from '../tools/eval/checks.ts';
+import { score, shapeBreakdown, table } from '../tools/eval/report.ts';
+import type { EvalCase } from '../tools/eval/world.ts';
 
 const asked = (shape: string): EvalCase => ({ prompt: `a red ${shape}`, shape, colour: 'red', motion: 'left', scene: 'plain', seed: 1, heldout_pair: 'shape_colour' });
 const saw = (shape: string | undefined): ClipVerdict => ({

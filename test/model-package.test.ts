@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildFixturePackage } from './fixtures/fixture-model.ts';
 import { readModelPackage } from '../inference/model/package.ts';
-import { ModelRuntime } from '../inference/pipeline/model-runtime.ts';
+import { ModelSessions } from '../inference/model/sessions.ts';
 import { OnnxWorkerClient } from '../inference/worker/onnx-worker-client.ts';
 import { startDaemon } from '../inference/server/daemon.ts';
 import { silentLogger } from '../inference/log.ts';
@@ -28,7 +28,7 @@ async function loadError(name: string, options: Parameters<typeof buildFixturePa
   const fx = await buildFixturePackage(path.join(dir, name), options);
   await mutate?.(fx.dir);
   try {
-    await ModelRuntime.load(await readModelPackage(fx.dir), worker);
+    await ModelSessions.load(await readModelPackage(fx.dir), worker);
   } catch (err) {
     return err as Error;
   }

@@ -13,6 +13,7 @@ import { ModelInvalidError, InferenceFailedError, EncodeFailedError } from '../i
 import type { Logger } from '../inference/log.ts';
 import { redactServerDetail, relativeToFolder } from '../shared/redact.ts';
 import { connectAnimator, type AnimatorConnection } from '../shared/rpc/client.ts';
+import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../shared/wire/error-codes.ts';
 
 interface Record_ {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -97,7 +98,7 @@ describe('every package is checked at start-up', () => {
       expect(error?.details).not.toContain(root);
       expect(error?.details).not.toContain(os.tmpdir());
       expect(error?.details).not.toMatch(/\n\s+at /);
-      expect(error?.metadata?.get('animate-error-code')).toEqual(['MODEL_INVALID']);
+      expect(error?.metadata?.get(ERROR_CODE_TRAILER)).toEqual([DaemonErrorCode.ModelInvalid]);
     }
   });
 

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildFixturePackage, type FixturePackage } from './fixtures/fixture-model.ts';
 import { readModelPackage } from '../inference/model/package.ts';
-import { ModelRuntime, type GenerationParams } from '../inference/pipeline/model-runtime.ts';
+import { ModelSessions } from '../inference/model/sessions.ts';
+import { TextToVideo, type TextToVideoParams } from '../inference/pipeline/text-to-video.ts';
 import { OnnxWorkerClient } from '../inference/worker/onnx-worker-client.ts';
 import { gaussianNoise } from '../inference/pipeline/rng.ts';
 import { decodedToFrames, framesToDecoded } from '../inference/pipeline/frames.ts';
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 
 /** Independent reference: diffusers' FlowMatchEuler sigmas with shift, Euler updates, CFG, decode. */
-function expectedVideo(fx: FixturePackage, p: GenerationParams): Uint8Array[] {
+function expectedVideo(fx: FixturePackage, p: TextToVideoParams): Uint8Array[] {
   const o = fx.options;
   const shape = { channels: o.latentChannels, frames: 1 + (p.frames - 1) / o.temporalFactor, height: p.height / o.spatialFactor, width: p.width / o.spatialFactor };
   const n = shape.channels * shape.frames * shape.height * shape.width;
@@ -71,13 +72,13 @@ function maxByteDiff(a: Uint8Array[], b: Uint8Array[]): number {
   return worst;
 }
 
-const base: GenerationParams = {
+const base: TextToVideoParams = {
   prompt: 'a red ball bounces at night', negativePrompt: '', seed: 3, steps: 4, guidanceScale: 3,
   frames: 5, width: 32, height: 24, scheduler: 'euler', previewEvery: 0, previewMaxSide: 64,
 };
 
 describe('denoising loop against closed forms', () => {
-  const cases: Array<[string, Parameters<typeof buildFixturePackage>[1], Partial<GenerationParams>]> = [
+  const cases: Array<[string, Parameters<typeof buildFixturePackage>[1], Partial<TextToVideoParams>]> = [
     ['guidance 3, shift 1', {}, {}],
     ['no guidance (g = 1 skips the uncond batch)', {}, { guidanceScale: 1 }],
     ['negative prompt, guidance 2.5, shift 3, 7 steps', { scheduler: { _class_name: 'FlowMatchEulerDiscreteScheduler', num_train_timesteps: 1000, shift: 3 } }, { negativePrompt: 'blue cube', guidanceScale: 2.5, steps: 7 }],
@@ -86,9 +87,10 @@ describe('denoising loop against closed forms', () => {
   for (const [name, fixtureOptions, overrides] of cases) {
     it(name, async () => {
       const fx = await buildFixturePackage(path.join(dir, name.replace(/\W+/g, '-')), fixtureOptions);
-      const runtime = await ModelRuntime.load(await readModelPackage(fx.dir), worker);
+      const sessions = await ModelSessions.load(await readModelPackage(fx.dir), worker);
+      const runtime = new TextToVideo(sessions);
       const params = { ...base, ...overrides };
-      const result = await runtime.generate(params);
+      const result = await runtime.run(params);
       const expected = expectedVideo(fx, params);
       expect(result.video.frames.length).toBe(expected.length);
       expect([result.video.width, result.video.height]).toEqual([params.width, params.height]);
@@ -97,30 +99,32 @@ describe('denoising loop against closed forms', () => {
       // And the comparison is sharp: another guidance scale gives another video.
       const other = expectedVideo(fx, { ...params, guidanceScale: params.guidanceScale + 2 });
       expect(maxByteDiff(result.video.frames, other)).toBeGreaterThan(1);
-      await runtime.dispose();
+      await sessions.dispose();
     });
   }
 
   it('calls the preview hook after the first step and then every N steps, with the x0 estimate', async () => {
     const fx = await buildFixturePackage(path.join(dir, 'preview'));
-    const runtime = await ModelRuntime.load(await readModelPackage(fx.dir), worker);
+    const sessions = await ModelSessions.load(await readModelPackage(fx.dir), worker);
+    const runtime = new TextToVideo(sessions);
     const seen: number[] = [];
-    await runtime.generate({ ...base, steps: 7, previewEvery: 3 }, { onPreview: (step) => seen.push(step) });
+    await runtime.run({ ...base, steps: 7, previewEvery: 3 }, { onPreview: (step) => seen.push(step) });
     expect(seen).toEqual([1, 3, 6]);
-    await runtime.dispose();
+    await sessions.dispose();
   });
 
   it('step-level batching: two jobs of the same shape share denoiser calls and get the same clips as alone', async () => {
     const fx = await buildFixturePackage(path.join(dir, 'batch'));
-    const runtime = await ModelRuntime.load(await readModelPackage(fx.dir), worker);
-    const alone = await runtime.generate({ ...base, seed: 1 });
+    const sessions = await ModelSessions.load(await readModelPackage(fx.dir), worker);
+    const runtime = new TextToVideo(sessions);
+    const alone = await runtime.run({ ...base, seed: 1 });
     const runsBefore = runtime.batchStats.runs;
-    const [a, b] = await Promise.all([runtime.generate({ ...base, seed: 1 }), runtime.generate({ ...base, seed: 2, prompt: 'a blue cube' })]);
+    const [a, b] = await Promise.all([runtime.run({ ...base, seed: 1 }), runtime.run({ ...base, seed: 2, prompt: 'a blue cube' })]);
     expect(runtime.batchStats.largestBatch).toBe(4);
     expect(runtime.batchStats.runs - runsBefore).toBeLessThan(2 * base.steps);
     expect(maxByteDiff(a.video.frames, alone.video.frames)).toBeLessThanOrEqual(1);
     expect(maxByteDiff(b.video.frames, expectedVideo(fx, { ...base, seed: 2, prompt: 'a blue cube' }))).toBeLessThanOrEqual(1);
-    await runtime.dispose();
+    await sessions.dispose();
   });
 });
 

@@ -9,6 +9,7 @@ import { silentLogger } from '../bots/core/logger.ts';
 import { RequestGuard, mediaType } from '../bots/playground/request-guard.ts';
 import { startPlayground, type RunningPlayground } from '../bots/playground/server.ts';
 import { startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
+import { readEvents } from './helpers/playground-events.ts';
 
 interface RawResponse {
   status: number;
@@ -36,33 +37,6 @@ function raw(port: number, method: string, path: string, headers: Record<string,
     });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-/** Reads SSE page events until `until` says stop. */
-function readEvents(url: string, until: (e: { type: string }) => boolean): Promise<Array<Record<string, unknown> & { type: string }>> {
-  return new Promise((resolve, reject) => {
-    const events: Array<Record<string, unknown> & { type: string }> = [];
-    const req = http.get(url, (res) => {
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let cut;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const data = buffer.slice(0, cut).split('\n').find((l) => l.startsWith('data: '));
-          buffer = buffer.slice(cut + 2);
-          if (!data) continue;
-          const event = JSON.parse(data.slice(6)) as Record<string, unknown> & { type: string };
-          events.push(event);
-          if (until(event)) {
-            req.destroy();
-            resolve(events);
-          }
-        }
-      });
-    });
-    req.on('error', reject);
   });
 }
 

@@ -2,15 +2,15 @@
 // a /animate through the playground's HTTP API and SSE stream, and a clean stop (in-process and on SIGINT).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAll } from '../bots/start.ts';
+import { startAll } from '../app/start.ts';
 import { silentLogger } from '../bots/core/logger.ts';
 import { loadConfig } from '../shared/config/index.ts';
 import { probeClip } from '../inference/media/index.ts';
 import { buildFixturePackage } from './fixtures/fixture-model.ts';
+import { readEvents } from './helpers/playground-events.ts';
 
 let modelsDir: string;
 beforeAll(async () => {
@@ -22,34 +22,6 @@ afterAll(async () => {
 });
 
 const env = () => ({ ANIMATE_LISTEN: '127.0.0.1:0', ANIMATE_MODELS_DIR: modelsDir, ANIMATE_DEFAULT_MODEL: 'fixture', PLAYGROUND_PORT: '0' });
-
-/** Reads SSE page events until `until` says stop. */
-function readEvents(url: string, until: (e: { type: string }) => boolean): Promise<Array<Record<string, unknown> & { type: string }>> {
-  return new Promise((resolve, reject) => {
-    const events: Array<Record<string, unknown> & { type: string }> = [];
-    const req = http.get(url, (res) => {
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let cut;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (!data) continue;
-          const event = JSON.parse(data.slice(6));
-          events.push(event);
-          if (until(event)) {
-            req.destroy();
-            resolve(events);
-          }
-        }
-      });
-    });
-    req.on('error', reject);
-  });
-}
 
 describe('npm start', () => {
   it('starts daemon + playground, serves the page, runs /animate over HTTP + SSE, and stops cleanly', async () => {
@@ -88,7 +60,7 @@ describe('npm start', () => {
   });
 
   it('Ctrl-C (SIGINT) stops the real `npm start` process cleanly; --help lists the variables', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bots/start.ts'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'app/start.ts'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));
     child.stderr.on('data', (d) => (out += String(d)));
@@ -108,7 +80,7 @@ describe('npm start', () => {
     expect(out).toContain('Stopped.');
     expect(code).toBe(0);
 
-    const help = spawn(process.execPath, ['--import', 'tsx', 'bots/start.ts', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const help = spawn(process.execPath, ['--import', 'tsx', 'app/start.ts', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     help.stdout.on('data', (d) => (text += String(d)));
     expect(await new Promise((r) => help.on('exit', r))).toBe(0);
@@ -117,7 +89,7 @@ describe('npm start', () => {
   });
 
   it('a bad variable stops startup with a message naming it', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bots/start.ts'], { env: { ...process.env, ...env(), ANIMATE_EXECUTION_PROVIDER: 'tpu' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'app/start.ts'], { env: { ...process.env, ...env(), ANIMATE_EXECUTION_PROVIDER: 'tpu' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += String(d)));
     expect(await new Promise((r) => child.on('exit', r))).toBe(2);

@@ -1,11 +1,16 @@
 // The proto's list of error statuses is the contract clients branch on: it must match what the daemon can send. The
-// daemon sends a status only through a DaemonError (toServiceError), so every exported DaemonError class is made
-// here, and its (gRPC status, animate-error-code) pair must be a row of the header; every row must be one of them.
+// daemon sends a status only through a DaemonError (toServiceError, by the wire's one table DAEMON_ERROR_STATUS), so
+// every exported DaemonError class is made here and sent through toServiceError; its (gRPC status,
+// animate-error-code) pair must be a row of the header, every row must be one of them, and a client reading the
+// trailer back must find the same code.
 import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import * as errors from '../inference/errors.ts';
 import { DaemonError, DaemonErrorCode } from '../inference/errors.ts';
+import { toServiceError } from '../inference/server/animator-service.ts';
+import { DAEMON_ERROR_STATUS, daemonCodesFor, readDaemonErrorCode } from '../shared/wire/error-codes.ts';
+import type { Metadata } from '@grpc/grpc-js';
 
 const PROTO = 'proto/animate/v1/animator.proto';
 const STATUS_NAMES = new Set(Object.keys(status).filter((k) => Number.isNaN(Number(k))));
@@ -26,8 +31,8 @@ type AnyClass = new (...args: unknown[]) => unknown;
 const ARGUMENTS: unknown[][] = [['x'], ['x', 'y'], ['x', []], ['x', 1]];
 
 /** Every concrete DaemonError class exported by inference/errors.ts, instantiated. */
-function sentPairs(): Array<{ className: string; status: string; code: string }> {
-  const out: Array<{ className: string; status: string; code: string }> = [];
+function sentPairs(): Array<{ className: string; status: string; code: string; readBack: string | undefined }> {
+  const out: Array<{ className: string; status: string; code: string; readBack: string | undefined }> = [];
   for (const [className, value] of Object.entries(errors)) {
     if (typeof value !== 'function' || value === DaemonError || !(value.prototype instanceof DaemonError)) continue;
     let made: DaemonError | undefined;
@@ -40,7 +45,8 @@ function sentPairs(): Array<{ className: string; status: string; code: string }>
       }
     }
     if (!made) throw new Error(`${className} could not be instantiated with any of ${JSON.stringify(ARGUMENTS)}`);
-    out.push({ className, status: status[made.grpcStatus], code: made.code });
+    const sent = toServiceError(made);
+    out.push({ className, status: status[sent.code]!, code: made.code, readBack: readDaemonErrorCode(sent.metadata as Metadata).known });
   }
   return out;
 }
@@ -60,6 +66,19 @@ describe('the proto documents the error statuses the daemon sends', () => {
     const rows = new Set(documented.map((d) => `${d.status} ${d.code}`));
     const missing = sent.filter((s) => !rows.has(`${s.status} ${s.code}`)).map((s) => `${s.status} ${s.code} (${s.className})`);
     expect(missing).toEqual([]);
+  });
+
+  it('a client reads back the code each error was sent with', () => {
+    const misread = sent.filter((s) => s.readBack !== s.code).map((s) => `${s.className}: sent ${s.code}, read ${s.readBack}`);
+    expect(misread).toEqual([]);
+  });
+
+  it('the wire table is the documented table, both ways', () => {
+    const table = Object.entries(DAEMON_ERROR_STATUS).map(([code, st]) => `${status[st]} ${code}`).sort();
+    expect(table).toEqual(documented.map((d) => `${d.status} ${d.code}`).sort());
+    // What a client may find beside a status: RESOURCE_EXHAUSTED comes with QUEUE_FULL or TOO_MANY_STREAMS, OK never.
+    expect(daemonCodesFor(status.RESOURCE_EXHAUSTED).sort()).toEqual([DaemonErrorCode.QueueFull, DaemonErrorCode.TooManyStreams]);
+    expect(daemonCodesFor(status.OK)).toEqual([]);
   });
 
   it('every documented row is sent by some error class', () => {

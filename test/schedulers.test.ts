@@ -1,15 +1,15 @@
-// The samplers against independent numpy references (test/reference/scheduler_reference.py), hand-derived values,
-// closed-form flows, and the errors a bad config or a misused sampler produces.
+// The schedulers against independent numpy references (test/reference/scheduler_reference.py), hand-derived values,
+// closed-form flows, and the errors a bad config or a misused scheduler produces.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  createSampler,
+  createScheduler,
   defaultSchedulerName,
   SCHEDULER_NAMES,
   SchedulerConfigError,
   SchedulerErrorCode,
   SchedulerStepError,
-  type Sampler,
+  type Scheduler,
   type SchedulerName,
 } from '../inference/schedulers/index.ts';
 import { shiftSigma } from '../inference/schedulers/sigmas.ts';
@@ -53,13 +53,13 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel
   }
 }
 
-/** Runs the sampler over the whole schedule, with `velocity(x, sigma)` as the (float32) model. */
-function integrate(sampler: Sampler, start: Float32Array, velocity: (x: Float32Array, sigma: number) => Float32Array) {
+/** Runs the scheduler over the whole schedule, with `velocity(x, sigma)` as the (float32) model. */
+function integrate(scheduler: Scheduler, start: Float32Array, velocity: (x: Float32Array, sigma: number) => Float32Array) {
   let x = start;
   const samples = [x];
   const x0s: Float32Array[] = [];
-  for (let i = 0; i < sampler.steps; i++) {
-    const { next, x0 } = sampler.step(i, velocity(x, sampler.sigmas[i]!), x);
+  for (let i = 0; i < scheduler.steps; i++) {
+    const { next, x0 } = scheduler.step(i, velocity(x, scheduler.sigmas[i]!), x);
     samples.push(next);
     x0s.push(x0);
     x = next;
@@ -84,12 +84,12 @@ describe('reference schedules and trajectories (numpy, test/reference/schedulers
     const shown = Object.entries(c.config).filter(([k]) => !['_class_name', 'use_flow_sigmas', 'prediction_type', 'final_sigmas_type', 'use_dynamic_shifting'].includes(k));
     const label = `${c.config['_class_name'] as string}${c.override ? ` → ${c.override}` : ''} steps=${c.steps} ${JSON.stringify(Object.fromEntries(shown))}`;
     it(label, () => {
-      const sampler = createSampler(c.config, c.steps, c.override ?? undefined);
-      expect(sampler.name).toBe(c.solver);
-      expect(sampler.steps).toBe(c.steps);
-      expectClose(sampler.sigmas, c.sigmas, 1e-7, 'sigmas');
-      expectClose(sampler.timesteps, c.timesteps, 1e-7, 'timesteps');
-      const run = integrate(sampler, Float32Array.from(reference.toy.x), toyVelocity);
+      const scheduler = createScheduler(c.config, c.steps, c.override ?? undefined);
+      expect(scheduler.name).toBe(c.solver);
+      expect(scheduler.steps).toBe(c.steps);
+      expectClose(scheduler.sigmas, c.sigmas, 1e-7, 'sigmas');
+      expectClose(scheduler.timesteps, c.timesteps, 1e-7, 'timesteps');
+      const run = integrate(scheduler, Float32Array.from(reference.toy.x), toyVelocity);
       run.samples.forEach((s, i) => expectClose(s, c.samples[i]!, 1e-6, `sample ${i}`));
       run.x0s.forEach((s, i) => expectClose(s, c.x0[i]!, 1e-6, `x0 ${i}`));
     });
@@ -105,36 +105,36 @@ describe('hand-derived values', () => {
   });
 
   it('Euler with one step is x − v', () => {
-    const sampler = createSampler({ _class_name: 'FlowMatchEulerDiscreteScheduler' }, 1);
-    expect(Array.from(sampler.sigmas)).toEqual([1, 0]);
-    const { next, x0 } = sampler.step(0, Float32Array.from(hand.euler_one_step.v), Float32Array.from(hand.euler_one_step.x));
+    const scheduler = createScheduler({ _class_name: 'FlowMatchEulerDiscreteScheduler' }, 1);
+    expect(Array.from(scheduler.sigmas)).toEqual([1, 0]);
+    const { next, x0 } = scheduler.step(0, Float32Array.from(hand.euler_one_step.v), Float32Array.from(hand.euler_one_step.x));
     expect(Array.from(next)).toEqual(hand.euler_one_step.expected);
     expect(Array.from(x0)).toEqual(hand.euler_one_step.expected); // σ0 = 1: the x0 estimate is the same point
   });
 
   it('Euler shifts sigma_min twice, as diffusers does (9/1008 for shift 3, N 1000)', () => {
     const h = hand.euler_double_shift;
-    const sampler = createSampler({ ...EULER, shift: h.shift }, h.steps);
-    expectClose(sampler.sigmas, h.sigmas, 1e-7, 'sigmas');
-    expectClose(sampler.timesteps, h.timesteps, 1e-7, 'timesteps');
+    const scheduler = createScheduler({ ...EULER, shift: h.shift }, h.steps);
+    expectClose(scheduler.sigmas, h.sigmas, 1e-7, 'sigmas');
+    expectClose(scheduler.timesteps, h.timesteps, 1e-7, 'timesteps');
   });
 
   it('flow sigmas for two steps: [0.999, 0.4995, 0], integer timesteps [999, 499]', () => {
     const h = hand.flow_sigmas_two_steps;
     for (const config of [UNIPC, DPM]) {
-      const sampler = createSampler({ ...config, flow_shift: h.shift }, h.steps);
-      expectClose(sampler.sigmas, h.sigmas, 1e-7, 'sigmas');
-      expect(Array.from(sampler.timesteps)).toEqual(h.timesteps);
+      const scheduler = createScheduler({ ...config, flow_shift: h.shift }, h.steps);
+      expectClose(scheduler.sigmas, h.sigmas, 1e-7, 'sigmas');
+      expect(Array.from(scheduler.timesteps)).toEqual(h.timesteps);
     }
   });
 
   it('two-step UniPC and DPM++: an Euler step, then the data prediction', () => {
     const h = hand.two_step_multistep;
     for (const config of [UNIPC, DPM]) {
-      const sampler = createSampler({ ...config, flow_shift: 1 }, 2);
-      const first = sampler.step(0, Float32Array.from(h.v0), Float32Array.from(h.x));
+      const scheduler = createScheduler({ ...config, flow_shift: 1 }, 2);
+      const first = scheduler.step(0, Float32Array.from(h.v0), Float32Array.from(h.x));
       expectClose(first.next, h.x1, 1e-6, `${config._class_name} x1`);
-      const second = sampler.step(1, Float32Array.from(h.v1), first.next);
+      const second = scheduler.step(1, Float32Array.from(h.v1), first.next);
       expectClose(second.next, h.final, 1e-6, `${config._class_name} final`);
     }
   });
@@ -146,11 +146,11 @@ describe('closed-form flows', () => {
 
   it('a straight flow from a known x0 is recovered by every solver, shift and step count', () => {
     for (const solver of SCHEDULER_NAMES) for (const shift of [1, 3, 5]) for (const steps of [1, 2, 3, 7, 25]) {
-      const sampler = createSampler({ ...EULER, shift }, steps, solver);
-      const s0 = sampler.sigmas[0]!;
+      const scheduler = createScheduler({ ...EULER, shift }, steps, solver);
+      const s0 = scheduler.sigmas[0]!;
       const start = Float32Array.from(data, (v, j) => (1 - s0) * v + s0 * noise[j]!);
       // The exact velocity of x_σ = (1 − σ)·x0 + σ·n written as a field: v = (x − x0)/σ.
-      const { final } = integrate(sampler, start, (x, sigma) => Float32Array.from(x, (xv, j) => (xv - data[j]!) / sigma));
+      const { final } = integrate(scheduler, start, (x, sigma) => Float32Array.from(x, (xv, j) => (xv - data[j]!) / sigma));
       expectClose(final, data, 2e-6, `${solver} shift ${shift} steps ${steps}`);
     }
   });
@@ -170,9 +170,9 @@ describe('closed-form flows', () => {
   // Every solver's last step (to σ = 0) returns the x0 estimate at σ_{N−1}, so the integration error is measured at
   // the sample before it, against the exact path at that sigma.
   const integrationError = (solver: SchedulerName, steps: number, shift: number) => {
-    const sampler = createSampler({ ...EULER, shift }, steps, solver);
-    const { samples } = integrate(sampler, exactAt(sampler.sigmas[0]!), gaussianVelocity);
-    const exact = exactAt(sampler.sigmas[steps - 1]!);
+    const scheduler = createScheduler({ ...EULER, shift }, steps, solver);
+    const { samples } = integrate(scheduler, exactAt(scheduler.sigmas[0]!), gaussianVelocity);
+    const exact = exactAt(scheduler.sigmas[steps - 1]!);
     return Math.max(...Array.from(samples[steps - 1]!, (v, j) => Math.abs(v - exact[j]!)));
   };
 
@@ -193,21 +193,21 @@ describe('closed-form flows', () => {
 
   it('the final step returns the x0 estimate', () => {
     for (const solver of SCHEDULER_NAMES) {
-      const sampler = createSampler(UNIPC, 6, solver);
-      const { samples, x0s } = integrate(sampler, exactAt(sampler.sigmas[0]!), gaussianVelocity);
+      const scheduler = createScheduler(UNIPC, 6, solver);
+      const { samples, x0s } = integrate(scheduler, exactAt(scheduler.sigmas[0]!), gaussianVelocity);
       expectClose(samples[6]!, x0s[5]!, 1e-6, solver);
     }
   });
 });
 
-describe('sampler behaviour', () => {
+describe('scheduler behaviour', () => {
   it('does not mutate its inputs and returns fresh arrays', () => {
     for (const solver of SCHEDULER_NAMES) {
-      const sampler = createSampler(EULER, 4, solver);
+      const scheduler = createScheduler(EULER, 4, solver);
       const x = Float32Array.from([1, 2, 3]);
       const v = Float32Array.from([0.1, 0.2, 0.3]);
       for (let i = 0; i < 4; i++) {
-        const { next, x0 } = sampler.step(i, v, x);
+        const { next, x0 } = scheduler.step(i, v, x);
         expect(Array.from(x)).toEqual([1, 2, 3]);
         expect(Array.from(v)).toEqual([Math.fround(0.1), Math.fround(0.2), Math.fround(0.3)]);
         expect(next).not.toBe(x);
@@ -216,11 +216,11 @@ describe('sampler behaviour', () => {
     }
   });
 
-  it('samplers of interleaved jobs do not share state (as when a daemon batches velocities)', () => {
+  it('schedulers of interleaved jobs do not share state (as when a daemon batches velocities)', () => {
     for (const solver of SCHEDULER_NAMES) {
-      const alone = integrate(createSampler(UNIPC, 12, solver), Float32Array.from(reference.toy.x), toyVelocity).final;
-      const a = createSampler(UNIPC, 12, solver);
-      const b = createSampler(UNIPC, 7, solver);
+      const alone = integrate(createScheduler(UNIPC, 12, solver), Float32Array.from(reference.toy.x), toyVelocity).final;
+      const a = createScheduler(UNIPC, 12, solver);
+      const b = createScheduler(UNIPC, 7, solver);
       let xa: Float32Array = Float32Array.from(reference.toy.x);
       let xb: Float32Array = Float32Array.from([3, -3, 1, 0]);
       for (let i = 0; i < 12; i++) {
@@ -235,7 +235,7 @@ describe('sampler behaviour', () => {
     expect(defaultSchedulerName(EULER)).toBe('euler');
     expect(defaultSchedulerName(UNIPC)).toBe('unipc');
     expect(defaultSchedulerName(JSON.stringify(DPM))).toBe('dpm++');
-    expect(createSampler(UNIPC, 3).name).toBe('unipc');
+    expect(createScheduler(UNIPC, 3).name).toBe('unipc');
   });
 
   it('accepts a real Wan2.1-style config with unrelated diffusers keys', () => {
@@ -246,9 +246,9 @@ describe('sampler behaviour', () => {
       solver_order: 2, solver_p: null, solver_type: 'bh2', steps_offset: 0, thresholding: false, timestep_spacing: 'linspace',
       trained_betas: null, use_beta_sigmas: false, use_exponential_sigmas: false, use_flow_sigmas: true, use_karras_sigmas: false,
     };
-    const sampler = createSampler(wan, 50);
-    expect(sampler.timesteps[0]).toBe(999);
-    expect(sampler.sigmas[50]).toBe(0);
+    const scheduler = createScheduler(wan, 50);
+    expect(scheduler.timesteps[0]).toBe(999);
+    expect(scheduler.sigmas[50]).toBe(0);
   });
 });
 
@@ -264,19 +264,19 @@ describe('errors', () => {
   };
 
   it('unknown _class_name names the class and the supported ones', () => {
-    const err = configError(() => createSampler({ _class_name: 'DDIMScheduler' }, 10));
+    const err = configError(() => createScheduler({ _class_name: 'DDIMScheduler' }, 10));
     expect(err.code).toBe(SchedulerErrorCode.UnknownClass);
     expect(err.key).toBe('_class_name');
     expect(err.message).toContain('DDIMScheduler');
     expect(err.message).toContain('FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler, DPMSolverMultistepScheduler');
     expect(configError(() => defaultSchedulerName({})).code).toBe(SchedulerErrorCode.UnknownClass);
-    expect(configError(() => createSampler('not json', 10)).code).toBe(SchedulerErrorCode.InvalidValue);
-    expect(configError(() => createSampler([1], 10)).code).toBe(SchedulerErrorCode.InvalidValue);
+    expect(configError(() => createScheduler('not json', 10)).code).toBe(SchedulerErrorCode.InvalidValue);
+    expect(configError(() => createScheduler([1], 10)).code).toBe(SchedulerErrorCode.InvalidValue);
   });
 
   it('use_dynamic_shifting: true is refused with the reason', () => {
     for (const config of [EULER, UNIPC, DPM]) {
-      const err = configError(() => createSampler({ ...config, use_dynamic_shifting: true }, 10));
+      const err = configError(() => createScheduler({ ...config, use_dynamic_shifting: true }, 10));
       expect(err.code).toBe(SchedulerErrorCode.UnsupportedOption);
       expect(err.key).toBe('use_dynamic_shifting');
       expect(err.message).toMatch(/"use_dynamic_shifting" is true; allowed: false \(dynamic shifting/);
@@ -285,7 +285,7 @@ describe('errors', () => {
 
   it('steps must be an integer from 1 to 10000', () => {
     for (const steps of [0, -1, 1.5, Number.NaN, 10_001]) {
-      const err = configError(() => createSampler(EULER, steps));
+      const err = configError(() => createScheduler(EULER, steps));
       expect(err.code).toBe(SchedulerErrorCode.InvalidSteps);
       expect(err.key).toBe('steps');
       expect(err.message).toContain('allowed: an integer from 1 to 10000');
@@ -308,7 +308,7 @@ describe('errors', () => {
       [{ ...DPM, flow_shift: 0 }, 'flow_shift', SchedulerErrorCode.InvalidValue, 'a positive finite number'],
     ];
     for (const [config, key, code, allowed] of cases) {
-      const err = configError(() => createSampler(config, 10));
+      const err = configError(() => createScheduler(config, 10));
       expect({ key: err.key, code: err.code }, JSON.stringify(config)).toEqual({ key, code });
       expect(err.message).toContain(`"${key}"`);
       expect(err.message).toContain(allowed);
@@ -316,12 +316,12 @@ describe('errors', () => {
   });
 
   it('an unknown override names the allowed solvers', () => {
-    const err = configError(() => createSampler(EULER, 10, 'heun' as SchedulerName));
+    const err = configError(() => createScheduler(EULER, 10, 'heun' as SchedulerName));
     expect(err.code).toBe(SchedulerErrorCode.UnknownSolver);
     expect(err.message).toContain('euler, unipc, dpm++');
   });
 
-  it('steps out of order and mismatched lengths are refused without corrupting the sampler', () => {
+  it('steps out of order and mismatched lengths are refused without corrupting the scheduler', () => {
     const stepError = (fn: () => unknown): SchedulerStepError => {
       try {
         fn();
@@ -332,23 +332,23 @@ describe('errors', () => {
       return expect.fail('expected a SchedulerStepError');
     };
     for (const solver of SCHEDULER_NAMES) {
-      const clean = integrate(createSampler(UNIPC, 3, solver), Float32Array.from(reference.toy.x), toyVelocity).samples;
-      const sampler = createSampler(UNIPC, 3, solver);
+      const clean = integrate(createScheduler(UNIPC, 3, solver), Float32Array.from(reference.toy.x), toyVelocity).samples;
+      const scheduler = createScheduler(UNIPC, 3, solver);
       const x = Float32Array.from(reference.toy.x);
-      const early = stepError(() => sampler.step(1, x, x));
+      const early = stepError(() => scheduler.step(1, x, x));
       expect(early.code).toBe(SchedulerErrorCode.StepOutOfOrder);
       expect(early.message).toContain('step(1) called, expected step 0');
-      const short = stepError(() => sampler.step(0, new Float32Array(3), x));
+      const short = stepError(() => scheduler.step(0, new Float32Array(3), x));
       expect(short.code).toBe(SchedulerErrorCode.LengthMismatch);
       expect(short.message).toContain('velocity has 3 values and sample 4');
       let current = x;
       for (let i = 0; i < 3; i++) {
-        current = sampler.step(i, toyVelocity(current, sampler.sigmas[i]!), current).next;
+        current = scheduler.step(i, toyVelocity(current, scheduler.sigmas[i]!), current).next;
         expect(Array.from(current), `${solver} step ${i}`).toEqual(Array.from(clean[i + 1]!));
-        const resized = stepError(() => sampler.step(i + 1, new Float32Array(5), new Float32Array(5)));
+        const resized = stepError(() => scheduler.step(i + 1, new Float32Array(5), new Float32Array(5)));
         expect(resized.code).toBe(i < 2 ? SchedulerErrorCode.LengthMismatch : SchedulerErrorCode.StepOutOfOrder);
       }
-      expect(stepError(() => sampler.step(3, x, x)).message).toContain('no more steps (all 3 done)');
+      expect(stepError(() => scheduler.step(3, x, x)).message).toContain('no more steps (all 3 done)');
     }
   });
 });

@@ -5,7 +5,6 @@
 // playground HTTP + SSE, a slow fixture model so that a job is still running when the signal arrives.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -15,6 +14,7 @@ import { connectAnimator } from '../shared/rpc/client.ts';
 import { onShutdownSignals, type SignalSource } from '../shared/shutdown-signals.ts';
 import { buildFixturePackage } from './fixtures/fixture-model.ts';
 import { collectSettled, startFixtureDaemon, type FixtureDaemon } from './helpers/fixture-daemon.ts';
+import { followPageEvents } from './helpers/playground-events.ts';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 /** What a native abort of the process leaves on stderr (onnxruntime's N-API error escaping during exit). */
@@ -93,44 +93,6 @@ function launch(args: string[], env: Record<string, string>): Launched {
   };
 }
 
-type PageEvent = Record<string, unknown> & { type: string; at: number };
-
-/** Follows one playground session's SSE stream, collecting its page events with their arrival time. */
-function follow(url: string): { events: PageEvent[]; until(pred: (e: PageEvent) => boolean, ms?: number): Promise<PageEvent>; close(): void } {
-  const events: PageEvent[] = [];
-  const waiters: Array<{ pred: (e: PageEvent) => boolean; resolve: (e: PageEvent) => void }> = [];
-  const req = http.get(url, (res) => {
-    let buffer = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buffer += chunk;
-      let cut;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const data = block.split('\n').find((l) => l.startsWith('data: '));
-        if (!data) continue;
-        const event = { ...JSON.parse(data.slice(6)), at: Date.now() } as PageEvent;
-        events.push(event);
-        for (const w of [...waiters]) if (w.pred(event)) waiters.splice(waiters.indexOf(w), 1), w.resolve(event);
-      }
-    });
-  });
-  req.on('error', () => {});
-  return {
-    events,
-    until(pred, ms = 60_000) {
-      const seen = events.find(pred);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no such page event within ${ms} ms; got ${events.map((e) => e.type).join(', ')}`)), ms);
-        waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
-      });
-    },
-    close: () => req.destroy(),
-  };
-}
-
 /** POSTs /animate for a session, as the page does (JSON, no Origin header). */
 async function animate(base: string, session: string, text: string): Promise<void> {
   const res = await fetch(`${base}api/message`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ session, text }) });
@@ -143,7 +105,7 @@ async function startWithThreeJobs(env: Record<string, string>, prompt: string) {
   const base = (await app.waitFor(/Open (http:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
   await app.waitFor(/Press Ctrl-C to stop\./);
   const sessions = ['firstperson1', 'secondperson2', 'thirdperson3'];
-  const streams = sessions.map((s) => follow(`${base}events?session=${s}`));
+  const streams = sessions.map((s) => followPageEvents(`${base}events?session=${s}`));
   await new Promise((r) => setTimeout(r, 200));
   // One after the other, so that the first is the running one and the others wait behind it.
   for (const s of sessions) await animate(base, s, prompt);
@@ -186,7 +148,7 @@ describe('Ctrl-C on the real `npm start`', () => {
   it('one SIGINT to the group drains: the running clip is delivered, the waiting are told to send again, exit 0', async () => {
     const { app, base, streams } = await startWithThreeJobs({ ANIMATE_DRAIN_SECONDS: '30' }, '/animate a red ball --seed 3');
     try {
-      const [first, second, third] = streams as [ReturnType<typeof follow>, ReturnType<typeof follow>, ReturnType<typeof follow>];
+      const [first, second, third] = streams as [ReturnType<typeof followPageEvents>, ReturnType<typeof followPageEvents>, ReturnType<typeof followPageEvents>];
       expect(first.events.some((e) => e.type === 'clip')).toBe(false);
       const sentAt = app.ctrlC();
       const clip = await first.until((e) => e.type === 'clip' || e.type === 'fail');

@@ -12,15 +12,14 @@ import json
 import os
 import shutil
 
-import numpy as np
 import torch
 
-import vae as V
 import world as W
+from checkpoints import DIT_CKPT, VAE_STATS, load_trained
 from common import HERE, RUNS, load_ckpt
 from models import TextEncoder, VideoDiT, count
 from tokenizer import MAX_LEN, PAD, WordTokenizer
-from train_dit import CKPT
+from vae_model import S_FACTOR, T_FACTOR, DecoderExport, EncoderExport
 
 OPSET = 17
 EXAMPLES = [
@@ -95,7 +94,7 @@ def export(args) -> None:
     text = TextEncoder(len(tok.vocab), max_len=MAX_LEN, **ck["text_arch"]).eval()
     dit = VideoDiT(in_ch=len(ck["mean"]), text_dim=ck["text_arch"]["dim"], **ck["arch"]).eval()
     text.load_state_dict(ck["ema_text"]), dit.load_state_dict(ck["ema_dit"])
-    ae = V.load_trained(need_encoder=False)
+    ae = load_trained(need_encoder=False)
     ref = os.path.join(RUNS, "export-check")
     for sub in ("tokenizer", "scheduler", "preview"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
@@ -104,14 +103,14 @@ def export(args) -> None:
     hid = export_component("text_encoder", text, (ex["input_ids"],), out, ref)
     export_component("transformer", dit, (ex["hidden_states"], ex["timestep"], hid), out, ref)
     z = ex["hidden_states"][:1] * ck["std"][None, :, None, None, None] + ck["mean"][None, :, None, None, None]
-    export_component("vae_decoder", V.DecoderExport(ae).eval(), (z,), out, ref)
+    export_component("vae_decoder", DecoderExport(ae).eval(), (z,), out, ref)
     encoder = os.path.join(out, "vae_encoder")
     if ae.encoder_trained:
-        export_component("vae_encoder", V.EncoderExport(ae).eval(), (ex["video"],), out, ref)
+        export_component("vae_encoder", EncoderExport(ae).eval(), (ex["video"],), out, ref)
     elif os.path.isdir(encoder):  # a stale encoder would not match this decoder's latents
         shutil.rmtree(encoder)
 
-    stats = json.load(open(os.path.join(RUNS, "vae", "stats.json")))
+    stats = json.load(open(VAE_STATS))
     with open(os.path.join(out, "preview", "latent_rgb.json"), "w") as f:
         json.dump({"factors": [[round(c, 6) for c in row] for row in stats["latent_rgb"]["factors"]],
                    "bias": [round(c, 6) for c in stats["latent_rgb"]["bias"]]}, f, indent=1)
@@ -130,8 +129,8 @@ def export(args) -> None:
         "animate": {
             "description": f"tiny-world: a {(count(text) + count(dit) + count(ae.dec)) / 1e6:.1f}M-parameter latent text-to-video model trained on a procedural world of shapes, colours, motions and scenes (128x128, 17 frames)",
             "latent_channels": len(ck["mean"]),
-            "vae_scale_factor_spatial": V.S_FACTOR,
-            "vae_scale_factor_temporal": V.T_FACTOR,
+            "vae_scale_factor_spatial": S_FACTOR,
+            "vae_scale_factor_temporal": T_FACTOR,
             "latents_mean": [round(float(m), 6) for m in ck["mean"]],
             "latents_std": [round(float(s), 6) for s in ck["std"]],
             "max_text_length": MAX_LEN,
@@ -160,7 +159,7 @@ def export(args) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "..", "models", "tiny-world"))
-    ap.add_argument("--ckpt", default=CKPT, help="denoiser checkpoint to export (its EMA weights)")
+    ap.add_argument("--ckpt", default=DIT_CKPT, help="denoiser checkpoint to export (its EMA weights)")
     ap.add_argument("--shift", type=float, default=3.0)
     ap.add_argument("--guidance", type=float, default=4.5)
     export(ap.parse_args())

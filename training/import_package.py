@@ -29,12 +29,13 @@ import onnx
 import onnx.numpy_helper
 import torch
 
-import vae as V
-from common import HERE, save_ckpt
+from checkpoints import PACKAGE_CKPT
+from common import HERE, RUNS, save_ckpt
 from export import example_inputs, export_component
 from models import TextEncoder, VideoDiT
 from tokenizer import MAX_LEN, WordTokenizer
 from train_dit import ARCH, TEXT_ARCH
+from vae_model import LATENT_C, DecoderExport, EncoderExport, VideoAE
 
 
 def initializers(path: str) -> list:
@@ -114,7 +115,7 @@ def vae_arch(package: str, training: dict) -> dict:
         arch = {k: v for k, v in training["vae_arch"].items() if k != "encoder_trained"}
     else:
         named = dict(initializers(os.path.join(package, "vae_decoder", "model.onnx")))
-        arch = {"decoder_context": int(named["ae.dec.net.0.weight"].shape[1]) // V.LATENT_C - 1,
+        arch = {"decoder_context": int(named["ae.dec.net.0.weight"].shape[1]) // LATENT_C - 1,
                 "decoder_extra": "ae.dec.low.0.a.weight" in named, "decoder_deep": "ae.dec.full.a.weight" in named,
                 "encoder_extra": True}
     return arch
@@ -141,20 +142,20 @@ def import_package(args) -> None:
 
     has_encoder = os.path.exists(os.path.join(package, "vae_encoder", "model.onnx"))
     ae_arch = vae_arch(package, training)
-    ae = V.VideoAE(**ae_arch).eval()
+    ae = VideoAE(**ae_arch).eval()
     ae.encoder_trained = has_encoder
     mean, std = (torch.tensor(info[k], dtype=torch.float32) for k in ("latents_mean", "latents_std"))
     z = ex["hidden_states"][:1] * std[None, :, None, None, None] + mean[None, :, None, None, None]
-    load_component(package, "vae_decoder", V.DecoderExport(ae).eval(), (z,), holds="ae.dec.")
+    load_component(package, "vae_decoder", DecoderExport(ae).eval(), (z,), holds="ae.dec.")
     if has_encoder:
-        load_component(package, "vae_encoder", V.EncoderExport(ae).eval(), (ex["video"],), holds="ae.enc.")
+        load_component(package, "vae_encoder", EncoderExport(ae).eval(), (ex["video"],), holds="ae.enc.")
 
     step = int(training.get("denoiser_step", 0))
     text_state, dit_state = text.state_dict(), dit.state_dict()
     save_ckpt(os.path.join(runs, "dit", "ckpt.pt"), text=text_state, dit=dit_state, opt=None, ema_text=text_state,
               ema_dit=dit_state, step=step, warm_from=step, mean=mean, std=std, vocab=tok.vocab, arch=arch,
               text_arch=text_arch, imported_from=package)
-    save_ckpt(os.path.join(runs, os.path.relpath(V.PACKAGE_CKPT, V.RUNS)), model=ae.state_dict(), opt=None, step=0, **ae.arch())
+    save_ckpt(os.path.join(runs, os.path.relpath(PACKAGE_CKPT, RUNS)), model=ae.state_dict(), opt=None, step=0, **ae.arch())
     preview = json.load(open(os.path.join(package, "preview", "latent_rgb.json")))
     os.makedirs(os.path.join(runs, "vae"), exist_ok=True)
     with open(os.path.join(runs, "vae", "stats.json"), "w") as f:

@@ -1,8 +1,8 @@
-"""Python sampler for checking the model during training (same Euler flow-matching sampling as the daemon).
+"""Writes clips for checking the model during training, with sampler.py (the same Euler flow-matching loop as the daemon).
 
     /usr/bin/python3 training/sample.py --out /tmp/clips [--heldout] [--steps 20 --guidance 4.5 --shift 3]
 
-Writes <out>/<k>.rgb (uint8 [T, H, W, 3]) plus <out>/cases.json, the layout inference/eval reads with `--frames-dir`.
+Writes <out>/<k>.rgb (uint8 [T, H, W, 3]) plus <out>/cases.json, the layout tools/eval reads with `--frames-dir`.
 `--truth` writes the world's own renders of the same cases instead (to validate the analytic checks); `--recon` writes
 them encoded and decoded by the autoencoder (the ceiling any denoiser works under). `--star-probe` replaces the held-out
 cases by a star of every allowed colour on every scene, moving right (stars are the shape the autoencoder loses most).
@@ -22,63 +22,11 @@ import os
 import numpy as np
 import torch
 
-import vae as V
 import world as W
-from common import load_ckpt, setup_threads
-from models import TextEncoder, VideoDiT
-from tokenizer import MAX_LEN, WordTokenizer
-from train_dit import CKPT
-
-
-def flow_sigmas(steps: int, shift: float) -> np.ndarray:
-    """FlowMatchEulerDiscreteScheduler (diffusers) sigmas: linspace over timesteps, shifted, then a final 0."""
-    s = np.linspace(1.0, 1.0 / 1000, steps)
-    s = shift * s / (1 + (shift - 1) * s)
-    return np.append(s, 0.0).astype(np.float32)
-
-
-def to_uint8(video: torch.Tensor) -> np.ndarray:
-    """Decoded video [3, T, H, W] in [-1, 1] -> uint8 [T, H, W, 3]."""
-    return ((video.clamp(-1, 1).permute(1, 2, 3, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
-
-
-class Sampler:
-    def __init__(self, ema: bool = True, ckpt: str = CKPT) -> None:
-        ck = load_ckpt(ckpt)
-        self.tok = WordTokenizer(ck["vocab"])
-        self.text = TextEncoder(len(self.tok.vocab), max_len=MAX_LEN, **ck["text_arch"]).eval()
-        self.dit = VideoDiT(in_ch=len(ck["mean"]), text_dim=ck["text_arch"]["dim"], **ck["arch"]).eval()
-        self.text.load_state_dict(ck["ema_text" if ema else "text"])
-        self.dit.load_state_dict(ck["ema_dit" if ema else "dit"])
-        self.mean, self.std, self.step = ck["mean"], ck["std"], ck["step"]
-        self.ae = V.load_trained(need_encoder=False)  # it only decodes
-
-    @torch.no_grad()
-    def __call__(self, prompt: str, seed: int, steps: int = 20, guidance: float = 4.5, shift: float = 3.0,
-                 frames: int = 17) -> np.ndarray:
-        ids = torch.from_numpy(self.tok.batch([prompt, ""]))
-        ctx = self.text(ids)
-        f = 1 + (frames - 1) // 4
-        x = torch.randn((1, len(self.mean), f, 16, 16), generator=torch.Generator().manual_seed(seed))
-        sig = flow_sigmas(steps, shift)
-        for i in range(steps):
-            v2 = self.dit(x.repeat(2, 1, 1, 1, 1), torch.full((2,), float(sig[i]) * 1000), ctx)
-            v = v2[1:] + guidance * (v2[:1] - v2[1:])
-            x = x + (float(sig[i + 1]) - float(sig[i])) * v
-        return self.decode(x)
-
-    def decode(self, x: torch.Tensor) -> np.ndarray:
-        """Normalised latents [1, C, F, h, w] -> uint8 video [T, H, W, 3]."""
-        z = x * self.std[None, :, None, None, None] + self.mean[None, :, None, None, None]
-        return to_uint8(self.ae.decode(z)[0])
-
-    @torch.no_grad()
-    def prior(self, prompt: str, noises: int = 8, frames: int = 17) -> np.ndarray:
-        """Mean x0 estimate at sigma = 1 over a few noises, decoded: at sigma = 1 the input holds nothing of the clip,
-        so the ideal estimate is E[x0 | prompt] whatever the noise."""
-        ctx = self.text(torch.from_numpy(self.tok.batch([prompt] * noises)))
-        n = torch.randn((noises, len(self.mean), 1 + (frames - 1) // 4, 16, 16), generator=torch.Generator().manual_seed(1))
-        return self.decode((n - self.dit(n, torch.full((noises,), 1000.0), ctx)).mean(0, keepdim=True))
+from checkpoints import DIT_CKPT, load_trained
+from common import setup_threads
+from sampler import Sampler, to_uint8
+from vae_model import to_tensor
 
 
 def main() -> None:
@@ -93,7 +41,7 @@ def main() -> None:
                     help="instead of the held-out cases: a star of every allowed colour on every scene, moving right")
     ap.add_argument("--train-cases", type=int, default=0, help="also sample N in-distribution training prompts")
     ap.add_argument("--no-heldout", action="store_true", help="leave out the held-out cases (with --train-cases)")
-    ap.add_argument("--ckpt", default=CKPT, help="denoiser checkpoint (default: the runs folder's dit/ckpt.pt)")
+    ap.add_argument("--ckpt", default=DIT_CKPT, help="denoiser checkpoint (default: the runs folder's dit/ckpt.pt)")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=4.5)
@@ -124,7 +72,7 @@ def main() -> None:
     if args.limit:
         cases = cases[:args.limit]
     sampler = None if args.truth or args.recon else Sampler(ckpt=args.ckpt)
-    ae = V.load_trained() if args.recon else None
+    ae = load_trained() if args.recon else None
     for k, case in enumerate(cases):
         if args.truth or args.recon:
             r = np.random.default_rng(case["seed"])
@@ -133,7 +81,7 @@ def main() -> None:
             video = W.render(clip)
             if ae is not None:
                 with torch.no_grad():
-                    video = to_uint8(ae.decode(ae.encode(V.to_tensor(video[None])))[0])
+                    video = to_uint8(ae.decode(ae.encode(to_tensor(video[None])))[0])
         else:
             video = sampler(case["prompt"], case["seed"], args.steps, args.guidance, args.shift)
         video.tofile(os.path.join(args.out, f"{k}.rgb"))

@@ -25,14 +25,14 @@ import torch
 import torch.distributed
 import torch.multiprocessing
 
-import vae as V
 import world as W
+from checkpoints import DIT_CKPT, load_trained
 from common import RUNS, Progress, load_ckpt, save_ckpt, setup_threads
 from models import TextEncoder, VideoDiT, count
 from tokenizer import MAX_LEN, UNK as UNK_ID, WordTokenizer
+from vae_model import to_tensor
 
 LAT_DIR = os.path.join(RUNS, "latents")
-CKPT = os.path.join(RUNS, "dit", "ckpt.pt")
 ARCH = dict(dim=128, depth=4, heads=4, temporal_rank=32, patch=2)
 TEXT_ARCH = dict(dim=128, heads=4, depth=2)
 
@@ -41,7 +41,7 @@ TEXT_ARCH = dict(dim=128, heads=4, depth=2)
 def encode(args) -> None:
     setup_threads()
     os.makedirs(LAT_DIR, exist_ok=True)
-    ae = V.load_trained()
+    ae = load_trained()
     chunk = 250
     shard, shards = (int(v) for v in args.shard.split("/"))
     mine = [k for k in range(args.clips // chunk) if k % shards == shard]
@@ -54,7 +54,7 @@ def encode(args) -> None:
         clips = [W.sample_clip(rng) for _ in range(chunk)]
         zs = []
         for i in range(0, chunk, 10):
-            v = V.to_tensor(np.stack([W.render(c) for c in clips[i:i + 10]]))
+            v = to_tensor(np.stack([W.render(c) for c in clips[i:i + 10]]))
             zs.append(ae.encode(v).half().numpy())
         meta = [{"scene": c.scene, "objs": [[o.shape, o.colour, o.motion] for o in c.objs]} for c in clips]
         np.savez(path + ".tmp.npz", z=np.concatenate(zs), meta=json.dumps(meta))
@@ -151,7 +151,7 @@ def train_worker(rank: int, args) -> None:
     z_all, metas = load_latents()
     weights = clip_weights(metas, args.shape_weight)
     z_all = torch.from_numpy(z_all.astype(np.float32))
-    ck = load_ckpt(CKPT)
+    ck = load_ckpt(DIT_CKPT)
     # A resumed run keeps the normalisation it started with, also when more clips have been encoded since: the
     # denoiser's inputs must not shift under it. A new run normalises with these latents' own statistics, also one
     # that starts from another folder's denoiser (moving to a new autoencoder's latents: weights and optimiser carry over).
@@ -244,12 +244,12 @@ def train_worker(rank: int, args) -> None:
         prog.update(step, loss=run_loss)
         keep = args.keep_every > 0 and step % args.keep_every == 0
         if time.time() - t_save > 120 or step == args.steps or keep:
-            save_ckpt(CKPT, text=text.state_dict(), dit=dit.state_dict(), opt=opt.state_dict(), ema_text=ema_text.state_dict(),
+            save_ckpt(DIT_CKPT, text=text.state_dict(), dit=dit.state_dict(), opt=opt.state_dict(), ema_text=ema_text.state_dict(),
                       ema_dit=ema_dit.state_dict(), step=step, warm_from=warm_from, mean=mean, std=std, vocab=tok.vocab, arch=arch,
                       text_arch=TEXT_ARCH)
             t_save = time.time()
             if keep:  # checkpoints to compare later: shape adherence moves several points between nearby steps
-                shutil.copyfile(CKPT, os.path.join(os.path.dirname(CKPT), f"ckpt-{step}.pt"))
+                shutil.copyfile(DIT_CKPT, os.path.join(os.path.dirname(DIT_CKPT), f"ckpt-{step}.pt"))
     log("done", flush=True)
     if world > 1:
         torch.distributed.barrier()

@@ -3,16 +3,20 @@
 // their platform's messages. Nothing platform-specific belongs on this side of the line.
 import type { BotError } from './errors.ts';
 import type { AnimateOptions } from './options.ts';
+import type { ClipFormat, PreviewFormat } from '../../shared/wire/formats.ts';
+import type { PlatformName } from '../../shared/wire/platforms.ts';
 
-export type PlatformName = 'discord' | 'slack' | 'playground' | 'cli' | 'plugin';
-
-/** Output formats an adapter may ask the daemon for (the first is the one delivered; others ride along). */
-export type ClipFormat = 'mp4' | 'gif' | 'webp';
+// The platforms and the formats an adapter may ask the daemon for are the wire's words (shared/wire/); the first
+// clip format is the one delivered, others ride along.
+export type { ClipFormat, PlatformName, PreviewFormat };
 
 export interface ChatAdapterLimits {
   /** Minimum time between two updates (queue / progress / preview) of one surface. Final states wait for it too. */
   minUpdateIntervalMs: number;
-  /** Largest file the platform accepts; the adapter decides what to do with bigger clips (re-encode, GIF, link). */
+  /**
+   * Largest file the platform accepts. Sent as GenerateRequest.max_clip_bytes: the daemon fits the clip under it; the
+   * adapter decides what to do with a clip that could not fit (link, notice).
+   */
   maxUploadBytes: number;
 }
 
@@ -22,7 +26,7 @@ export interface ChatAdapter {
   /** Formats to request from the daemon; default ['mp4']. The first is `clip`, the rest arrive in ClipInfo.alternatives. */
   readonly clipFormats?: readonly ClipFormat[];
   /** Preview image format; default 'webp' (both animate when uploaded to Discord / Slack). */
-  readonly previewFormat?: 'webp' | 'gif';
+  readonly previewFormat?: PreviewFormat;
   /** Longest side of previews in pixels (daemon default 128, allowed 32..512). */
   readonly previewMaxSide?: number;
 }
@@ -95,6 +99,22 @@ export interface ClipFile {
   readonly height: number;
   readonly frames: number;
   readonly fps: number;
+  /** How the daemon made it fit ChatAdapter.limits.maxUploadBytes (wire ClipFit); absent when it fit as made. */
+  readonly fit?: ClipFit | undefined;
+}
+
+/** What the daemon did to fit a clip under the upload limit the request carried (GenerateRequest.max_clip_bytes). */
+export interface ClipFit {
+  /** The limit it was fitted to. */
+  readonly limitBytes: number;
+  /** Its size at full quality and full size. */
+  readonly originalBytes: number;
+  /** Steps down the format's quality ladder (0: full quality). */
+  readonly qualityStep: number;
+  /** Sides divided by this: 1 (full size), 2, 4, … */
+  readonly downscale: number;
+  /** Nothing fit: this is the smallest the daemon could make, still over the limit (link it or say so). */
+  readonly overLimit: boolean;
 }
 
 export interface ClipTimings {

@@ -1,39 +1,40 @@
-// Errors the bot core shows to people. Every failure a person can see is a BotError with a stable `code`
-// (one class per code, like Bolt's ErrorCode) and a `message` written for the person who asked, so adapters
-// can render any of them without knowing where it came from.
+// Errors the bot core shows to people. Every failure a person can see is a BotError, the bots' CodedError
+// (shared/errors.ts): a stable UPPER_SNAKE `code` (one class per code, like Bolt's ErrorCode) and a `message` written
+// for the person who asked, so adapters can render any of them without knowing where it came from.
+import { CodedError } from '../../shared/errors.ts';
 import { redactDetail } from './redact.ts';
 
 export const BotErrorCode = {
   /** An /animate option is missing, malformed or out of the model's range. */
-  InvalidOptions: 'invalid_options',
+  InvalidOptions: 'INVALID_OPTIONS',
   /** The daemon does not serve the requested model (gRPC NOT_FOUND). */
-  UnknownModel: 'unknown_model',
+  UnknownModel: 'UNKNOWN_MODEL',
   /** The daemon's queue is full (gRPC RESOURCE_EXHAUSTED); `retryAfterSeconds` says when to try again. */
-  QueueFull: 'queue_full',
+  QueueFull: 'QUEUE_FULL',
   /** The daemon cannot be reached or is shutting down (gRPC UNAVAILABLE). */
-  DaemonUnavailable: 'daemon_unavailable',
+  DaemonUnavailable: 'DAEMON_UNAVAILABLE',
   /** The daemon refused our token (gRPC UNAUTHENTICATED). */
-  Unauthenticated: 'unauthenticated',
+  Unauthenticated: 'UNAUTHENTICATED',
   /** The job took longer than its deadline (gRPC DEADLINE_EXCEEDED, or the bot's own deadline from the model's ETA). */
-  DeadlineExceeded: 'deadline_exceeded',
+  DeadlineExceeded: 'DEADLINE_EXCEEDED',
   /** The daemon went silent mid-job (no event for longer than the job's pace allows), so the bot cancelled the job. */
-  DaemonStalled: 'daemon_stalled',
+  DaemonStalled: 'DAEMON_STALLED',
   /** The generation failed inside the daemon (gRPC INTERNAL or anything unexpected). */
-  GenerationFailed: 'generation_failed',
+  GenerationFailed: 'GENERATION_FAILED',
   /** The job was cancelled by the daemon (not by a person: those end in JobSurface.cancelled). */
-  Cancelled: 'cancelled',
+  Cancelled: 'CANCELLED',
   /** A per-user or per-server limit is reached; `retryAfterSeconds` when it is a rate. */
-  RateLimited: 'rate_limited',
+  RateLimited: 'RATE_LIMITED',
   /** The content filter refused the prompt. */
-  ContentRefused: 'content_refused',
+  ContentRefused: 'CONTENT_REFUSED',
   /** The person may not do this (e.g. cancel someone else's job without being a moderator). */
-  NotAllowed: 'not_allowed',
+  NotAllowed: 'NOT_ALLOWED',
   /** A button refers to a job the bot no longer remembers (restarted, or expired from the registry). */
-  UnknownJob: 'unknown_job',
+  UnknownJob: 'UNKNOWN_JOB',
   /** The action does not apply to the job in its current state (e.g. cancelling a finished job). */
-  InvalidState: 'invalid_state',
+  InvalidState: 'INVALID_STATE',
   /** The platform refused what the adapter tried (missing permission, upload too large…); set by adapters. */
-  PlatformError: 'platform_error',
+  PlatformError: 'PLATFORM_ERROR',
 } as const;
 
 export type BotErrorCode = (typeof BotErrorCode)[keyof typeof BotErrorCode];
@@ -44,14 +45,11 @@ export interface BotErrorOptions {
   retryAfterSeconds?: number;
 }
 
-export class BotError extends Error {
-  readonly code: BotErrorCode;
+export class BotError extends CodedError<BotErrorCode> {
   readonly retryAfterSeconds: number | undefined;
 
   constructor(code: BotErrorCode, message: string, options: BotErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message, { cause: options.cause });
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

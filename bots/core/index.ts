@@ -3,6 +3,8 @@ export * from './adapter.ts';
 export * from './errors.ts';
 export * from './options.ts';
 export * from './bot.ts';
+export { DEFAULT_VARIATIONS_COUNT } from './actions.ts';
+export { DEFAULT_MODEL_CACHE_MS, ModelCatalog, type ModelCatalogOptions } from './model-catalog.ts';
 export * from './clock.ts';
 export * from './logger.ts';
 export * from './jobs.ts';

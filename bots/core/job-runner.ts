@@ -3,13 +3,14 @@
 // Whatever happens (daemon gone, bad chunk, adapter throwing), the person gets a final message.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
-import type { ClipChunk__Output, Done__Output, GenerateRequest } from '../../shared/rpc/types.ts';
-import type { ClipFile, ClipFormat, ClipInfo, ClipTimings } from './adapter.ts';
+import type { ClipChunk__Output, Done__Output, GenerateEvent__Output, GenerateRequest } from '../../shared/rpc/types.ts';
+import type { ClipFile, ClipFormat, ClipInfo, ClipTimings, JobSurface } from './adapter.ts';
 import type { Clock } from './clock.ts';
 import { BotError, CancelledError, DaemonStalledError, DeadlineExceededError, GenerationFailedError, toBotError } from './errors.ts';
 import type { JobOutcome, JobRecord } from './jobs.ts';
 import type { Logger } from './logger.ts';
-import { clipFileName, WIRE_TO_FORMAT } from './request.ts';
+import { clipFileName } from './request.ts';
+import { CLIP_FORMAT_TO_WIRE, clipFormatFromWire, DEFAULT_CLIP_FORMAT } from '../../shared/wire/formats.ts';
 import { botErrorFromRpc, describeRpcError } from './rpc-errors.ts';
 import { UpdateThrottle } from './throttle.ts';
 import { DEFAULT_LIVENESS, JobWatchdog, type LivenessOptions, type WatchdogExpiry } from './watchdog.ts';
@@ -44,7 +45,7 @@ export class ClipAssembler {
   private readonly files = new Map<ClipFormat, { buffer: Buffer; received: number; last: boolean; meta: ClipChunk__Output }>();
 
   add(chunk: ClipChunk__Output): void {
-    const format = WIRE_TO_FORMAT[chunk.format] ?? 'mp4';
+    const format = clipFormatFromWire(chunk.format) ?? DEFAULT_CLIP_FORMAT;
     let file = this.files.get(format);
     if (!file) {
       file = { buffer: Buffer.alloc(chunk.totalBytes), received: 0, last: false, meta: chunk };
@@ -73,6 +74,7 @@ export class ClipAssembler {
         height: f.meta.height,
         frames: f.meta.frames,
         fps: f.meta.fps,
+        ...(f.meta.fit ? { fit: { ...f.meta.fit } } : {}),
       });
     }
     return out;
@@ -93,25 +95,22 @@ function timingsFrom(done: Done__Output): ClipTimings {
   };
 }
 
-/** Runs the job to its end; never rejects. */
-export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJobContext): Promise<JobOutcome> {
-  const { surface } = job;
-  const throttle = new UpdateThrottle(ctx.clock, surface.adapter.limits.minUpdateIntervalMs, ctx.logger);
-  const assembler = new ClipAssembler();
-  let done: Done__Output | undefined;
+/** Ends the job with `outcome` through `call` (after any pending throttled update); a clip that cannot be posted
+ * turns into a failure the person is told about instead of going quiet. */
+type EndJob = (outcome: JobOutcome, call: () => Promise<void>) => Promise<JobOutcome>;
 
-  const end = async (outcome: JobOutcome, call: () => Promise<void>): Promise<JobOutcome> => {
+function jobEnder(job: JobRecord, throttle: UpdateThrottle, ctx: RunJobContext): EndJob {
+  return async (outcome, call) => {
     job.finishedAt = ctx.clock.now();
     try {
       await throttle.finish(call);
     } catch (err) {
       ctx.logger.error(`job ${job.id}: the final ${outcome.status} message failed`, err);
       if (outcome.status === 'delivered') {
-        // The clip could not be posted: say so instead of going quiet.
         const error = toBotError(err, 'The clip was made but could not be posted here.');
         job.state = 'failed';
         try {
-          await surface.fail(error);
+          await job.surface.fail(error);
         } catch (again) {
           ctx.logger.error(`job ${job.id}: could not report the failure either`, again);
         }
@@ -120,10 +119,14 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
     }
     return outcome;
   };
+}
 
-  // Gives up on a job whose daemon went silent or that ran far past its ETA: cancels it on the daemon (best effort:
-  // a frozen daemon reads the Cancel when it thaws) and aborts the call, so the loop below ends with stopReason.
-  const watchdog = new JobWatchdog({
+/**
+ * Gives up on a job whose daemon went silent or that ran far past its ETA: cancels it on the daemon (best effort:
+ * a frozen daemon reads the Cancel when it thaws) and aborts the call, so the stream ends with stopReason.
+ */
+function watchdogFor(job: JobRecord, ctx: RunJobContext): JobWatchdog {
+  return new JobWatchdog({
     clock: ctx.clock,
     liveness: ctx.liveness ?? DEFAULT_LIVENESS,
     probe: () => ctx.connection.listModels(),
@@ -138,7 +141,94 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
       job.abort.abort();
     },
   });
+}
 
+/** One stream event: the job's state, a (throttled) surface update or a clip chunk. Returns the Done event. */
+function applyEvent(job: JobRecord, event: GenerateEvent__Output, throttle: UpdateThrottle, assembler: ClipAssembler): Done__Output | undefined {
+  const surface: JobSurface = job.surface;
+  if (event.queued) {
+    const { position, etaSeconds } = event.queued;
+    job.state = 'queued';
+    throttle.update('queued', () => surface.showQueued(position, etaSeconds));
+  } else if (event.started) {
+    const s = event.started;
+    job.state = 'running';
+    const info = { model: s.model, seed: s.seed, totalSteps: s.totalSteps, frames: s.frames, width: s.width, height: s.height, fps: s.fps };
+    if (surface.showStarted) throttle.update('started', () => surface.showStarted?.(info) ?? Promise.resolve());
+  } else if (event.progress) {
+    const p = event.progress;
+    job.state = 'running';
+    const update = { step: p.step, total: p.totalSteps, stage: p.stage, etaSeconds: p.etaSeconds, elapsedSeconds: p.elapsedSeconds };
+    throttle.update('progress', () => surface.showProgress(update));
+  } else if (event.preview) {
+    const p = event.preview;
+    const image = { data: Buffer.from(p.image), mimeType: p.mimeType, step: p.step, total: p.totalSteps, width: p.width, height: p.height, frames: p.frames };
+    throttle.update('preview', () => surface.showPreview(image));
+  } else if (event.clip) {
+    assembler.add(event.clip);
+  } else if (event.done) {
+    return event.done;
+  }
+  return undefined;
+}
+
+/** The finished clip in the format asked for first, and what the person is told about it. */
+function finishedClip(job: JobRecord, request: GenerateRequest, done: Done__Output, assembler: ClipAssembler): { clip: ClipFile; info: ClipInfo } {
+  const prompt = done.prompt || job.options.prompt;
+  const files = assembler.complete(prompt, done.seed);
+  const wanted = clipFormatFromWire(request.formats?.[0] ?? CLIP_FORMAT_TO_WIRE[DEFAULT_CLIP_FORMAT]) ?? DEFAULT_CLIP_FORMAT;
+  const clip = files.find((f) => f.format === wanted) ?? files[0];
+  if (!clip) throw new GenerationFailedError('The daemon finished without sending the clip file.');
+  const info: ClipInfo = {
+    jobId: job.id,
+    prompt,
+    negativePrompt: job.options.negative ?? '',
+    seed: done.seed,
+    steps: done.steps,
+    guidance: done.guidanceScale,
+    frames: done.frames,
+    fps: done.fps,
+    width: done.width,
+    height: done.height,
+    model: done.model,
+    scheduler: done.scheduler,
+    unknownWords: done.unknownWords,
+    timings: timingsFrom(done),
+    requester: job.requester,
+    ...(job.variant ? { variant: job.variant } : {}),
+    alternatives: files.filter((f) => f !== clip),
+  };
+  return { clip, info };
+}
+
+/** How a job that threw ends: the bot's own stop, a person's cancel, or a failure (redacted for the person). */
+function endOnError(job: JobRecord, err: unknown, ctx: RunJobContext, end: EndJob): Promise<JobOutcome> {
+  const { surface } = job;
+  if (job.stopReason) {
+    const error = job.stopReason;
+    job.state = 'failed';
+    return end({ jobId: job.id, status: 'failed', error }, () => surface.fail(error));
+  }
+  if (job.cancelledBy !== undefined && (job.abort.signal.aborted || (isServiceError(err) && err.code === GrpcStatus.CANCELLED))) {
+    const by = job.cancelledBy;
+    job.state = 'cancelled';
+    return end({ jobId: job.id, status: 'cancelled', by }, () => surface.cancelled(by));
+  }
+  const error = botErrorFromRpc(err);
+  // The person sees a redacted sentence and a code; the whole detail (paths, stacks) goes to the log.
+  if (isServiceError(err)) ctx.logger.warn(`job ${job.id} failed: ${describeRpcError(err)}`);
+  else if (!(err instanceof BotError)) ctx.logger.error(`job ${job.id} failed unexpectedly`, err);
+  job.state = 'failed';
+  return end({ jobId: job.id, status: 'failed', error }, () => surface.fail(error));
+}
+
+/** Runs the job to its end; never rejects. */
+export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJobContext): Promise<JobOutcome> {
+  const throttle = new UpdateThrottle(ctx.clock, job.surface.adapter.limits.minUpdateIntervalMs, ctx.logger);
+  const assembler = new ClipAssembler();
+  const end = jobEnder(job, throttle, ctx);
+  const watchdog = watchdogFor(job, ctx);
+  let done: Done__Output | undefined;
   try {
     // A job stopped before its call starts (e.g. the adapter could not post its message) never reaches the daemon.
     if (job.abort.signal.aborted) throw job.stopReason ?? new CancelledError('The job was stopped before it started.');
@@ -147,77 +237,18 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
     watchdog.start();
     for await (const event of stream) {
       watchdog.observe(event);
-      if (event.queued) {
-        const { position, etaSeconds } = event.queued;
-        job.state = 'queued';
-        throttle.update('queued', () => surface.showQueued(position, etaSeconds));
-      } else if (event.started) {
-        const s = event.started;
-        job.state = 'running';
-        const info = { model: s.model, seed: s.seed, totalSteps: s.totalSteps, frames: s.frames, width: s.width, height: s.height, fps: s.fps };
-        if (surface.showStarted) throttle.update('started', () => surface.showStarted?.(info) ?? Promise.resolve());
-      } else if (event.progress) {
-        const p = event.progress;
-        job.state = 'running';
-        const update = { step: p.step, total: p.totalSteps, stage: p.stage, etaSeconds: p.etaSeconds, elapsedSeconds: p.elapsedSeconds };
-        throttle.update('progress', () => surface.showProgress(update));
-      } else if (event.preview) {
-        const p = event.preview;
-        const image = { data: Buffer.from(p.image), mimeType: p.mimeType, step: p.step, total: p.totalSteps, width: p.width, height: p.height, frames: p.frames };
-        throttle.update('preview', () => surface.showPreview(image));
-      } else if (event.clip) {
-        assembler.add(event.clip);
-      } else if (event.done) {
-        done = event.done;
-      }
+      done = applyEvent(job, event, throttle, assembler) ?? done;
     }
     // The daemon's part is over: posting the clip may take a while and is no stall.
     watchdog.stop();
     if (!done) throw new GenerationFailedError('The daemon ended the job without a clip.');
-    const files = assembler.complete(done.prompt || job.options.prompt, done.seed);
-    const wanted = WIRE_TO_FORMAT[String(request.formats?.[0] ?? 'MP4')] ?? 'mp4';
-    const clip = files.find((f) => f.format === wanted) ?? files[0];
-    if (!clip) throw new GenerationFailedError('The daemon finished without sending the clip file.');
-    const info: ClipInfo = {
-      jobId: job.id,
-      prompt: done.prompt || job.options.prompt,
-      negativePrompt: job.options.negative ?? '',
-      seed: done.seed,
-      steps: done.steps,
-      guidance: done.guidanceScale,
-      frames: done.frames,
-      fps: done.fps,
-      width: done.width,
-      height: done.height,
-      model: done.model,
-      scheduler: done.scheduler,
-      unknownWords: done.unknownWords,
-      timings: timingsFrom(done),
-      requester: job.requester,
-      ...(job.variant ? { variant: job.variant } : {}),
-      alternatives: files.filter((f) => f !== clip),
-    };
+    const { clip, info } = finishedClip(job, request, done, assembler);
     job.result = info;
     job.state = 'delivered';
-    return await end({ jobId: job.id, status: 'delivered', info }, () => surface.deliverClip(clip, info));
+    return await end({ jobId: job.id, status: 'delivered', info }, () => job.surface.deliverClip(clip, info));
   } catch (err) {
     watchdog.stop();
-    if (job.stopReason) {
-      const error = job.stopReason;
-      job.state = 'failed';
-      return end({ jobId: job.id, status: 'failed', error }, () => surface.fail(error));
-    }
-    if (job.cancelledBy !== undefined && (job.abort.signal.aborted || (isServiceError(err) && err.code === GrpcStatus.CANCELLED))) {
-      const by = job.cancelledBy;
-      job.state = 'cancelled';
-      return end({ jobId: job.id, status: 'cancelled', by }, () => surface.cancelled(by));
-    }
-    const error = botErrorFromRpc(err);
-    // The person sees a redacted sentence and a code; the whole detail (paths, stacks) goes to the log.
-    if (isServiceError(err)) ctx.logger.warn(`job ${job.id} failed: ${describeRpcError(err)}`);
-    else if (!(err instanceof BotError)) ctx.logger.error(`job ${job.id} failed unexpectedly`, err);
-    job.state = 'failed';
-    return end({ jobId: job.id, status: 'failed', error }, () => surface.fail(error));
+    return endOnError(job, err, ctx, end);
   } finally {
     watchdog.stop();
   }

@@ -1,5 +1,7 @@
-// Registry of jobs by id, so that buttons pressed minutes later still find the job's requester, settings,
-// surface and state. Bounded: finished jobs expire after `ttlMs` and the oldest are dropped beyond `maxJobs`.
+// The bot's book of chat jobs by id (ChatJobs), so that buttons pressed minutes later still find the job's requester,
+// settings, surface and state. Bounded: finished jobs expire after `ttlMs` and the oldest are dropped beyond
+// `maxJobs`. (Not the daemon's registry of running generations: this one remembers what a person can press a
+// button on.)
 import type { ClipInfo, JobSurface, Requester } from './adapter.ts';
 import type { BotError } from './errors.ts';
 import type { AnimateOptions } from './options.ts';
@@ -40,21 +42,23 @@ export interface JobRecord {
 
 export const isActive = (job: JobRecord): boolean => job.state === 'accepted' || job.state === 'queued' || job.state === 'running';
 
-export interface JobRegistryOptions {
-  /** How long finished jobs stay available to buttons. Default 24 h. */
+export interface ChatJobsOptions {
+  /** How long finished jobs stay available to buttons. Default DEFAULT_CHAT_JOBS.ttlMs (24 h). */
   ttlMs?: number;
-  /** Most jobs remembered; the oldest finished ones go first. Default 5000. */
+  /** Most jobs remembered; the oldest finished ones go first. Default DEFAULT_CHAT_JOBS.maxJobs (5000). */
   maxJobs?: number;
 }
 
-export class JobRegistry {
+export const DEFAULT_CHAT_JOBS: Readonly<Required<ChatJobsOptions>> = Object.freeze({ ttlMs: 24 * 3600_000, maxJobs: 5000 });
+
+export class ChatJobs {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly ttlMs: number;
   private readonly maxJobs: number;
 
-  constructor(options: JobRegistryOptions = {}) {
-    this.ttlMs = options.ttlMs ?? 24 * 3600_000;
-    this.maxJobs = options.maxJobs ?? 5000;
+  constructor(options: ChatJobsOptions = {}) {
+    this.ttlMs = options.ttlMs ?? DEFAULT_CHAT_JOBS.ttlMs;
+    this.maxJobs = options.maxJobs ?? DEFAULT_CHAT_JOBS.maxJobs;
   }
 
   add(job: JobRecord, now: number): void {

@@ -2,10 +2,14 @@
 //   parseStructuredOptions(record)  Discord slash options, Slack modal values (strings or numbers)
 //   parseTextCommand(text)          the text syntax: `a red ball bounces --seed 42 --aspect 16:9 --negative "blurry"`
 // Shape errors are caught here; model ranges are checked against ListModels' limits when the caller has them
-// (checkAgainstModel). The daemon stays authoritative: its INVALID_ARGUMENT messages reach the person unchanged.
+// (checkAgainstModel), by the same rules the daemon validates with (shared/wire/model-limits.ts), worded with the
+// option names people type. The daemon stays authoritative: its INVALID_ARGUMENT messages reach the person unchanged.
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors.ts';
 import type { ModelInfo__Output } from '../../shared/rpc/types.ts';
+import { findLimitViolation, temporalFactorOf, type LimitField, type LimitViolation } from '../../shared/wire/model-limits.ts';
+
+export { framesForDuration } from '../../shared/wire/model-limits.ts';
 
 export const ASPECTS = ['1:1', '16:9', '9:16', '4:3', '3:4'] as const;
 export type Aspect = (typeof ASPECTS)[number];
@@ -205,41 +209,40 @@ export function parseTextCommand(input: string, context: ParseContext = {}): Tex
   return { kind: 'animate', options: parseStructuredOptions(record, context) };
 }
 
-/** Frames the daemon accepts (1 + k·temporal factor) closest to `seconds` at `fps`, within the model's limits. */
-export function framesForDuration(seconds: number, fps: number, temporalFactor: number, minFrames = 1, maxFrames = Number.MAX_SAFE_INTEGER): number {
-  const tf = Math.max(1, temporalFactor);
-  const wanted = Math.max(1, Math.round(seconds * fps));
-  const k = Math.round((wanted - 1) / tf);
-  let frames = 1 + k * tf;
-  const lowest = 1 + Math.ceil((minFrames - 1) / tf) * tf;
-  const highest = 1 + Math.floor((maxFrames - 1) / tf) * tf;
-  if (frames < lowest) frames = lowest;
-  if (frames > highest) frames = highest;
-  return frames;
+/** The wire's field names as people type them in options (the limit rules speak the wire's). */
+export const OPTION_FOR_FIELD: Readonly<Record<LimitField, string>> = {
+  prompt: 'prompt', negative_prompt: 'negative', steps: 'steps', guidance_scale: 'guidance', frames: 'frames', fps: 'fps', width: 'width', height: 'height', aspect: 'aspect',
+};
+
+/** A model-limit violation in a person's words, naming the option and the model. */
+export function describeForPerson(v: LimitViolation, modelName: string): string {
+  const name = OPTION_FOR_FIELD[v.field];
+  switch (v.rule) {
+    case 'empty':
+      return `${name} is required: describe what to animate, e.g. "a red ball bounces"`;
+    case 'too_long':
+      return `${name} is too long for model ${modelName}: at most ${v.max} characters (got ${v.length}).`;
+    case 'range':
+      return `${name} must be ${v.integer ? 'a whole number' : 'a number'} from ${v.min} to ${v.max} for model ${modelName} (got ${v.value}).`;
+    case 'frames_grid':
+      return `${name} must be 1 + a multiple of ${v.temporalFactor} for model ${modelName} (e.g. ${v.below} or ${v.above}); got ${v.value}.`;
+    case 'size_grid':
+      return `${name} must be a multiple of ${v.multiple} from ${v.min} to ${v.max} for model ${modelName} (got ${v.value}).`;
+    case 'not_listed':
+      return `${name} must be one of ${v.allowed.join(', ')} for model ${modelName} (got ${v.value}).`;
+  }
 }
 
 /** Checks options against the model's ListModels limits; throws InvalidOptionsError naming the option and range. */
 export function checkAgainstModel(options: AnimateOptions, model: ModelInfo__Output): void {
   const limits = model.limits;
   if (!limits) return;
-  const range = (name: string, value: number | undefined, min: number, max: number, whole: boolean) => {
-    if (value === undefined || max === 0) return;
-    if (value < min || value > max)
-      throw new InvalidOptionsError(`${name} must be ${whole ? 'a whole number' : 'a number'} from ${min} to ${max} for model ${model.name} (got ${value}).`, name);
-  };
-  if (limits.maxPromptChars > 0 && options.prompt.length > limits.maxPromptChars)
-    throw new InvalidOptionsError(`prompt is too long for model ${model.name}: at most ${limits.maxPromptChars} characters (got ${options.prompt.length}).`, 'prompt');
-  range('steps', options.steps, limits.minSteps, limits.maxSteps, true);
-  range('guidance', options.guidance, limits.minGuidance, limits.maxGuidance, false);
-  range('fps', options.fps, limits.minFps, limits.maxFps, true);
-  if (options.frames !== undefined && limits.maxFrames > 0) {
-    const tf = Math.max(1, limits.temporalFactor || 1);
-    range('frames', options.frames, limits.minFrames, limits.maxFrames, true);
-    if ((options.frames - 1) % tf !== 0) {
-      const below = 1 + Math.floor((options.frames - 1) / tf) * tf;
-      throw new InvalidOptionsError(`frames must be 1 + a multiple of ${tf} for model ${model.name} (e.g. ${below} or ${below + tf}); got ${options.frames}.`, 'frames');
-    }
-  }
+  const violation = findLimitViolation(
+    { prompt: options.prompt, negativePrompt: options.negative, steps: options.steps, guidanceScale: options.guidance, frames: options.frames, fps: options.fps, aspect: options.aspect },
+    limits,
+  );
+  if (violation) throw new InvalidOptionsError(describeForPerson(violation, model.name), OPTION_FOR_FIELD[violation.field]);
+  // Duration is the bot's own option: the frames it stands for must fit the model's frame range.
   if (options.duration !== undefined && limits.maxFrames > 0) {
     const fps = options.fps ?? (model.defaults?.fps || DEFAULT_FPS);
     const longest = limits.maxFrames / fps;
@@ -267,7 +270,7 @@ export function helpText(model?: ModelInfo__Output, commandName = '/animate'): s
     if (limits) {
       if (o.name === 'steps') accepts = `${limits.minSteps}–${limits.maxSteps}`;
       if (o.name === 'guidance') accepts = `${limits.minGuidance}–${limits.maxGuidance}`;
-      if (o.name === 'frames') accepts = `${limits.minFrames}–${limits.maxFrames}, 1 + a multiple of ${limits.temporalFactor || 1}`;
+      if (o.name === 'frames') accepts = `${limits.minFrames}–${limits.maxFrames}, 1 + a multiple of ${temporalFactorOf(limits)}`;
       if (o.name === 'fps') accepts = `${limits.minFps}–${limits.maxFps}`;
       if (o.name === 'aspect' && limits.aspects.length > 0) accepts = limits.aspects.join(', ');
     }

@@ -1,7 +1,5 @@
 // Q&A mode: a question ("how does a ball bounce?") becomes a prompt the model can animate ("a ball bouncing").
 // The rewrite is rule-based and shown to the person with the clip, so it is never a hidden guess.
-import type { JobSurface, Requester } from './adapter.ts';
-import type { AnimateResult, BotCore } from './bot.ts';
 
 const IRREGULAR_ING: Readonly<Record<string, string>> = { run: 'running', swim: 'swimming', sit: 'sitting', spin: 'spinning', hop: 'hopping', die: 'dying', lie: 'lying', get: 'getting', stop: 'stopping', drop: 'dropping', roll: 'rolling' };
 
@@ -37,7 +35,3 @@ export function questionToPrompt(question: string): string {
   return q;
 }
 
-/** Plugin entry point: answers a question (or a plain prompt) with a clip on the given surface. */
-export function answerWithClip(core: BotCore, surface: JobSurface, questionOrPrompt: string, requester: Requester): Promise<AnimateResult> {
-  return core.ask(surface, questionOrPrompt, requester);
-}

@@ -1,23 +1,15 @@
 // AnimateOptions (+ who asked, + which surface) → the wire GenerateRequest. The only place that knows both.
-import type { GenerateRequest, ModelInfo__Output, OutputFormat, Platform, Requester as WireRequester } from '../../shared/rpc/types.ts';
-import type { ChatAdapter, ClipFormat, PlatformName, Requester } from './adapter.ts';
+import type { GenerateRequest, ModelInfo__Output, Requester as WireRequester } from '../../shared/rpc/types.ts';
+import { CLIP_FORMAT_TO_WIRE, DEFAULT_CLIP_FORMAT, DEFAULT_PREVIEW_FORMAT, PREVIEW_FORMAT_TO_WIRE, type ClipFormat } from '../../shared/wire/formats.ts';
+import { PLATFORM_TO_WIRE } from '../../shared/wire/platforms.ts';
+import type { ChatAdapter, Requester } from './adapter.ts';
 import { DEFAULT_FPS, DEFAULT_TEMPORAL_FACTOR, framesForDuration, type AnimateOptions } from './options.ts';
 
-const PLATFORM: Record<PlatformName, Platform> = {
-  discord: 'DISCORD',
-  slack: 'SLACK',
-  playground: 'PLAYGROUND',
-  cli: 'CLI',
-  plugin: 'PLUGIN',
-};
-
-const FORMAT: Record<ClipFormat, OutputFormat> = { mp4: 'MP4', gif: 'GIF', webp: 'WEBP' };
-
-export const MIME_TO_FORMAT: Readonly<Record<string, ClipFormat>> = { 'video/mp4': 'mp4', 'image/gif': 'gif', 'image/webp': 'webp' };
-export const WIRE_TO_FORMAT: Readonly<Record<string, ClipFormat>> = { MP4: 'mp4', GIF: 'gif', WEBP: 'webp', OUTPUT_FORMAT_UNSPECIFIED: 'mp4' };
+/** max_clip_bytes is a uint32: a larger limit is as good as none. */
+const MAX_CLIP_BYTES = 0xffff_ffff;
 
 export function toWireRequester(r: Requester): WireRequester {
-  return { userId: r.userId, channelId: r.channelId, platform: PLATFORM[r.platform], serverId: r.serverId ?? '', displayName: r.displayName ?? '' };
+  return { userId: r.userId, channelId: r.channelId, platform: PLATFORM_TO_WIRE[r.platform], serverId: r.serverId ?? '', displayName: r.displayName ?? '' };
 }
 
 export interface BuildRequestContext {
@@ -31,7 +23,7 @@ export interface BuildRequestContext {
 }
 
 export function buildGenerateRequest(options: AnimateOptions, ctx: BuildRequestContext): GenerateRequest {
-  const formats = (ctx.adapter.clipFormats?.length ? ctx.adapter.clipFormats : ['mp4' as const]).map((f) => FORMAT[f]);
+  const formats = (ctx.adapter.clipFormats?.length ? ctx.adapter.clipFormats : [DEFAULT_CLIP_FORMAT]).map((f) => CLIP_FORMAT_TO_WIRE[f]);
   const request: GenerateRequest = {
     prompt: options.prompt,
     negativePrompt: options.negative ?? '',
@@ -42,10 +34,13 @@ export function buildGenerateRequest(options: AnimateOptions, ctx: BuildRequestC
     requester: toWireRequester(ctx.requester),
     preview: {
       disabled: false,
-      format: ctx.adapter.previewFormat === 'gif' ? 'GIF_PREVIEW' : 'WEBP_PREVIEW',
+      format: PREVIEW_FORMAT_TO_WIRE[ctx.adapter.previewFormat ?? DEFAULT_PREVIEW_FORMAT],
       ...(ctx.adapter.previewMaxSide !== undefined ? { maxSide: ctx.adapter.previewMaxSide } : {}),
     },
   };
+  // The daemon fits the clip to the platform's upload limit from its frames (a surface may narrow the limit per job).
+  const limit = ctx.adapter.limits.maxUploadBytes;
+  if (Number.isFinite(limit) && limit >= 1) request.maxClipBytes = Math.min(Math.floor(limit), MAX_CLIP_BYTES);
   const seed = ctx.seed ?? options.seed;
   if (seed !== undefined) request.seed = seed;
   if (options.steps !== undefined) request.steps = options.steps;

@@ -1,6 +1,6 @@
 // The daemon's failures as people see them. The daemon sends a gRPC status, its details, and its own stable code in
-// the trailer `animate-error-code` (DaemonErrorCode in inference/errors.ts; bots/ does not import inference/, so the
-// codes are matched here as strings). Statuses whose details are written for people (bad options, unknown model, a
+// the trailer `animate-error-code` (DaemonErrorCode, read back with the wire's own table in
+// shared/wire/error-codes.ts; bots/ does not import inference/). Statuses whose details are written for people (bad options, unknown model, a
 // full queue, a refused request id) show them, redacted and capped; statuses whose details are server internals
 // (INTERNAL, FAILED_PRECONDITION, UNKNOWN and the rest) show a sentence chosen by the code, never the details, which
 // can carry package paths or stack traces. Either way the person sees the code, so a report can be traced in the
@@ -23,20 +23,18 @@ import {
 } from './errors.ts';
 import { formatDuration } from './limits.ts';
 import { redactDetail } from './redact.ts';
+import { DaemonErrorCode, readDaemonErrorCode, readRetryAfterSeconds } from '../../shared/wire/error-codes.ts';
 
-/** Trailer metadata key carrying the daemon's stable error code. */
-export const ERROR_CODE_METADATA_KEY = 'animate-error-code';
+/** Trailer metadata key carrying the daemon's stable error code (the wire's ERROR_CODE_TRAILER, under its old name). */
+export { ERROR_CODE_TRAILER as ERROR_CODE_METADATA_KEY } from '../../shared/wire/error-codes.ts';
 
-/**
- * Sentences for daemon codes whose details are not shown. Keys are DaemonErrorCode values (inference/errors.ts);
- * a code missing here gets the sentence of its gRPC status.
- */
-const DAEMON_CODE_SENTENCES: Readonly<Record<string, string>> = {
-  MODEL_INVALID: 'This model is not available on the server right now',
-  EXECUTION_PROVIDER_UNAVAILABLE: 'The animation server cannot run this model on its hardware right now',
-  WORKER_CRASHED: 'The animation server’s model worker crashed while making this clip; try again in a moment',
-  INFERENCE_FAILED: 'The model failed while making this clip; try again, or try other settings',
-  ENCODE_FAILED: 'The clip was made but could not be encoded as a video; try again',
+/** Sentences for daemon codes whose details are not shown; a code missing here gets the sentence of its gRPC status. */
+const DAEMON_CODE_SENTENCES: Readonly<Partial<Record<DaemonErrorCode, string>>> = {
+  [DaemonErrorCode.ModelInvalid]: 'This model is not available on the server right now',
+  [DaemonErrorCode.ExecutionProviderUnavailable]: 'The animation server cannot run this model on its hardware right now',
+  [DaemonErrorCode.WorkerCrashed]: 'The animation server’s model worker crashed while making this clip; try again in a moment',
+  [DaemonErrorCode.InferenceFailed]: 'The model failed while making this clip; try again, or try other settings',
+  [DaemonErrorCode.EncodeFailed]: 'The clip was made but could not be encoded as a video; try again',
 };
 
 /** Sentences by gRPC status, when the daemon's code is absent or unknown here. */
@@ -48,11 +46,17 @@ const FALLBACK_SENTENCE = 'The animation server hit an unexpected error while ma
 
 const STATUS_NAMES = new Map<number, string>(Object.entries(GrpcStatus).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v as number, k]));
 
-/** The daemon's code from the trailer, if it sent one that looks like a code. */
+/**
+ * The daemon's code from the trailer, if it sent one that looks like a code: one of DaemonErrorCode, or a newer
+ * daemon's code this bot does not know (shown and logged all the same, branched on by its status).
+ */
 export function daemonErrorCode(err: { metadata?: Metadata | undefined }): string | undefined {
-  const raw = typeof err.metadata?.get === 'function' ? err.metadata.get(ERROR_CODE_METADATA_KEY)[0] : undefined;
-  const code = raw === undefined ? undefined : raw.toString();
-  return code !== undefined && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : undefined;
+  return readDaemonErrorCode(err.metadata).raw;
+}
+
+/** The daemon's code when it is one this bot knows. */
+function knownDaemonCode(err: { metadata?: Metadata | undefined }): DaemonErrorCode | undefined {
+  return readDaemonErrorCode(err.metadata).known;
 }
 
 /** The code shown to the person: the daemon's own, else the gRPC status name. */
@@ -85,13 +89,11 @@ export function botErrorFromRpc(err: unknown): BotError {
     case GrpcStatus.NOT_FOUND:
       return new UnknownModelError(redactDetail(details) || `The animation server does not serve this model (${code}).`, { cause: err });
     case GrpcStatus.RESOURCE_EXHAUSTED: {
-      const raw = err.metadata?.get('retry-after-ms')[0];
-      const ms = raw === undefined ? NaN : Number(raw.toString());
-      const retryAfterSeconds = Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : undefined;
+      const retryAfterSeconds = readRetryAfterSeconds(err.metadata);
       const when = retryAfterSeconds === undefined ? 'in a little while' : `in ${formatDuration(retryAfterSeconds * 1000)}`;
       const opts = retryAfterSeconds === undefined ? { cause: err } : { cause: err, retryAfterSeconds };
       const daemonCode = daemonErrorCode(err);
-      if (daemonCode === undefined || daemonCode === 'QUEUE_FULL') {
+      if (daemonCode === undefined || daemonCode === DaemonErrorCode.QueueFull) {
         // The daemon says why (the queue is full, you have the most waiting…); its own "try again in about" is
         // replaced by ours, from the same retry-after-ms.
         const why = redactDetail(details.replace(/;\s*try again in about[^;]*$/i, '')).replace(/[.\s]+$/, '');
@@ -103,12 +105,12 @@ export function botErrorFromRpc(err: unknown): BotError {
     case GrpcStatus.PERMISSION_DENIED:
       // A request id that belongs to another requester: nothing of theirs is shown, and nothing started. The
       // daemon's detail speaks of request_id, which the person never chose, so the known code gets its own sentence.
-      if (daemonErrorCode(err) === 'REQUEST_ID_TAKEN')
+      if (knownDaemonCode(err) === DaemonErrorCode.RequestIdTaken)
         return new NotAllowedError(sentence('This request’s id is already used by someone else’s request, so it was not started. Send your command again', code), { cause: err });
       return new NotAllowedError(sentence('The animation server refused this request, so no clip was started', code, details), { cause: err });
     case GrpcStatus.ALREADY_EXISTS:
       // The same request id resent with other settings: the first request's clip is not what was asked for.
-      if (daemonErrorCode(err) === 'REQUEST_ID_REUSED')
+      if (knownDaemonCode(err) === DaemonErrorCode.RequestIdReused)
         return new InvalidStateError(sentence('This request was already sent with other settings, so it was not started again. Send your command again as a new request', code), { cause: err });
       return new InvalidStateError(sentence('This request was already sent with other settings, so it was not started again', code, details), { cause: err });
     case GrpcStatus.UNAVAILABLE:
@@ -123,7 +125,7 @@ export function botErrorFromRpc(err: unknown): BotError {
       return new CancelledError(`The job was cancelled by the daemon${reason ? `: ${reason}` : ''}.`, { cause: err });
     }
     default: {
-      const daemonCode = daemonErrorCode(err);
+      const daemonCode = knownDaemonCode(err);
       const text = (daemonCode && DAEMON_CODE_SENTENCES[daemonCode]) ?? STATUS_SENTENCES[err.code] ?? FALLBACK_SENTENCE;
       return new GenerationFailedError(sentence(text, code), { cause: err });
     }

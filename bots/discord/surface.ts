@@ -18,7 +18,7 @@ import type { BotError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { sleep, type Clock } from '../core/clock.ts';
 import { discordFailure, isMissingPermission, isTooLarge } from './discord-errors.ts';
-import { fitClip, megabytes, type ClipLinker, type FittedClip } from './fit-clip.ts';
+import { chooseUpload, megabytes, type ClipLinker, type UploadChoice } from './upload-choice.ts';
 import { cancelRow, clipMessage, clipRow, failureText, headline, progressLine, queuedLine, startedLine, truncate, MAX_CONTENT } from './format.ts';
 import { ChannelStatus, type StatusMessage, type StatusPayload } from './status-message.ts';
 import type { ThreadHost } from './thread-host.ts';
@@ -60,7 +60,8 @@ export class DiscordJobSurface implements JobSurface {
   private lastEditAt = -Infinity;
 
   constructor(private readonly shared: DiscordSurfaceShared, init: DiscordSurfaceInit) {
-    this.adapter = shared.adapter;
+    // This job's upload limit travels to the daemon (max_clip_bytes, from adapter.limits): it fits the clip under it.
+    this.adapter = { ...shared.adapter, limits: { ...shared.adapter.limits, maxUploadBytes: init.uploadLimitBytes } };
     this.status = init.status;
     this.host = init.host;
     this.uploadLimitBytes = init.uploadLimitBytes;
@@ -136,16 +137,17 @@ export class DiscordJobSurface implements JobSurface {
   }
 
   async deliverClip(clip: ClipFile, info: ClipInfo): Promise<void> {
-    let limit = this.uploadLimitBytes;
+    // The daemon fitted the clip to uploadLimitBytes; chooseUpload only picks what to post (file, smaller format, link).
+    let refusedBytes: number | undefined;
     for (let attempt = 0; ; attempt++) {
-      const fitted = await fitClip(clip, info, limit, this.shared.linker);
+      const fitted = await chooseUpload(clip, info, { limitBytes: this.uploadLimitBytes, linker: this.shared.linker, refusedBytes });
       try {
         await this.post(fitted, info);
         return;
       } catch (error) {
-        // Discord measures the whole request; if it still says "too large", aim lower and try again.
-        if (isTooLarge(error) && attempt < 2) {
-          limit = Math.floor(Math.min(limit, fitted.kind === 'file' ? fitted.data.length : limit) * 0.6);
+        // Discord measures the whole request; if it still says "too large", post something smaller (or a link).
+        if (isTooLarge(error) && attempt < 2 && fitted.kind === 'file') {
+          refusedBytes = Math.min(refusedBytes ?? Infinity, fitted.data.length);
           continue;
         }
         throw error;
@@ -153,7 +155,7 @@ export class DiscordJobSurface implements JobSurface {
     }
   }
 
-  private async post(fitted: FittedClip, info: ClipInfo): Promise<void> {
+  private async post(fitted: UploadChoice, info: ClipInfo): Promise<void> {
     const place = await this.host.get().catch((error: unknown) => {
       this.shared.logger.warn('could not open the clip thread; the clip goes into the status message', error);
       return undefined;

@@ -1,89 +1,63 @@
-// Making a clip fit the upload limit, never dropping it: as made when it fits; else a smaller format the daemon
-// already sent; else re-encoded at lower quality (MP4, then GIF); else at half the size, again and again; and only
-// when even that fails, a link from the configured linker. Each step is said next to the clip.
-import { decodeFrames, encodeClip, isMediaError, type RgbVideo } from '../../inference/media/index.ts';
-import type { ClipFile, ClipInfo } from '../core/adapter.ts';
+// What to post for a clip under Discord's upload limit, never dropping it. The daemon already made the clip fit the
+// limit the request carried (GenerateRequest.max_clip_bytes: lower quality, then smaller sizes, from its frames), so
+// this only chooses: the clip as it came, saying how it was fitted; else a smaller format the daemon also sent; else a
+// link from the configured linker; else a message saying what to ask for. Platform logic only: no media code here.
+import type { ClipFile, ClipFit, ClipInfo } from '../core/adapter.ts';
 import { PlatformError } from '../core/errors.ts';
 
 /** Publishes a clip somewhere people can open it and returns the URL (for clips no encoding can fit). */
 export type ClipLinker = (clip: ClipFile, info: ClipInfo) => Promise<string>;
 
-export type FittedClip =
+export type UploadChoice =
   | { kind: 'file'; data: Buffer; fileName: string; mimeType: string; width: number; height: number; notes: string[] }
   | { kind: 'link'; url: string; notes: string[] };
 
-/** Smallest side we shrink to before giving up on re-encoding. */
-const MIN_SIDE = 16;
+export interface UploadChoiceOptions {
+  /** The largest upload for this job. */
+  limitBytes: number;
+  /** Where clips that fit no upload go; without one, such a clip ends in a PlatformError 'clip_too_large'. */
+  linker?: ClipLinker | undefined;
+  /**
+   * Set when Discord refused an upload of this many bytes although it was within limitBytes: only something smaller
+   * can go, and the note says Discord refused it rather than quoting a limit that proved wrong.
+   */
+  refusedBytes?: number | undefined;
+}
 
 export function megabytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
-const renamed = (fileName: string, ext: string) => fileName.replace(/\.[a-z0-9]+$/i, '') + `.${ext}`;
+/** How the daemon fitted it, in the words of the note next to the clip. */
+function howFitted(fit: ClipFit): string {
+  return fit.downscale === 1 ? 're-encoded at lower quality' : `re-encoded at 1/${fit.downscale} size`;
+}
 
-export async function fitClip(clip: ClipFile, info: ClipInfo, limitBytes: number, linker?: ClipLinker): Promise<FittedClip> {
+export async function chooseUpload(clip: ClipFile, info: ClipInfo, options: UploadChoiceOptions): Promise<UploadChoice> {
+  const { linker, refusedBytes } = options;
+  const limitBytes = refusedBytes !== undefined ? Math.min(options.limitBytes, refusedBytes - 1) : options.limitBytes;
+  const made = clip.fit?.originalBytes ?? clip.data.length;
+  const over =
+    refusedBytes !== undefined
+      ? `Discord refused the clip (${megabytes(refusedBytes)}) as over this server's upload limit`
+      : `The clip (${megabytes(made)}) is over this server's upload limit of ${megabytes(limitBytes)}`;
+  const fitted = clip.fit !== undefined && !clip.fit.overLimit;
+
   if (clip.data.length <= limitBytes) {
-    return { kind: 'file', data: clip.data, fileName: clip.fileName, mimeType: clip.mimeType, width: clip.width, height: clip.height, notes: [] };
+    const notes = fitted && clip.fit ? [`${over}, so it was ${howFitted(clip.fit)} (${megabytes(clip.data.length)}).`] : [];
+    return { kind: 'file', data: clip.data, fileName: clip.fileName, mimeType: clip.mimeType, width: clip.width, height: clip.height, notes };
   }
-  const over = `The clip (${megabytes(clip.data.length)}) is over this server's upload limit of ${megabytes(limitBytes)}`;
   const ready = info.alternatives.filter((a) => a.data.length <= limitBytes).sort((a, b) => a.format === 'mp4' ? -1 : b.format === 'mp4' ? 1 : 0)[0];
   if (ready) {
     return { kind: 'file', data: ready.data, fileName: ready.fileName, mimeType: ready.mimeType, width: ready.width, height: ready.height, notes: [`${over}, so here it is as ${ready.format.toUpperCase()}.`] };
   }
-
-  let video: RgbVideo | undefined;
-  try {
-    video = await decodeFrames(clip.data, clip.format);
-  } catch (error) {
-    if (!linker) throw new PlatformError(`${over}, and it could not be re-encoded (${(error as Error).message}).`, 'clip_too_large', { cause: error });
-  }
-  for (let scale = 1; video && Math.min(video.width, video.height) >= MIN_SIDE; scale *= 2) {
-    for (const format of ['mp4', 'gif'] as const) {
-      try {
-        const encoded = await encodeClip(video, { format, maxBytes: limitBytes });
-        const how = scale === 1 ? (format === 'mp4' ? 're-encoded at lower quality' : 'sent as a GIF') : `re-encoded at 1/${scale} size${format === 'gif' ? ' as a GIF' : ''}`;
-        return {
-          kind: 'file',
-          data: encoded.data,
-          fileName: renamed(clip.fileName, format),
-          mimeType: encoded.mimeType,
-          width: encoded.width,
-          height: encoded.height,
-          notes: [`${over}, so it was ${how} (${megabytes(encoded.data.length)}).`],
-        };
-      } catch (error) {
-        if (!isMediaError(error) || error.code !== 'OUTPUT_TOO_LARGE') throw error;
-      }
-    }
-    video = halve(video);
-  }
+  const reencoded = clip.fit !== undefined;
   if (linker) {
     const url = await linker(clip, info);
-    return { kind: 'link', url, notes: [`${over} even re-encoded, so here is a link.`] };
+    return { kind: 'link', url, notes: [reencoded ? `${over} even re-encoded, so here is a link.` : `${over}, so here is a link.`] };
   }
-  throw new PlatformError(`${over}, and even re-encoded down to ${MIN_SIDE} px it does not fit. Ask for fewer frames or a smaller size.`, 'clip_too_large');
-}
-
-/** Half the width and height, each output pixel the mean of a 2×2 block (sides rounded down, at least 1). */
-export function halve(video: RgbVideo): RgbVideo {
-  const width = Math.max(1, Math.floor(video.width / 2));
-  const height = Math.max(1, Math.floor(video.height / 2));
-  const frames = video.frames.map((frame) => {
-    const out = new Uint8Array(width * height * 3);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        for (let c = 0; c < 3; c++) {
-          let sum = 0;
-          for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
-            const sy = Math.min(video.height - 1, 2 * y + dy);
-            const sx = Math.min(video.width - 1, 2 * x + dx);
-            sum += frame[(sy * video.width + sx) * 3 + c] ?? 0;
-          }
-          out[(y * width + x) * 3 + c] = Math.round(sum / 4);
-        }
-      }
-    }
-    return out;
-  });
-  return { width, height, fps: video.fps, frames };
+  throw new PlatformError(
+    `${over}${reencoded ? ', and even re-encoded at the smallest size it does not fit' : ''}. Ask for fewer frames or a smaller size.`,
+    'clip_too_large',
+  );
 }

@@ -1,6 +1,7 @@
-// The Slack front-end's settings, read from the environment (or .env) and validated once, here. Missing
-// credentials stop the app with a message naming the variable and where to find its value.
-import { z } from 'zod';
+// The Slack front-end's settings, taken from the shared AppConfig (shared/config reads the environment and .env and
+// validates every SLACK_* variable, once, for every program). Missing credentials stop the app with a
+// SlackConfigError naming the variable and where to find its value.
+import { ConfigError, loadConfig, type AppConfig, type Env } from '../../shared/config/index.ts';
 
 export type SlackMode = 'socket' | 'http';
 
@@ -17,7 +18,7 @@ export interface SlackBotConfig {
   port: number;
   /** SLACK_HOST: interface to listen on in http mode; default 0.0.0.0. */
   host: string;
-  /** SLACK_API_URL: Web API base URL; default https://slack.com/api/ (tests point it at an emulator). */
+  /** SLACK_API_URL: Web API base URL; unset = Slack's own, https://slack.com/api/ (tests point it at an emulator). */
   apiUrl?: string;
   /** SLACK_ADMIN_USER_IDS: comma-separated user ids that may cancel anyone's job (workspace admins always may). */
   adminUserIds: string[];
@@ -26,11 +27,14 @@ export interface SlackBotConfig {
 }
 
 export class SlackConfigError extends Error {
+  readonly code = 'INVALID_SLACK_SETTING';
   constructor(readonly variable: string, message: string) {
     super(message);
     this.name = 'SlackConfigError';
   }
 }
+
+const OFFICIAL_API = 'https://slack.com/api/';
 
 const HELP: Record<string, string> = {
   SLACK_BOT_TOKEN: 'the Bot User OAuth Token (xoxb-…) from your app\'s "OAuth & Permissions" page',
@@ -38,40 +42,40 @@ const HELP: Record<string, string> = {
   SLACK_SIGNING_SECRET: 'the Signing Secret from your app\'s "Basic Information" page (needed for SLACK_MODE=http)',
 };
 
-function required(env: Readonly<Record<string, string | undefined>>, name: string): string {
-  const value = env[name]?.trim();
+function required(name: string, value: string | undefined): string {
   if (!value) throw new SlackConfigError(name, `${name} is not set: set it to ${HELP[name] ?? 'a value'}, in the environment or in .env.`);
   return value;
 }
 
-const envSchema = z.object({
-  SLACK_MODE: z.enum(['socket', 'http'], { error: 'SLACK_MODE must be "socket" or "http"' }).default('socket'),
-  SLACK_PORT: z.coerce.number({ error: 'SLACK_PORT must be a port number' }).int({ error: 'SLACK_PORT must be a whole number' }).min(0, { error: 'SLACK_PORT must be 0–65535' }).max(65535, { error: 'SLACK_PORT must be 0–65535' }).default(3000),
-  SLACK_HOST: z.string().min(1).default('0.0.0.0'),
-  SLACK_API_URL: z.url({ error: 'SLACK_API_URL must be a URL such as https://slack.com/api/' }).optional(),
-  SLACK_ADMIN_USER_IDS: z.string().default(''),
-  SLACK_MAX_UPLOAD_MB: z.coerce.number({ error: 'SLACK_MAX_UPLOAD_MB must be a number of megabytes' }).positive({ error: 'SLACK_MAX_UPLOAD_MB must be positive' }).default(1024),
-});
-
-/** Reads and checks the Slack settings. Throws SlackConfigError naming the variable at fault. */
-export function loadSlackConfig(env: Readonly<Record<string, string | undefined>> = process.env): SlackBotConfig {
-  const blankless = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const parsed = envSchema.safeParse(blankless);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new SlackConfigError(String(issue?.path[0] ?? 'SLACK_*'), issue?.message ?? 'invalid Slack settings');
-  }
-  const e = parsed.data;
+/** The Slack settings out of the shared configuration. Throws SlackConfigError naming the missing credential. */
+export function slackConfigFrom(app: AppConfig): SlackBotConfig {
+  const s = app.slack;
   const config: SlackBotConfig = {
-    botToken: required(env, 'SLACK_BOT_TOKEN'),
-    mode: e.SLACK_MODE,
-    port: e.SLACK_PORT,
-    host: e.SLACK_HOST,
-    adminUserIds: e.SLACK_ADMIN_USER_IDS.split(',').map((s) => s.trim()).filter(Boolean),
-    maxUploadBytes: Math.floor(e.SLACK_MAX_UPLOAD_MB * 1024 * 1024),
+    botToken: required('SLACK_BOT_TOKEN', s.botToken),
+    mode: s.mode,
+    port: s.port,
+    host: s.host,
+    adminUserIds: [...s.adminUserIds],
+    maxUploadBytes: s.maxUploadBytes,
   };
-  if (e.SLACK_API_URL) config.apiUrl = e.SLACK_API_URL;
-  if (config.mode === 'socket') config.appToken = required(env, 'SLACK_APP_TOKEN');
-  else config.signingSecret = required(env, 'SLACK_SIGNING_SECRET');
+  if (s.apiUrl !== OFFICIAL_API) config.apiUrl = s.apiUrl;
+  if (config.mode === 'socket') config.appToken = required('SLACK_APP_TOKEN', s.appToken);
+  else config.signingSecret = required('SLACK_SIGNING_SECRET', s.signingSecret);
   return config;
+}
+
+/**
+ * Reads and checks the Slack settings from a set of variables (no .env file), through shared/config. Throws
+ * SlackConfigError naming the variable at fault. Kept for code that has variables but no AppConfig.
+ */
+export function loadSlackConfig(env: Env): SlackBotConfig {
+  let app: AppConfig;
+  try {
+    app = loadConfig(env, [], { dotenv: false });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const problem = err.problems.find((p) => p.startsWith('SLACK_')) ?? err.problems[0] ?? 'invalid Slack settings';
+    throw new SlackConfigError(/^[A-Z][A-Z0-9_]*/.exec(problem)?.[0] ?? 'SLACK_*', problem);
+  }
+  return slackConfigFrom(app);
 }

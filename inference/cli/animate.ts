@@ -5,7 +5,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { clientTransportFromEnv } from '../../shared/config/transport.ts';
 import { connectAnimator, isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
-import type { GenerateRequest, OutputFormat } from '../../shared/rpc/types.ts';
+import type { GenerateRequest } from '../../shared/rpc/types.ts';
+import { CLIP_FORMATS, CLIP_FORMAT_TO_WIRE, type ClipFormat } from '../../shared/wire/formats.ts';
 import { startDaemon, type RunningDaemon } from '../server/daemon.ts';
 import { createLogger } from '../log.ts';
 import { daemonOptionsFrom } from './daemon-options.ts';
@@ -52,7 +53,7 @@ Daemon:
   -h, --help           show this help
 `;
 
-const FORMATS: Record<string, OutputFormat> = { mp4: 'MP4', gif: 'GIF', webp: 'WEBP' };
+const isClipFormat = (name: string): name is ClipFormat => (CLIP_FORMATS as readonly string[]).includes(name);
 
 function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || 'clip';
@@ -118,13 +119,13 @@ async function main(): Promise<number> {
     return 2;
   }
   const outExt = values.out ? path.extname(values.out).slice(1).toLowerCase() : '';
-  const formatNames = values.format?.length ? values.format.map((f) => f.toLowerCase()) : [FORMATS[outExt] ? outExt : 'mp4'];
-  for (const f of formatNames) if (!FORMATS[f]) throw new Error(`--format ${f} is not supported; allowed: mp4, gif, webp`);
+  const formatNames = values.format?.length ? values.format.map((f) => f.toLowerCase()) : [isClipFormat(outExt) ? outExt : 'mp4'];
+  for (const f of formatNames) if (!isClipFormat(f)) throw new Error(`--format ${f} is not supported; allowed: ${CLIP_FORMATS.join(', ')}`);
   const seeds = values.seeds ? values.seeds.split(',').map((s) => integer('seeds', s.trim())!) : [integer('seed', values.seed)];
 
   const base: GenerateRequest = {
     negativePrompt: values.negative ?? '',
-    formats: formatNames.map((f) => FORMATS[f]!),
+    formats: formatNames.map((f) => CLIP_FORMAT_TO_WIRE[f as ClipFormat]),
     requester: { userId: process.env.USER ?? 'cli', platform: 'CLI' },
     aspect: values.aspect ?? '',
     model: values.model ?? '',

@@ -11,6 +11,7 @@ import { gifFilterGraph } from './gif-graph.ts';
 import { InvalidMediaOptionsError, OutputTooLargeError } from './errors.ts';
 import { MAX_OUTPUT_SIDE, parseEncodeOptions, type ClipFormat, type EncodeOptions } from './options.ts';
 import { assertValidVideo, type RgbVideo } from './video.ts';
+import { CLIP_MIME_TYPES } from '../../shared/wire/formats.ts';
 
 export { encodePreview, type EncodedPreview } from './preview.ts';
 export type { ClipFormat, EncodeOptions, PreviewFormat, PreviewOptions } from './options.ts';
@@ -27,11 +28,8 @@ export interface EncodedClip {
   fps: number;
 }
 
-export const CLIP_MIME_TYPES: Readonly<Record<ClipFormat, string>> = {
-  mp4: 'video/mp4',
-  gif: 'image/gif',
-  webp: 'image/webp',
-};
+/** The MIME types are the wire's (shared/wire/formats.ts). */
+export { CLIP_MIME_TYPES };
 
 /**
  * Quality steps tried in order while the result exceeds `maxBytes` (only the first is used without a bound).
@@ -47,6 +45,35 @@ export const QUALITY_STEPS: Readonly<Record<ClipFormat, readonly number[]>> = {
 export async function encodeClip(video: RgbVideo, options: EncodeOptions): Promise<EncodedClip> {
   assertValidVideo(video);
   const { format, upscale, signal, maxBytes } = parseEncodeOptions(options);
+  let smallest = Number.POSITIVE_INFINITY;
+  for (let step = 0; step < QUALITY_STEPS[format].length; step++) {
+    const clip = await encodeClipAtQuality(video, { format, upscale, signal, qualityStep: step });
+    if (maxBytes === undefined || clip.data.length <= maxBytes) return clip;
+    smallest = Math.min(smallest, clip.data.length);
+  }
+  throw new OutputTooLargeError(
+    `The ${format.toUpperCase()} clip is ${smallest} bytes even at the lowest quality; maxBytes is ${maxBytes}. ` +
+      'Ask for fewer frames, a smaller size, a lower upscale or another format.',
+  );
+}
+
+export interface QualityEncodeOptions {
+  format: ClipFormat;
+  /** Index into QUALITY_STEPS[format]: 0 is the best quality. */
+  qualityStep: number;
+  /** Integer nearest-neighbour upscaling, 1..4. */
+  upscale: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** One encode at one quality step: the building block of encodeClip and of fitting a clip to a byte limit (fit.ts). */
+export async function encodeClipAtQuality(video: RgbVideo, options: QualityEncodeOptions): Promise<EncodedClip> {
+  assertValidVideo(video);
+  const { format, upscale, signal, qualityStep } = options;
+  const quality = QUALITY_STEPS[format][qualityStep];
+  if (quality === undefined) {
+    throw new InvalidMediaOptionsError(`quality step ${qualityStep} does not exist; ${format} has steps 0..${QUALITY_STEPS[format].length - 1}`);
+  }
   const scaledWidth = video.width * upscale;
   const scaledHeight = video.height * upscale;
   if (Math.max(scaledWidth, scaledHeight) > MAX_OUTPUT_SIDE) {
@@ -60,21 +87,9 @@ export async function encodeClip(video: RgbVideo, options: EncodeOptions): Promi
   // H.264 in yuv420p needs even sides; other formats keep the exact size.
   const width = format === 'mp4' ? roundUpToEven(scaledWidth) : scaledWidth;
   const height = format === 'mp4' ? roundUpToEven(scaledHeight) : scaledHeight;
-  const steps = QUALITY_STEPS[format];
-
-  let smallest = Number.POSITIVE_INFINITY;
-  for (const quality of steps) {
-    const job = clipJob(format, { upscale, scaledWidth, scaledHeight, width, height, quality, webpEncoder });
-    const data = await encodeRaw(video, { ...job, signal });
-    if (maxBytes === undefined || data.length <= maxBytes) {
-      return { data, mimeType: CLIP_MIME_TYPES[format], width, height, frames: video.frames.length, fps: video.fps };
-    }
-    smallest = Math.min(smallest, data.length);
-  }
-  throw new OutputTooLargeError(
-    `The ${format.toUpperCase()} clip is ${smallest} bytes even at the lowest quality; maxBytes is ${maxBytes}. ` +
-      'Ask for fewer frames, a smaller size, a lower upscale or another format.',
-  );
+  const job = clipJob(format, { upscale, scaledWidth, scaledHeight, width, height, quality, webpEncoder });
+  const data = await encodeRaw(video, { ...job, signal });
+  return { data, mimeType: CLIP_MIME_TYPES[format], width, height, frames: video.frames.length, fps: video.fps };
 }
 
 interface ClipGeometry {

@@ -1,8 +1,10 @@
 /**
- * Errors of the media module. Every failure carries a stable `code` so callers (the daemon maps these to gRPC
- * INTERNAL / INVALID_ARGUMENT / CANCELLED) can branch without parsing messages; messages stay human and, when
- * ffmpeg was involved, end with ffmpeg's own last stderr lines because those say what actually went wrong.
+ * Errors of the media module. Every failure is a CodedError (shared/errors.ts) with a stable UPPER_SNAKE `code`, so
+ * callers (the daemon wraps them in its own EncodeFailedError) can branch without parsing messages; messages stay
+ * human and, when ffmpeg was involved, end with ffmpeg's own last stderr lines because those say what actually went
+ * wrong.
  */
+import { CodedError } from '../../shared/errors.ts';
 
 export const MediaErrorCode = {
   /** No usable ffmpeg/ffprobe binary (a configured path does not exist, or nothing runnable was found). */
@@ -36,17 +38,14 @@ export interface MediaErrorDetails {
   cause?: unknown;
 }
 
-export class MediaError extends Error {
-  readonly code: MediaErrorCode;
+export class MediaError extends CodedError<MediaErrorCode> {
   /** The last stderr lines of the ffmpeg/ffprobe run, when one was involved. */
   readonly stderrTail: readonly string[];
 
   constructor(code: MediaErrorCode, message: string, details: MediaErrorDetails = {}) {
     const stderrTail = lastLines(details.stderr ?? '', STDERR_LINES_IN_MESSAGE);
     const full = stderrTail.length > 0 ? `${message}\nffmpeg said:\n  ${stderrTail.join('\n  ')}` : message;
-    super(full, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = new.target.name;
-    this.code = code;
+    super(code, full, { cause: details.cause });
     this.stderrTail = stderrTail;
   }
 }

@@ -10,6 +10,7 @@ export {
   type GetMediaBinariesOptions,
 } from './binaries.ts';
 export { encodeClip, CLIP_MIME_TYPES, QUALITY_STEPS, type EncodedClip } from './encode.ts';
+export { fitClip, halve, MIN_FIT_SIDE, type FitClipOptions, type FittedClip, type ClipFitReport } from './fit.ts';
 export { encodePreview, fitPreview, PREVIEW_MIME_TYPES, type EncodedPreview } from './preview.ts';
 export { probeClip, type ClipProbe } from './probe.ts';
 export { decodeFrames, sniffFormat } from './decode.ts';

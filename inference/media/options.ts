@@ -2,13 +2,11 @@
  * Encode and preview options: typed, documented defaults, validated once with zod at the module's edge.
  */
 import { z } from 'zod';
+import { CLIP_FORMATS, PREVIEW_FORMATS, type ClipFormat, type PreviewFormat } from '../../shared/wire/formats.ts';
 import { InvalidMediaOptionsError } from './errors.ts';
 
-export const CLIP_FORMATS = ['mp4', 'gif', 'webp'] as const;
-export type ClipFormat = (typeof CLIP_FORMATS)[number];
-
-export const PREVIEW_FORMATS = ['webp', 'gif'] as const;
-export type PreviewFormat = (typeof PREVIEW_FORMATS)[number];
+// The formats are the wire's (shared/wire/formats.ts); re-exported so the media module stays one import.
+export { CLIP_FORMATS, PREVIEW_FORMATS, type ClipFormat, type PreviewFormat };
 
 /** Largest side of an encoded clip after upscaling; beyond this chat clients will not play it inline anyway. */
 export const MAX_OUTPUT_SIDE = 4096;

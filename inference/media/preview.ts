@@ -8,6 +8,7 @@ import { encodeRaw, nearestUpscaleFilter } from './encode-raw.ts';
 import { gifFilterGraph } from './gif-graph.ts';
 import { parsePreviewOptions, type PreviewFormat, type PreviewOptions } from './options.ts';
 import { assertValidVideo, type RgbVideo } from './video.ts';
+import { PREVIEW_MIME_TYPES } from '../../shared/wire/formats.ts';
 
 export interface EncodedPreview {
   data: Buffer;
@@ -17,10 +18,8 @@ export interface EncodedPreview {
   frames: number;
 }
 
-export const PREVIEW_MIME_TYPES: Readonly<Record<PreviewFormat, string>> = {
-  webp: 'image/webp',
-  gif: 'image/gif',
-};
+/** The MIME types are the wire's (shared/wire/formats.ts). */
+export { PREVIEW_MIME_TYPES };
 
 /** Cap on the nearest-neighbour enlargement of tiny (latent-sized) previews. */
 const MAX_PREVIEW_UPSCALE = 16;

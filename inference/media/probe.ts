@@ -11,8 +11,6 @@ import { ProbeFailedError } from './errors.ts';
 import { withTempDir } from './run.ts';
 import { isWebp, parseWebp } from './webp-container.ts';
 
-export { decodeFrames } from './decode.ts';
-
 export interface ClipProbe {
   /** ffprobe's codec_name: 'h264', 'gif', 'webp', … */
   codec: string;

@@ -3,24 +3,26 @@
 // A broken package is reported in the log with its folder and cause and left out, not fatal, unless it is the
 // default model (whose sessions the daemon loads at start and keeps). Two folders claiming one name: the first
 // found keeps it, the other is refused with a warning naming both.
+// A served model's sessions are loaded once (sessions.ts) and handed to `serve`, which builds what runs them (the
+// daemon: a TextToVideo pipeline); the registry caches that, so it knows nothing of the pipeline itself.
 import { existsSync, realpathSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, ModelInvalidError, ModelNotFoundError, asDaemonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { ModelRuntime, type RuntimeOptions } from '../pipeline/model-runtime.ts';
 import type { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
 import { readModelPackage, type ModelPackage } from './package.ts';
 import { checkPackageSessions } from './session-check.ts';
+import { ModelSessions } from './sessions.ts';
 
-interface Entry {
+interface Entry<Served> {
   dir: string;
   pkg?: ModelPackage;
   problem?: ModelInvalidError;
-  runtime?: Promise<ModelRuntime> | undefined;
+  served?: Promise<Served> | undefined;
 }
 
-export interface RegistryOptions {
+export interface RegistryOptions<Served> {
   /** A package folder, or a folder whose sub-folders (or links to them) are packages. */
   modelsDir?: string | undefined;
   /** Package folders named one by one (DaemonOptions.modelDirs); they come before the models folder's packages. */
@@ -30,7 +32,8 @@ export interface RegistryOptions {
   preferredDefault?: string;
   worker: OnnxWorkerClient;
   log: Logger;
-  runtimeOptions?: RuntimeOptions;
+  /** Builds what serves a model from its loaded sessions; called once per model, on its first load. */
+  serve: (sessions: ModelSessions) => Served;
 }
 
 /** Folder of one package, for the log: its real path when it is reached through a link. */
@@ -47,7 +50,7 @@ function realDir(dir: string): string {
  * folder's packages by folder name (readdir's order is the file system's, not stable). One folder reached twice
  * (an explicit folder inside the models folder, or a link) counts once.
  */
-async function packageDirs(options: Pick<RegistryOptions, 'modelsDir' | 'modelDirs'>): Promise<string[]> {
+async function packageDirs(options: Pick<RegistryOptions<unknown>, 'modelsDir' | 'modelDirs'>): Promise<string[]> {
   const dirs = [...(options.modelDirs ?? [])].map((d) => path.resolve(d));
   if (options.modelsDir) {
     const root = path.resolve(options.modelsDir);
@@ -67,21 +70,21 @@ async function packageDirs(options: Pick<RegistryOptions, 'modelsDir' | 'modelDi
   });
 }
 
-export class ModelRegistry {
-  private readonly entries = new Map<string, Entry>();
+export class ModelRegistry<Served> {
+  private readonly entries = new Map<string, Entry<Served>>();
 
   private constructor(
     private readonly worker: OnnxWorkerClient,
     private readonly log: Logger,
-    private readonly runtimeOptions: RuntimeOptions,
+    private readonly serve: (sessions: ModelSessions) => Served,
     readonly defaultModel: string,
   ) {}
 
-  static async open(options: RegistryOptions): Promise<ModelRegistry> {
+  static async open<Served>(options: RegistryOptions<Served>): Promise<ModelRegistry<Served>> {
     const { log } = options;
-    const byName = new Map<string, Entry>();
+    const byName = new Map<string, Entry<Served>>();
     for (const dir of await packageDirs(options)) {
-      let entry: Entry;
+      let entry: Entry<Served>;
       try {
         entry = { dir, pkg: await readModelPackage(dir) };
       } catch (err) {
@@ -104,7 +107,7 @@ export class ModelRegistry {
     const names = [...byName.keys()];
     const preferred = options.preferredDefault && byName.has(options.preferredDefault) ? options.preferredDefault : undefined;
     const defaultModel = options.defaultModel ?? preferred ?? names[0]!;
-    const registry = new ModelRegistry(options.worker, log, options.runtimeOptions ?? {}, defaultModel);
+    const registry = new ModelRegistry(options.worker, log, options.serve, defaultModel);
     for (const [name, e] of byName) registry.entries.set(name, e);
     const def = registry.entries.get(defaultModel);
     if (!def) throw new ModelNotFoundError(defaultModel || '(none)', names);
@@ -149,25 +152,25 @@ export class ModelRegistry {
     return entry.pkg;
   }
 
-  /** Loads the model's sessions once; later calls share the same runtime. A failed load is retried next time. */
-  runtime(name: string): Promise<ModelRuntime> {
+  /** Loads the model's sessions once and serves them; later calls share the result. A failed load is retried next time. */
+  load(name: string): Promise<Served> {
     const pkg = this.package(name);
     const entry = this.entries.get(pkg.name)!;
-    if (!entry.runtime) {
+    if (!entry.served) {
       const started = performance.now();
-      entry.runtime = ModelRuntime.load(pkg, this.worker, this.runtimeOptions).then(
-        (rt) => {
+      entry.served = ModelSessions.load(pkg, this.worker).then(
+        (sessions) => {
           this.log.info('model loaded', { model: pkg.name, ms: performance.now() - started, hash: pkg.hash.slice(0, 12) });
-          return rt;
+          return this.serve(sessions);
         },
         (err: unknown) => {
-          entry.runtime = undefined;
+          entry.served = undefined;
           const error = err instanceof ModelInvalidError ? err.named(pkg.name) : asDaemonError(err, (m) => new ModelInvalidError(pkg.dir, m, { name: pkg.name }));
           this.log.error('model could not be loaded', { model: pkg.name, dir: pkg.dir, problem: error instanceof ModelInvalidError ? error.problem : error.message });
           throw error;
         },
       );
     }
-    return entry.runtime;
+    return entry.served;
   }
 }

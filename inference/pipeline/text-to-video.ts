@@ -1,17 +1,17 @@
-// One loaded model: its ONNX sessions in the inference worker, and the text-to-video denoising loop with
-// classifier-free guidance (cond and uncond as one batch; the unconditional embedding cached).
+// The text-to-video loop over one model's loaded sessions: text encoding, the denoising loop with classifier-free
+// guidance (cond and uncond as one batch; the unconditional embedding cached), previews of the x0 estimate and the
+// VAE decode. One instance per served model, shared by its jobs, so their denoiser steps meet in one DenoiseBatcher.
+// Loading the sessions is model/sessions.ts's job; this module only runs them.
 import type { TensorData } from '../backend/onnx.ts';
-import path from 'node:path';
-import { CancelledError, DaemonError, InferenceFailedError, ModelInvalidError } from '../errors.ts';
-import { checkComponentIO } from '../model/io-contract.ts';
+import { CancelledError, DaemonError, InferenceFailedError } from '../errors.ts';
 import type { ComponentName, ModelPackage } from '../model/package.ts';
-import { createSampler, type SchedulerName } from '../schedulers/index.ts';
-import type { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
+import type { ModelSessions } from '../model/sessions.ts';
+import { createScheduler, type SchedulerName } from '../schedulers/index.ts';
 import { DenoiseBatcher } from './denoise-batcher.ts';
 import { decodedToFrames, latentToPreviewFrames, type RgbFrames } from './frames.ts';
 import { gaussianNoise } from './rng.ts';
 
-export interface GenerationParams {
+export interface TextToVideoParams {
   prompt: string;
   negativePrompt: string;
   seed: number;
@@ -27,25 +27,25 @@ export interface GenerationParams {
   previewMaxSide: number;
 }
 
-export interface GenerationHooks {
+export interface TextToVideoHooks {
   signal?: AbortSignal;
   onStep?(step: number, total: number): void;
   onPreview?(step: number, total: number, frames: RgbFrames): void;
 }
 
-export interface GenerationTimings {
+export interface TextToVideoTimings {
   textEncodeMs: number;
   denoiseMs: number;
   decodeMs: number;
   firstPreviewMs: number;
-  /** Sum of the pure session.run times of this generation (inside the worker). */
+  /** Sum of the pure session.run times of this run (inside the worker). */
   sessionRunMs: number;
 }
 
-export interface GenerationResult {
+export interface TextToVideoResult {
   video: RgbFrames;
   unknownWords: string[];
-  timings: GenerationTimings;
+  timings: TextToVideoTimings;
 }
 
 export interface LatentShape {
@@ -55,12 +55,14 @@ export interface LatentShape {
   width: number;
 }
 
-export interface RuntimeOptions {
+export interface TextToVideoOptions {
   /** Largest denoiser batch (items) for step-level batching across jobs. Default 8. */
   maxBatch?: number;
   /** Entries kept in the unconditional-embedding cache. Default 64. */
   uncondCacheSize?: number;
 }
+
+const DEFAULT_OPTIONS: Required<TextToVideoOptions> = { maxBatch: 8, uncondCacheSize: 64 };
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (!signal?.aborted) return;
@@ -68,52 +70,35 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   throw reason instanceof DaemonError ? reason : new CancelledError(typeof reason === 'string' ? reason : 'the request was cancelled');
 }
 
-export class ModelRuntime {
+export class TextToVideo {
+  readonly pkg: ModelPackage;
   private readonly batcher: DenoiseBatcher;
   private readonly uncondCache = new Map<string, Float32Array>();
+  private readonly options: Required<TextToVideoOptions>;
   private textDims: number[] = [];
-  private constructor(
-    readonly pkg: ModelPackage,
-    private readonly worker: OnnxWorkerClient,
-    private readonly hasAttentionMask: boolean,
-    private readonly options: Required<RuntimeOptions>,
-  ) {
-    this.batcher = new DenoiseBatcher((feeds) => this.worker.run(this.key('denoiser'), feeds), options.maxBatch);
-  }
 
-  /** Loads every session of the package into the worker and checks their inputs against the contract. */
-  static async load(pkg: ModelPackage, worker: OnnxWorkerClient, options: RuntimeOptions = {}): Promise<ModelRuntime> {
-    const components = Object.keys(pkg.onnx) as ComponentName[];
-    let hasMask = false;
-    for (const component of components) {
-      const file = pkg.onnx[component];
-      if (!file) continue;
-      const info = await worker.load(`${pkg.hash}:${component}`, file).catch((err: Error) => {
-        throw new ModelInvalidError(pkg.dir, `${path.relative(pkg.dir, file)} cannot be loaded by onnxruntime (${err.message})`, { name: pkg.name, cause: err });
-      });
-      const present = checkComponentIO(pkg, component, info);
-      if (component === 'text_encoder') hasMask = present.has('attention_mask');
-    }
-    return new ModelRuntime(pkg, worker, hasMask, { maxBatch: options.maxBatch ?? 8, uncondCacheSize: options.uncondCacheSize ?? 64 });
+  constructor(
+    private readonly sessions: ModelSessions,
+    options: TextToVideoOptions = {},
+  ) {
+    this.pkg = sessions.pkg;
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+    this.batcher = new DenoiseBatcher((feeds) => this.sessions.run('denoiser', feeds), this.options.maxBatch);
   }
 
   get batchStats() {
     return this.batcher.stats;
   }
 
-  private key(component: ComponentName): string {
-    return `${this.pkg.hash}:${component}`;
-  }
-
-  private async runComponent(component: ComponentName, feeds: Record<string, TensorData>, timings: GenerationTimings): Promise<TensorData> {
-    const { outputs, runMs } = await this.worker.run(this.key(component), feeds);
+  private async runComponent(component: ComponentName, feeds: Record<string, TensorData>, timings: TextToVideoTimings): Promise<TensorData> {
+    const { outputs, runMs } = await this.sessions.run(component, feeds);
     timings.sessionRunMs += runMs;
     const out = Object.values(outputs)[0];
     if (!out || !(out.data instanceof Float32Array)) throw new InferenceFailedError(`${component} returned no float32 output`);
     return out;
   }
 
-  latentShape(params: Pick<GenerationParams, 'frames' | 'width' | 'height'>): LatentShape {
+  latentShape(params: Pick<TextToVideoParams, 'frames' | 'width' | 'height'>): LatentShape {
     const c = this.pkg.config;
     return {
       channels: c.latent_channels,
@@ -124,7 +109,7 @@ export class ModelRuntime {
   }
 
   /** Encodes prompts as one batch; returns [n, L, D] flattened. */
-  private async encodeTexts(texts: string[], timings: GenerationTimings): Promise<Float32Array> {
+  private async encodeTexts(texts: string[], timings: TextToVideoTimings): Promise<Float32Array> {
     const L = this.pkg.config.max_text_length;
     const ids = new BigInt64Array(texts.length * L);
     const mask = new BigInt64Array(texts.length * L);
@@ -134,14 +119,14 @@ export class ModelRuntime {
       mask.set(enc.attentionMask, i * L);
     });
     const feeds: Record<string, TensorData> = { input_ids: { type: 'int64', dims: [texts.length, L], data: ids } };
-    if (this.hasAttentionMask) feeds.attention_mask = { type: 'int64', dims: [texts.length, L], data: mask };
+    if (this.sessions.hasAttentionMask) feeds.attention_mask = { type: 'int64', dims: [texts.length, L], data: mask };
     const out = await this.runComponent('text_encoder', feeds, timings);
     this.textDims = out.dims.slice(1);
     return out.data as Float32Array;
   }
 
   /** Conditional and unconditional embeddings; the unconditional one is computed once per negative prompt. */
-  private async encodePrompt(prompt: string, negative: string, needUncond: boolean, timings: GenerationTimings): Promise<{ cond: Float32Array; uncond?: Float32Array }> {
+  private async encodePrompt(prompt: string, negative: string, needUncond: boolean, timings: TextToVideoTimings): Promise<{ cond: Float32Array; uncond?: Float32Array }> {
     const started = performance.now();
     const cached = this.uncondCache.get(negative);
     let result: { cond: Float32Array; uncond?: Float32Array };
@@ -173,7 +158,7 @@ export class ModelRuntime {
     return out;
   }
 
-  private async preview(x0: Float32Array, shape: LatentShape, params: GenerationParams, timings: GenerationTimings): Promise<RgbFrames> {
+  private async preview(x0: Float32Array, shape: LatentShape, params: TextToVideoParams, timings: TextToVideoTimings): Promise<RgbFrames> {
     const z = this.toDecoderSpace(x0, shape);
     const factors = this.pkg.previewFactors;
     if (factors) {
@@ -186,31 +171,46 @@ export class ModelRuntime {
     return decodedToFrames(out.data as Float32Array, f, h, w);
   }
 
-  async generate(params: GenerationParams, hooks: GenerationHooks = {}): Promise<GenerationResult> {
-    const timings: GenerationTimings = { textEncodeMs: 0, denoiseMs: 0, decodeMs: 0, firstPreviewMs: 0, sessionRunMs: 0 };
+  /** One clip: the prompt encoded, `params.steps` denoising steps (batched with other jobs' steps), decoded. */
+  async run(params: TextToVideoParams, hooks: TextToVideoHooks = {}): Promise<TextToVideoResult> {
+    const timings: TextToVideoTimings = { textEncodeMs: 0, denoiseMs: 0, decodeMs: 0, firstPreviewMs: 0, sessionRunMs: 0 };
     const t0 = performance.now();
     const useGuidance = params.guidanceScale !== 1;
     throwIfAborted(hooks.signal);
     const unknownWords = this.pkg.tokenizer.unknownWords(params.prompt);
     const { cond, uncond } = await this.encodePrompt(params.prompt, params.negativePrompt, useGuidance, timings);
     const shape = this.latentShape(params);
+    const text = useGuidance && uncond ? concat2(cond, uncond) : cond;
+
+    const denoiseStarted = performance.now();
+    const x = await this.denoise(params, hooks, { text, useGuidance, shape, timings, t0 });
+    timings.denoiseMs = performance.now() - denoiseStarted;
+    throwIfAborted(hooks.signal);
+
+    const decodeStarted = performance.now();
+    const video = await this.decode(x, shape, params.frames, timings);
+    timings.decodeMs = performance.now() - decodeStarted;
+    return { video, unknownWords, timings };
+  }
+
+  /** The denoising loop from seeded noise to the final latent, with guidance, step hooks and previews. */
+  private async denoise(params: TextToVideoParams, hooks: TextToVideoHooks, ctx: DenoiseContext): Promise<Float32Array> {
+    const { text, useGuidance, shape, timings, t0 } = ctx;
     const latentDims = [shape.channels, shape.frames, shape.height, shape.width];
     const n = latentDims.reduce((a, b) => a * b, 1);
-    const sampler = createSampler(this.pkg.schedulerConfig, params.steps, params.scheduler);
-    const text = useGuidance && uncond ? concat2(cond, uncond) : cond;
+    const scheduler = createScheduler(this.pkg.schedulerConfig, params.steps, params.scheduler);
     const batch = useGuidance ? 2 : 1;
 
     let x = gaussianNoise(params.seed, n);
-    // Buffers reused across steps (the worker receives copies, the sampler keeps none of them): less garbage per step.
+    // Buffers reused across steps (the worker receives copies, the scheduler keeps none of them): less garbage per step.
     const hidden = new Float32Array(batch * n);
     const timesteps = new Float32Array(batch);
     const velocity = new Float32Array(n);
-    const denoiseStarted = performance.now();
     for (let i = 0; i < params.steps; i++) {
       throwIfAborted(hooks.signal);
       hidden.set(x);
       if (useGuidance) hidden.set(x, n);
-      timesteps.fill(sampler.timesteps[i]!);
+      timesteps.fill(scheduler.timesteps[i]!);
       const { output: out, runMs } = await this.batcher.denoise({ hiddenStates: hidden, timesteps, encoderHiddenStates: text, batch }, latentDims, this.textDims);
       timings.sessionRunMs += runMs;
       if (useGuidance) {
@@ -221,7 +221,7 @@ export class ModelRuntime {
           velocity[k] = vu + g * (vc - vu);
         }
       } else velocity.set(out.subarray(0, n));
-      const { next, x0 } = sampler.step(i, velocity, x);
+      const { next, x0 } = scheduler.step(i, velocity, x);
       x = next;
       hooks.onStep?.(i + 1, params.steps);
       const wantPreview = params.previewEvery > 0 && i + 1 < params.steps && (i === 0 || (i + 1) % params.previewEvery === 0);
@@ -231,22 +231,30 @@ export class ModelRuntime {
         hooks.onPreview(i + 1, params.steps, frames);
       }
     }
-    timings.denoiseMs = performance.now() - denoiseStarted;
-    throwIfAborted(hooks.signal);
+    return x;
+  }
 
-    const decodeStarted = performance.now();
-    const decoded = await this.runComponent('vae_decoder', { latent_sample: { type: 'float32', dims: [1, ...latentDims], data: this.toDecoderSpace(x, shape) } }, timings);
+  /** The final latent through the VAE decoder into RGB frames, `frames` of them. */
+  private async decode(x: Float32Array, shape: LatentShape, frames: number, timings: TextToVideoTimings): Promise<RgbFrames> {
+    const latent = { type: 'float32' as const, dims: [1, shape.channels, shape.frames, shape.height, shape.width], data: this.toDecoderSpace(x, shape) };
+    const decoded = await this.runComponent('vae_decoder', { latent_sample: latent }, timings);
     const [, , f, h, w] = decoded.dims as [number, number, number, number, number];
     // Causal temporal decoders may produce a few more frames than asked; keep the requested count.
     const video = decodedToFrames(decoded.data as Float32Array, f, h, w);
-    if (video.frames.length > params.frames) video.frames.length = params.frames;
-    timings.decodeMs = performance.now() - decodeStarted;
-    return { video, unknownWords, timings };
+    if (video.frames.length > frames) video.frames.length = frames;
+    return video;
   }
+}
 
-  async dispose(): Promise<void> {
-    for (const component of Object.keys(this.pkg.onnx) as ComponentName[]) await this.worker.dispose(this.key(component));
-  }
+/** What the denoising loop of one run needs from the steps before it. */
+interface DenoiseContext {
+  /** [batch, L, D] text embeddings: cond, then uncond when guided. */
+  text: Float32Array;
+  useGuidance: boolean;
+  shape: LatentShape;
+  timings: TextToVideoTimings;
+  /** When the run started (performance.now()), for the time to the first preview. */
+  t0: number;
 }
 
 function concat2(a: Float32Array, b: Float32Array): Float32Array {

@@ -1,4 +1,4 @@
-// Validation of scheduler/scheduler_config.json (diffusers format) into a small plan the samplers are built from.
+// Validation of scheduler/scheduler_config.json (diffusers format) into a small plan the schedulers are built from.
 // Unknown keys are ignored (diffusers configs carry many that do not matter for flow sigmas, e.g. beta_start);
 // keys that would change the maths in a way we do not implement are rejected by name.
 import { z } from 'zod';

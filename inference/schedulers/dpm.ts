@@ -1,10 +1,10 @@
 // DPMSolverMultistepScheduler, algorithm_type "dpmsolver++" (data prediction), flow sigmas: DPM-Solver++ 2M by
 // default. Formulas of diffusers' dpm_solver_first_order_update / multistep_dpm_solver_{second,third}_order_update.
-import { BaseSampler, flowLambda } from './sampler.ts';
+import { BaseScheduler, flowLambda } from './scheduler.ts';
 import type { DpmPlan } from './config.ts';
 import { flowSigmasSchedule } from './sigmas.ts';
 
-export class DpmSolverSampler extends BaseSampler {
+export class DpmSolverScheduler extends BaseScheduler {
   readonly name = 'dpm++' as const;
   /** Data predictions x0, oldest first, at most solverOrder of them. */
   private readonly history: Float64Array[] = [];

@@ -1,9 +1,9 @@
 // FlowMatchEulerDiscreteScheduler.step: x_{i+1} = x_i + (σ_{i+1} − σ_i)·v.
-import { BaseSampler } from './sampler.ts';
+import { BaseScheduler } from './scheduler.ts';
 import type { EulerPlan } from './config.ts';
 import { flowMatchEulerSchedule } from './sigmas.ts';
 
-export class EulerSampler extends BaseSampler {
+export class EulerScheduler extends BaseScheduler {
   readonly name = 'euler' as const;
 
   constructor(plan: EulerPlan, steps: number) {

@@ -1,4 +1,4 @@
-// The per-job sampler contract and the bookkeeping every solver shares (call order, tensor lengths, x0 estimate).
+// The per-job scheduler contract and the bookkeeping every solver shares (call order, tensor lengths, x0 estimate).
 import type { SchedulerName } from './config.ts';
 import type { Schedule } from './sigmas.ts';
 import { StepLengthMismatchError, StepOutOfOrderError } from './errors.ts';
@@ -10,7 +10,7 @@ export interface StepResult {
   readonly x0: Float32Array<ArrayBuffer>;
 }
 
-export interface Sampler {
+export interface Scheduler {
   readonly name: SchedulerName;
   readonly steps: number;
   /** Length steps + 1, decreasing, the last is 0. */
@@ -24,7 +24,7 @@ export interface Sampler {
   step(i: number, velocity: Float32Array, x: Float32Array): StepResult;
 }
 
-export abstract class BaseSampler implements Sampler {
+export abstract class BaseScheduler implements Scheduler {
   abstract readonly name: SchedulerName;
   readonly sigmas: Float64Array;
   readonly timesteps: Float64Array;
@@ -42,11 +42,11 @@ export abstract class BaseSampler implements Sampler {
   step(i: number, velocity: Float32Array, x: Float32Array): StepResult {
     if (i !== this.nextIndex || i >= this.steps) {
       const expected = this.nextIndex < this.steps ? `step ${this.nextIndex}` : `no more steps (all ${this.steps} done)`;
-      throw new StepOutOfOrderError(`${this.name} sampler: step(${i}) called, expected ${expected}; steps run 0…${this.steps - 1} in order`);
+      throw new StepOutOfOrderError(`${this.name} scheduler: step(${i}) called, expected ${expected}; steps run 0…${this.steps - 1} in order`);
     }
     if (velocity.length !== x.length || (this.length >= 0 && x.length !== this.length)) {
       const first = this.length >= 0 ? ` (first step had ${this.length})` : '';
-      throw new StepLengthMismatchError(`${this.name} sampler: velocity has ${velocity.length} values and sample ${x.length}${first}; they must match`);
+      throw new StepLengthMismatchError(`${this.name} scheduler: velocity has ${velocity.length} values and sample ${x.length}${first}; they must match`);
     }
     this.length = x.length;
     const sigma = this.sigmas[i]!;

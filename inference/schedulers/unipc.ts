@@ -1,7 +1,7 @@
 // UniPCMultistepScheduler (predict_x0, flow sigmas, lower_order_final): a multistep predictor (UniP) plus a
 // corrector (UniC) that refines the previous step's result with the model output of this step, at no extra
 // model evaluation. Coefficients follow diffusers' multistep_uni_p_bh_update / multistep_uni_c_bh_update.
-import { BaseSampler, flowLambda } from './sampler.ts';
+import { BaseScheduler, flowLambda } from './scheduler.ts';
 import type { UniPcPlan } from './config.ts';
 import { flowSigmasSchedule } from './sigmas.ts';
 import { solveLinear } from './linear-solve.ts';
@@ -16,7 +16,7 @@ interface UniCoefficients {
   readonly dT: number;
 }
 
-export class UniPcSampler extends BaseSampler {
+export class UniPcScheduler extends BaseScheduler {
   readonly name = 'unipc' as const;
   /** Data predictions x0 of earlier steps, oldest first, at most solverOrder of them. */
   private readonly history: Float64Array[] = [];

@@ -8,23 +8,25 @@ import type { AnimatorHandlers, GenerateRequest__Output, ModelInfo } from '../..
 import { CancelledError, DaemonError, DeadlineExceededError, QueueFullError, RequestIdReusedError, RequestIdTakenError, ShuttingDownError, UnauthenticatedError, asDaemonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redactServerDetail } from '../../shared/redact.ts';
+import { DAEMON_ERROR_STATUS, ERROR_CODE_TRAILER, RETRY_AFTER_TRAILER } from '../../shared/wire/error-codes.ts';
 import type { ModelRegistry } from '../model/registry.ts';
+import type { TextToVideo } from '../pipeline/text-to-video.ts';
 import { SCHEDULER_NAMES } from '../schedulers/index.ts';
 import type { FairScheduler } from '../queue/fair-scheduler.ts';
 import { streamJobEvents } from './event-stream.ts';
 import { capBytes, capStatusMessage, excerpt, METADATA_VALUE_BYTES } from './excerpt.ts';
 import { runGeneration } from './generation.ts';
 import { Job } from './job.ts';
-import type { JobRegistry } from './job-registry.ts';
+import type { JobTable } from './job-table.ts';
 import { requesterKey, requestFingerprint } from './request-identity.ts';
 import { StreamCaps } from './stream-caps.ts';
-import { validateGenerateRequest } from './validate.ts';
+import { validateGenerateRequest, wireModelDefaults, wireModelLimits } from './validate.ts';
 import { checkAuth } from './auth.ts';
 
 export interface ServiceDeps {
-  models: ModelRegistry;
+  models: ModelRegistry<TextToVideo>;
   scheduler: FairScheduler;
-  jobs: JobRegistry;
+  jobs: JobTable;
   log: Logger;
   token?: string | undefined;
   isShuttingDown: () => boolean;
@@ -40,10 +42,11 @@ export function toServiceError(err: DaemonError): Partial<grpc.StatusObject> & {
   const metadata = new grpc.Metadata();
   // Trailers are headers: every value stays small, whatever an error carries.
   const set = (key: string, value: string) => metadata.set(key, capBytes(value, METADATA_VALUE_BYTES));
-  if (err instanceof QueueFullError) set('retry-after-ms', String(err.retryAfterMs));
-  set('animate-error-code', err.code);
+  if (err instanceof QueueFullError) set(RETRY_AFTER_TRAILER, String(err.retryAfterMs));
+  set(ERROR_CODE_TRAILER, err.code);
+  // The status comes from the one table of the wire (shared/wire/error-codes.ts); errors carry only their code.
   // No absolute server path or stack trace reaches a client (inference/redact.ts).
-  return { code: err.grpcStatus, details: capStatusMessage(redactServerDetail(err.message)), metadata };
+  return { code: DAEMON_ERROR_STATUS[err.code], details: capStatusMessage(redactServerDetail(err.message)), metadata };
 }
 
 /** Refusals that ask the person to send the request again: a retry with the same request_id runs it. */
@@ -63,8 +66,8 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
     job.emit({ started: { model: spec.model, seed: spec.seed, totalSteps: spec.steps, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, guidanceScale: spec.guidanceScale, scheduler: spec.scheduler } });
     log.info('job started', { id: job.id, model: spec.model, user: spec.requester.userId || undefined, steps: spec.steps, seed: spec.seed });
     try {
-      const runtime = await models.runtime(spec.model);
-      const report = await runGeneration(job, runtime);
+      const pipeline = await models.load(spec.model);
+      const report = await runGeneration(job, pipeline);
       deps.onGenerationReport?.(report, job);
       job.finish();
       log.info('job done', { id: job.id, ms: report.totalMs, firstPreviewMs: report.firstPreviewMs });
@@ -181,17 +184,12 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
       try {
         checkAuth(deps.token, call.metadata);
         const list: ModelInfo[] = models.packages().map((pkg) => {
-          const { defaults: d, limits: l } = pkg.config;
           return {
             name: pkg.name,
             hash: pkg.hash,
             description: pkg.config.description,
-            defaults: { steps: d.steps, guidanceScale: d.guidance_scale, frames: d.frames, width: d.width, height: d.height, fps: d.fps, scheduler: pkg.defaultScheduler, previewEveryNSteps: d.preview_every_n_steps },
-            limits: {
-              minSteps: l.min_steps, maxSteps: l.max_steps, minGuidance: l.min_guidance, maxGuidance: l.max_guidance, minFrames: l.min_frames, maxFrames: l.max_frames,
-              temporalFactor: pkg.config.vae_scale_factor_temporal, sizeMultiple: l.size_multiple, minSide: l.min_side, maxSide: l.max_side,
-              minFps: l.min_fps, maxFps: l.max_fps, aspects: l.aspects, maxPromptChars: l.max_prompt_chars,
-            },
+            defaults: wireModelDefaults(pkg),
+            limits: wireModelLimits(pkg),
             vocabulary: pkg.tokenizer.vocabulary,
             examplePrompts: pkg.config.example_prompts,
             schedulers: [...SCHEDULER_NAMES],

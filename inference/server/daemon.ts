@@ -7,16 +7,18 @@ import { z } from 'zod';
 import { loadProtos } from '../../shared/rpc/proto.ts';
 import type { ExecutionProvider } from '../backend/onnx.ts';
 import { EXECUTION_PROVIDERS } from '../../shared/config/variables.ts';
+import { DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, isHostPort } from '../../shared/wire/address.ts';
 import { CancelledError, ExecutionProviderUnavailableError, InvalidArgumentError, ShuttingDownError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
+import { TextToVideo } from '../pipeline/text-to-video.ts';
 import { FairScheduler } from '../queue/fair-scheduler.ts';
 import { getMediaBinaries } from '../media/binaries.ts';
 import { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
 import { createAnimatorHandlers, type ServiceDeps } from './animator-service.ts';
 import { PERMIT_CLIENT_KEEPALIVE, isLoopbackHost, serverCredentials, type ServerTlsOptions } from './auth.ts';
 import { HealthState } from './health-service.ts';
-import { JobRegistry } from './job-registry.ts';
+import { JobTable } from './job-table.ts';
 import { refuseMalformedRequests } from './malformed-requests.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,7 +26,7 @@ export const DEFAULT_MODELS_DIR = path.join(REPO_ROOT, 'models');
 export const DEFAULT_MODEL = 'tiny-world';
 
 export interface DaemonOptions {
-  /** 'host:port' to listen on. Default '127.0.0.1:50051'; port 0 picks a free port. */
+  /** 'host:port' to listen on. Default DEFAULT_DAEMON_ADDRESS (127.0.0.1:50051); port 0 picks a free port. */
   listen?: string;
   /** Folder whose sub-folders are model packages. Default: the repo's models/. */
   modelsDir?: string;
@@ -58,7 +60,7 @@ export interface DaemonOptions {
 }
 
 const optionsSchema = z.object({
-  listen: z.string().regex(/^[^:]+:\d{1,5}$|^\[[^\]]+\]:\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:50051').default('127.0.0.1:50051'),
+  listen: z.string().refine(isHostPort, `expected ${HOST_PORT_HINT}`).default(DEFAULT_DAEMON_ADDRESS),
   modelsDir: z.string().optional(),
   modelDirs: z.array(z.string()).default([]),
   defaultModel: z.string().optional(),
@@ -80,7 +82,7 @@ export interface RunningDaemon {
   /** The address it listens on, with the real port. */
   address: string;
   port: number;
-  models: ModelRegistry;
+  models: ModelRegistry<TextToVideo>;
   /**
    * Stops taking requests, lets running jobs finish for up to `graceMs` (default 10 s), cancels the rest with a message.
    * Called again while closing with `graceMs: 0` (a second Ctrl-C), it stops the running jobs now instead.
@@ -106,7 +108,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
     { executionProvider: options.executionProvider, intraOpThreads: options.threads },
     (why) => log.error('inference worker crashed; started a new one', { why }),
   );
-  let models: ModelRegistry;
+  let models: ModelRegistry<TextToVideo>;
   try {
     // Find and check ffmpeg now, so a missing encoder is a start-up error rather than the first request's.
     await getMediaBinaries();
@@ -117,10 +119,10 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
       preferredDefault: DEFAULT_MODEL,
       worker,
       log,
-      runtimeOptions: { maxBatch: options.maxBatch },
+      serve: (sessions) => new TextToVideo(sessions, { maxBatch: options.maxBatch }),
     });
     // Load the default model now: a broken package or an unavailable execution provider fails at start, not on the first request.
-    await models.runtime(models.defaultModel).catch((err: Error) => {
+    await models.load(models.defaultModel).catch((err: Error) => {
       if (options.executionProvider !== 'cpu') {
         throw new ExecutionProviderUnavailableError(
           `execution provider "${options.executionProvider}" (ANIMATE_EXECUTION_PROVIDER) is unavailable on this machine: ${err.message}. Use cpu, or install the provider (see README).`,
@@ -135,7 +137,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
 
   let shuttingDown = false;
   const scheduler = new FairScheduler({ concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser });
-  const jobs = new JobRegistry();
+  const jobs = new JobTable();
   const health = new HealthState();
   const { animator, health: healthProto } = loadProtos();
   const server = new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024, ...PERMIT_CLIENT_KEEPALIVE });

@@ -1,11 +1,14 @@
-// Runs one job: the denoising loop on the model runtime, previews encoded alongside it, the final clip encoded
-// in each requested format and streamed in small chunks (CLIP_CHUNK_BYTES).
-import { encodeClip, encodePreview, type ClipFormat } from '../media/encode.ts';
+// Runs one job: the text-to-video loop on the model's pipeline, previews encoded alongside it, the final clip encoded
+// in each requested format (fitted to the request's max_clip_bytes from the frames: media/fit.ts) and streamed in
+// small chunks (CLIP_CHUNK_BYTES).
+import { encodePreview } from '../media/encode.ts';
+import { fitClip } from '../media/fit.ts';
 import { isMediaError } from '../media/errors.ts';
 import { asDaemonError, EncodeFailedError } from '../errors.ts';
-import type { ModelRuntime } from '../pipeline/model-runtime.ts';
+import type { TextToVideo } from '../pipeline/text-to-video.ts';
 import type { RgbFrames } from '../pipeline/frames.ts';
 import type { Job } from './job.ts';
+import { CLIP_FORMAT_TO_WIRE } from '../../shared/wire/formats.ts';
 
 /**
  * Clip bytes per ClipChunk message. Small, because a stream holds about one chunk in flight (event-stream.ts): with
@@ -13,8 +16,6 @@ import type { Job } from './job.ts';
  * reassemble by offset, so the size is not part of the contract.
  */
 export const CLIP_CHUNK_BYTES = 64 * 1024;
-
-const FORMAT_ENUM: Record<ClipFormat, 'MP4' | 'GIF' | 'WEBP'> = { mp4: 'MP4', gif: 'GIF', webp: 'WEBP' };
 
 export interface GenerationReport {
   sessionRunMs: number;
@@ -62,15 +63,15 @@ class PreviewPump {
   }
 }
 
-export async function runGeneration(job: Job, runtime: ModelRuntime): Promise<GenerationReport> {
+export async function runGeneration(job: Job, pipeline: TextToVideo): Promise<GenerationReport> {
   const spec = job.spec;
   const t0 = performance.now();
   const signal = job.abort.signal;
-  const previews = new PreviewPump(job, Math.max(1, spec.fps / runtime.pkg.config.vae_scale_factor_temporal), t0);
+  const previews = new PreviewPump(job, Math.max(1, spec.fps / pipeline.pkg.config.vae_scale_factor_temporal), t0);
   const stepStarted = performance.now();
   let result;
   try {
-    result = await runtime.generate(
+    result = await pipeline.run(
       { ...spec, previewEvery: spec.preview.enabled ? spec.preview.everyNSteps : 0, previewMaxSide: spec.preview.maxSide },
       {
         signal,
@@ -91,17 +92,18 @@ export async function runGeneration(job: Job, runtime: ModelRuntime): Promise<Ge
   for (const format of spec.formats) {
     let clip;
     try {
-      clip = await encodeClip(video, { format, upscale: spec.upscale, signal });
+      clip = await fitClip(video, { format, upscale: spec.upscale, signal, maxBytes: spec.maxClipBytes });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw asDaemonError(err, (m) => new EncodeFailedError(`encoding the ${format.toUpperCase()} failed: ${isMediaError(err) ? err.message : m}`));
     }
+    const fit = clip.fit ? { ...clip.fit } : null;
     for (let offset = 0; offset < clip.data.length || offset === 0; offset += CLIP_CHUNK_BYTES) {
       const data = clip.data.subarray(offset, offset + CLIP_CHUNK_BYTES);
       job.emit({
         clip: {
-          format: FORMAT_ENUM[format], mimeType: clip.mimeType, data, offset, totalBytes: clip.data.length,
-          last: offset + CLIP_CHUNK_BYTES >= clip.data.length, width: clip.width, height: clip.height, frames: clip.frames, fps: clip.fps,
+          format: CLIP_FORMAT_TO_WIRE[format], mimeType: clip.mimeType, data, offset, totalBytes: clip.data.length,
+          last: offset + CLIP_CHUNK_BYTES >= clip.data.length, width: clip.width, height: clip.height, frames: clip.frames, fps: clip.fps, fit,
         },
       });
       if (clip.data.length === 0) break;
@@ -112,7 +114,7 @@ export async function runGeneration(job: Job, runtime: ModelRuntime): Promise<Ge
   const firstPreviewMs = previews.firstSentMs;
   job.emit({
     done: {
-      seed: spec.seed, model: runtime.pkg.name, modelHash: runtime.pkg.hash, unknownWords: result.unknownWords, prompt: spec.prompt,
+      seed: spec.seed, model: pipeline.pkg.name, modelHash: pipeline.pkg.hash, unknownWords: result.unknownWords, prompt: spec.prompt,
       steps: spec.steps, guidanceScale: spec.guidanceScale, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, scheduler: spec.scheduler,
       timings: {
         queuedMs: job.startedAt - job.createdAt, textEncodeMs: result.timings.textEncodeMs, denoiseMs: result.timings.denoiseMs,

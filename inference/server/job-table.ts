@@ -1,11 +1,12 @@
-// Jobs by request id. Finished jobs stay for a while so a retried request id gets the same result instead of a
+// The daemon's table of jobs by request id (the bots keep their own record of jobs; this one holds the daemon's
+// Job objects: their streams, replay history and abort signal). Finished jobs stay for a while so a retried request id gets the same result instead of a
 // second generation; the oldest are dropped beyond a count, a byte budget or an age.
 //
 // Every call is O(1) amortised whatever the number of jobs waiting: finished jobs are kept in the order they
 // finished, with their byte total, and evicted from the front; queued and running jobs are never looked at.
 import type { Job } from './job.ts';
 
-export interface JobRegistryOptions {
+export interface JobTableOptions {
   /** Finished jobs kept for replay. Default 64. */
   keepFinished?: number;
   /** Bytes of finished clips kept for replay. Default 256 MiB. */
@@ -21,7 +22,7 @@ interface FinishedEntry {
   at: number;
 }
 
-export class JobRegistry {
+export class JobTable {
   private readonly jobs = new Map<string, Job>();
   /** Finished jobs, oldest first, from `head` on (a moving start instead of shift(), compacted now and then). */
   private finished: FinishedEntry[] = [];
@@ -32,7 +33,7 @@ export class JobRegistry {
   private readonly keepMs: number;
   private readonly now: () => number;
 
-  constructor(options: JobRegistryOptions = {}) {
+  constructor(options: JobTableOptions = {}) {
     this.keepFinished = options.keepFinished ?? 64;
     this.keepBytes = options.keepBytes ?? 256 * 1024 * 1024;
     this.keepMs = options.keepMs ?? 15 * 60 * 1000;

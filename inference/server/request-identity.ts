@@ -33,6 +33,7 @@ export function requestFingerprint(req: GenerateRequest__Output): string {
     p ? [p.disabled, p.everyNSteps ?? null, p.maxSide ?? null, String(p.format)] : null,
     req.upscale ?? null,
     req.scheduler,
+    req.maxClipBytes ?? null,
   ];
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }

@@ -1,65 +1,102 @@
 // Validation of GenerateRequest: every field checked once, here at the edge. Errors name the field and what it allows.
+// The model-limit rules themselves are shared with the bots (shared/wire/model-limits.ts); this module words their
+// violations for the wire and checks what only the daemon knows (request shape, preview, scheduler, request id).
 import { InvalidArgumentError } from '../errors.ts';
 import { excerpt } from './excerpt.ts';
 import type { ModelPackage } from '../model/package.ts';
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index.ts';
-import type { GenerationParams } from '../pipeline/model-runtime.ts';
+import type { TextToVideoParams } from '../pipeline/text-to-video.ts';
 import { randomSeed } from '../pipeline/rng.ts';
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
-
-export type ClipFormatName = 'mp4' | 'gif' | 'webp';
+import { clipFormatFromWire, CLIP_FORMAT_TO_WIRE, DEFAULT_CLIP_FORMAT, previewFormatFromWire, WIRE_CLIP_FORMAT_NAMES, type ClipFormat, type PreviewFormat } from '../../shared/wire/formats.ts';
+import { findLimitViolation, sizeForAspect as sizeOnGrid, type LimitedValues, type LimitRule, type ModelDefaults, type ModelLimits } from '../../shared/wire/model-limits.ts';
 
 /** A validated request: the generation parameters plus what the daemon needs around them. */
-export interface JobSpec extends Omit<GenerationParams, 'previewEvery' | 'previewMaxSide'> {
+export interface JobSpec extends Omit<TextToVideoParams, 'previewEvery' | 'previewMaxSide'> {
   requestId: string;
   model: string;
   fps: number;
-  formats: ClipFormatName[];
+  formats: ClipFormat[];
   upscale: number;
-  preview: { enabled: boolean; everyNSteps: number; maxSide: number; format: 'webp' | 'gif' };
+  /** GenerateRequest.max_clip_bytes: each clip is fitted under it (media/fit.ts); undefined = no limit. */
+  maxClipBytes: number | undefined;
+  preview: { enabled: boolean; everyNSteps: number; maxSide: number; format: PreviewFormat };
   requester: { userId: string; channelId: string; platform: string; serverId: string; displayName: string };
 }
 
+/** The largest uint32: max_clip_bytes may be anything the wire can carry, from 1 byte up. */
+const MAX_UINT32 = 0xffff_ffff;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const FORMAT_NAMES: Record<string, ClipFormatName> = { MP4: 'mp4', OUTPUT_FORMAT_UNSPECIFIED: 'mp4', GIF: 'gif', WEBP: 'webp' };
 
+/** Ranges of the daemon's own fields (not the model's), worded as the model's are. */
 function inRange(field: string, value: number, min: number, max: number, integer = true): number {
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-    throw new InvalidArgumentError(field, `${value} is out of range; allowed: ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+    throw new InvalidArgumentError(field, describeLimitViolation({ rule: 'range', value, min, max, integer }));
   }
   return value;
 }
 
 function shortText(field: string, value: string, max: number): string {
-  if (value.length > max) throw new InvalidArgumentError(field, `is ${value.length} characters long; at most ${max} allowed`);
+  if (value.length > max) throw new InvalidArgumentError(field, describeLimitViolation({ rule: 'too_long', length: value.length, max }));
   return value;
+}
+
+/** A package's limits in the wire's shape (ListModels sends these; the shared rules read them). */
+export function wireModelLimits(pkg: ModelPackage): ModelLimits {
+  const l = pkg.config.limits;
+  return {
+    minSteps: l.min_steps, maxSteps: l.max_steps, minGuidance: l.min_guidance, maxGuidance: l.max_guidance, minFrames: l.min_frames, maxFrames: l.max_frames,
+    temporalFactor: pkg.config.vae_scale_factor_temporal, sizeMultiple: l.size_multiple, minSide: l.min_side, maxSide: l.max_side,
+    minFps: l.min_fps, maxFps: l.max_fps, aspects: l.aspects, maxPromptChars: l.max_prompt_chars,
+  };
+}
+
+/** A package's defaults in the wire's shape. */
+export function wireModelDefaults(pkg: ModelPackage): ModelDefaults {
+  const d = pkg.config.defaults;
+  return { steps: d.steps, guidanceScale: d.guidance_scale, frames: d.frames, width: d.width, height: d.height, fps: d.fps, scheduler: pkg.defaultScheduler, previewEveryNSteps: d.preview_every_n_steps };
 }
 
 /** Width and height for an aspect ratio, keeping the model's default pixel area, on the size grid. */
 export function sizeForAspect(aspect: string, pkg: ModelPackage): { width: number; height: number } {
-  const { defaults, limits } = pkg.config;
-  const [a, b] = aspect.split(':').map(Number) as [number, number];
-  const area = defaults.width * defaults.height;
-  const snap = (v: number) => Math.min(limits.max_side, Math.max(limits.min_side, Math.round(v / limits.size_multiple) * limits.size_multiple));
-  return { width: snap(Math.sqrt((area * a) / b)), height: snap(Math.sqrt((area * b) / a)) };
+  return sizeOnGrid(aspect, wireModelLimits(pkg), pkg.config.defaults);
+}
+
+/** A model-limit violation in the daemon's words: "field: what is wrong; allowed: what is". */
+export function describeLimitViolation(v: LimitRule): string {
+  switch (v.rule) {
+    case 'empty':
+      return 'is empty; describe the clip, e.g. "a red ball bouncing at sunset"';
+    case 'too_long':
+      return `is ${v.length} characters long; at most ${v.max} allowed`;
+    case 'range':
+      return `${v.value} is out of range; allowed: ${v.integer ? 'an integer' : 'a number'} from ${v.min} to ${v.max}`;
+    case 'frames_grid':
+      return `${v.value} is not 1 + a multiple of ${v.temporalFactor} (this model compresses time ${v.temporalFactor}×); try ${v.below} or ${v.above}`;
+    case 'size_grid':
+      return `${v.value} is not a multiple of ${v.multiple}; allowed: multiples of ${v.multiple} from ${v.min} to ${v.max}`;
+    case 'not_listed':
+      return `"${excerpt(v.value)}" is not supported; allowed: ${v.allowed.join(', ')}`;
+  }
+}
+
+/** Throws INVALID_ARGUMENT for the first value outside the model's limits. */
+function checkLimits(values: LimitedValues, limits: ModelLimits): void {
+  const violation = findLimitViolation(values, limits);
+  if (violation) throw new InvalidArgumentError(violation.field, describeLimitViolation(violation));
 }
 
 export function validateGenerateRequest(req: GenerateRequest__Output, pkg: ModelPackage, makeRequestId: () => string): JobSpec {
-  const { defaults, limits, vae_scale_factor_temporal: tf } = pkg.config;
+  const { defaults } = pkg.config;
+  const limits = wireModelLimits(pkg);
 
   const prompt = req.prompt.trim();
-  if (!prompt) throw new InvalidArgumentError('prompt', 'is empty; describe the clip, e.g. "a red ball bouncing at sunset"');
-  shortText('prompt', prompt, limits.max_prompt_chars);
-  const negativePrompt = shortText('negative_prompt', req.negativePrompt.trim(), limits.max_prompt_chars);
-
-  const steps = inRange('steps', req.steps ?? defaults.steps, limits.min_steps, limits.max_steps);
-  const guidanceScale = inRange('guidance_scale', req.guidanceScale ?? defaults.guidance_scale, limits.min_guidance, limits.max_guidance, false);
-  const frames = inRange('frames', req.frames ?? defaults.frames, limits.min_frames, limits.max_frames);
-  if ((frames - 1) % tf !== 0) {
-    const lower = frames - ((frames - 1) % tf);
-    throw new InvalidArgumentError('frames', `${frames} is not 1 + a multiple of ${tf} (this model compresses time ${tf}×); try ${lower} or ${lower + tf}`);
-  }
-  const fps = inRange('fps', req.fps ?? defaults.fps, limits.min_fps, limits.max_fps);
+  const negativePrompt = req.negativePrompt.trim();
+  const steps = req.steps ?? defaults.steps;
+  const guidanceScale = req.guidanceScale ?? defaults.guidance_scale;
+  const frames = req.frames ?? defaults.frames;
+  const fps = req.fps ?? defaults.fps;
+  checkLimits({ prompt, negativePrompt, steps, guidanceScale, frames, fps }, limits);
 
   let width = defaults.width;
   let height = defaults.height;
@@ -67,23 +104,21 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
   if (hasSize && req.aspect) throw new InvalidArgumentError('aspect', 'give either aspect or width and height, not both');
   if (hasSize) {
     if (req.width === undefined || req.height === undefined) throw new InvalidArgumentError(req.width === undefined ? 'width' : 'height', 'width and height must be given together');
-    for (const [field, v] of [['width', req.width], ['height', req.height]] as const) {
-      inRange(field, v, limits.min_side, limits.max_side);
-      if (v % limits.size_multiple !== 0) throw new InvalidArgumentError(field, `${v} is not a multiple of ${limits.size_multiple}; allowed: multiples of ${limits.size_multiple} from ${limits.min_side} to ${limits.max_side}`);
-    }
+    checkLimits({ width: req.width, height: req.height }, limits);
     width = req.width;
     height = req.height;
   } else if (req.aspect) {
-    if (!limits.aspects.includes(req.aspect)) throw new InvalidArgumentError('aspect', `"${excerpt(req.aspect)}" is not supported; allowed: ${limits.aspects.join(', ')}`);
-    ({ width, height } = sizeForAspect(req.aspect, pkg));
+    checkLimits({ aspect: req.aspect }, limits);
+    ({ width, height } = sizeOnGrid(req.aspect, limits, defaults));
   }
 
   const upscale = inRange('upscale', req.upscale ?? 1, 1, 4);
+  const maxClipBytes = req.maxClipBytes !== undefined ? inRange('max_clip_bytes', req.maxClipBytes, 1, MAX_UINT32) : undefined;
 
-  const formats: ClipFormatName[] = [];
-  for (const raw of req.formats.length ? req.formats : ['MP4']) {
-    const name = FORMAT_NAMES[String(raw)];
-    if (!name) throw new InvalidArgumentError('formats', `unknown format ${excerpt(String(raw))}; allowed: MP4, GIF, WEBP`);
+  const formats: ClipFormat[] = [];
+  for (const raw of req.formats.length ? req.formats : [CLIP_FORMAT_TO_WIRE[DEFAULT_CLIP_FORMAT]]) {
+    const name = clipFormatFromWire(raw);
+    if (!name) throw new InvalidArgumentError('formats', `unknown format ${excerpt(String(raw))}; allowed: ${WIRE_CLIP_FORMAT_NAMES.join(', ')}`);
     if (formats.includes(name)) throw new InvalidArgumentError('formats', `${excerpt(String(raw))} is listed twice; list each format at most once`);
     formats.push(name);
   }
@@ -97,7 +132,7 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
   const p = req.preview;
   const everyNSteps = p?.everyNSteps !== undefined ? inRange('preview.every_n_steps', p.everyNSteps, 1, steps) : Math.min(defaults.preview_every_n_steps, steps);
   const maxSide = p?.maxSide !== undefined ? inRange('preview.max_side', p.maxSide, 32, 512) : 128;
-  const previewFormat = p?.format === 'GIF_PREVIEW' ? 'gif' : 'webp';
+  const previewFormat = previewFormatFromWire(p?.format);
 
   let requestId = req.requestId;
   if (requestId && !REQUEST_ID.test(requestId)) throw new InvalidArgumentError('request_id', 'allowed: 1 to 128 characters of letters, digits, ".", "_", ":" and "-"');
@@ -127,6 +162,7 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
     scheduler,
     formats,
     upscale,
+    maxClipBytes,
     preview: { enabled: !p?.disabled, everyNSteps, maxSide, format: previewFormat },
     requester,
   };

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { resolveClientTls, resolveServerTls, resolveToken, type ClientTlsFiles, type ServerTlsFiles } from './transport.ts';
 import { EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type Section } from './variables.ts';
+import { DEFAULT_DAEMON_ADDRESS } from '../wire/address.ts';
 
 export { VARIABLES, OWNED_PREFIXES, EXECUTION_PROVIDERS, SLACK_MODES, type VariableSpec } from './variables.ts';
 export { clientTransportFromEnv, TransportConfigError, type ClientTlsFiles, type ServerTlsFiles } from './transport.ts';
@@ -205,7 +206,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     env: merged,
     dotenvPath,
     daemon: {
-      listen: str('ANIMATE_LISTEN') ?? '127.0.0.1:50051',
+      listen: str('ANIMATE_LISTEN') ?? DEFAULT_DAEMON_ADDRESS,
       modelsDir: path.resolve(cwd, str('ANIMATE_MODELS_DIR') ?? 'models'),
       defaultModel: str('ANIMATE_DEFAULT_MODEL') ?? 'tiny-world',
       concurrency: num('ANIMATE_CONCURRENCY') ?? 1,

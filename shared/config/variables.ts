@@ -2,6 +2,7 @@
 // `npm start -- --help` prints this table; loadConfig() validates against it. Add a variable here, nowhere else.
 import { z } from 'zod';
 import { DEFAULT_DRAIN_SECONDS } from '../shutdown-signals.ts';
+import { DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, HOST_PORT_PATTERN, MAX_PORT } from '../wire/address.ts';
 
 export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export const SLACK_MODES = ['socket', 'http'] as const;
@@ -21,11 +22,10 @@ export interface VariableSpec {
   schema: z.ZodType;
 }
 
-const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
+// The HOST:PORT rule is the wire's (shared/wire/address.ts), so what a setting accepts the daemon can listen on.
 const hostPort = (name: string) =>
-  z.string().regex(HOST_PORT, { error: `${name} must be HOST:PORT, e.g. 127.0.0.1:50051` }).refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, {
-    error: `${name} must be HOST:PORT with a port from 0 to 65535`,
+  z.string().regex(HOST_PORT_PATTERN, { error: `${name} must be ${HOST_PORT_HINT}` }).refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= MAX_PORT, {
+    error: `${name} must be HOST:PORT with a port from 0 to ${MAX_PORT}`,
   });
 const port = (name: string) => {
   const message = `${name} must be a port number from 0 to 65535 (0 picks a free one)`;
@@ -58,7 +58,7 @@ const mb = (name: string) => {
 
 export const VARIABLES: readonly VariableSpec[] = [
   // Daemon
-  { name: 'ANIMATE_LISTEN', section: 'daemon', default: '127.0.0.1:50051', accepts: 'HOST:PORT', meaning: 'where the embedded daemon listens for gRPC (port 0 picks a free one)', schema: hostPort('ANIMATE_LISTEN') },
+  { name: 'ANIMATE_LISTEN', section: 'daemon', default: DEFAULT_DAEMON_ADDRESS, accepts: 'HOST:PORT', meaning: 'where the embedded daemon listens for gRPC (port 0 picks a free one)', schema: hostPort('ANIMATE_LISTEN') },
   { name: 'ANIMATE_MODELS_DIR', section: 'daemon', default: 'models', accepts: 'a folder', meaning: 'folder whose sub-folders are model packages, or one package folder (relative to the repository)', schema: text('ANIMATE_MODELS_DIR') },
   { name: 'ANIMATE_DEFAULT_MODEL', section: 'daemon', default: 'tiny-world', accepts: 'a model folder name', meaning: 'model used when a request names none', schema: text('ANIMATE_DEFAULT_MODEL') },
   { name: 'ANIMATE_CONCURRENCY', section: 'daemon', default: '1', accepts: '1–64', meaning: 'jobs denoising at once (their steps are batched)', schema: whole('ANIMATE_CONCURRENCY', 1, 64) },

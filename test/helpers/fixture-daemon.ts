@@ -52,6 +52,38 @@ export async function collectSettled(stream: AsyncIterable<GenerateEvent__Output
   }
 }
 
+/**
+ * Follows a Generate stream: it keeps being consumed into `events`; `settled` resolves (never rejects) once it ends or
+ * fails; `until(pred)` resolves on the first event matching `pred` and rejects if the stream ends without one.
+ */
+export function follow(stream: AsyncIterable<GenerateEvent__Output>) {
+  const events: GenerateEvent__Output[] = [];
+  const waiters: Array<{ pred: (e: GenerateEvent__Output) => boolean; resolve: () => void }> = [];
+  const settled = (async () => {
+    try {
+      for await (const e of stream) {
+        events.push(e);
+        for (const w of [...waiters]) if (w.pred(e)) w.resolve();
+      }
+      return { events, error: undefined };
+    } catch (err) {
+      return { events, error: err as { code: number; details: string; metadata: { get(k: string): unknown[] } } };
+    }
+  })();
+  return {
+    events,
+    settled,
+    /** Resolves on the first event matching `pred`; rejects if the stream ends without one. */
+    until: (pred: (e: GenerateEvent__Output) => boolean) =>
+      events.some(pred)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            waiters.push({ pred, resolve });
+            void settled.then((r) => reject(new Error(`the stream ended without the event awaited: ${r.error ? `${r.error.code} ${r.error.details}` : 'ok'}`)));
+          }),
+  };
+}
+
 /** Concatenates the clip chunks of one format. */
 export function clipBytes(events: GenerateEvent__Output[], format = 'MP4'): Buffer {
   const chunks = events.filter((e) => e.clip && e.clip.format === format).map((e) => e.clip!);

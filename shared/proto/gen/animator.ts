@@ -5,6 +5,7 @@ import type { AnimatorClient as _animate_v1_AnimatorClient, AnimatorDefinition a
 import type { CancelRequest as _animate_v1_CancelRequest, CancelRequest__Output as _animate_v1_CancelRequest__Output } from './animate/v1/CancelRequest';
 import type { CancelResponse as _animate_v1_CancelResponse, CancelResponse__Output as _animate_v1_CancelResponse__Output } from './animate/v1/CancelResponse';
 import type { ClipChunk as _animate_v1_ClipChunk, ClipChunk__Output as _animate_v1_ClipChunk__Output } from './animate/v1/ClipChunk';
+import type { ClipFit as _animate_v1_ClipFit, ClipFit__Output as _animate_v1_ClipFit__Output } from './animate/v1/ClipFit';
 import type { Done as _animate_v1_Done, Done__Output as _animate_v1_Done__Output } from './animate/v1/Done';
 import type { GenerateEvent as _animate_v1_GenerateEvent, GenerateEvent__Output as _animate_v1_GenerateEvent__Output } from './animate/v1/GenerateEvent';
 import type { GenerateRequest as _animate_v1_GenerateRequest, GenerateRequest__Output as _animate_v1_GenerateRequest__Output } from './animate/v1/GenerateRequest';
@@ -32,6 +33,7 @@ export interface ProtoGrpcType {
       CancelRequest: MessageTypeDefinition<_animate_v1_CancelRequest, _animate_v1_CancelRequest__Output>
       CancelResponse: MessageTypeDefinition<_animate_v1_CancelResponse, _animate_v1_CancelResponse__Output>
       ClipChunk: MessageTypeDefinition<_animate_v1_ClipChunk, _animate_v1_ClipChunk__Output>
+      ClipFit: MessageTypeDefinition<_animate_v1_ClipFit, _animate_v1_ClipFit__Output>
       Done: MessageTypeDefinition<_animate_v1_Done, _animate_v1_Done__Output>
       GenerateEvent: MessageTypeDefinition<_animate_v1_GenerateEvent, _animate_v1_GenerateEvent__Output>
       GenerateRequest: MessageTypeDefinition<_animate_v1_GenerateRequest, _animate_v1_GenerateRequest__Output>

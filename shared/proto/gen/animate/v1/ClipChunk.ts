@@ -1,6 +1,7 @@
 // Original file: proto/animate/v1/animator.proto
 
 import type { OutputFormat as _animate_v1_OutputFormat, OutputFormat__Output as _animate_v1_OutputFormat__Output } from '../../animate/v1/OutputFormat';
+import type { ClipFit as _animate_v1_ClipFit, ClipFit__Output as _animate_v1_ClipFit__Output } from '../../animate/v1/ClipFit';
 
 export interface ClipChunk {
   'format'?: (_animate_v1_OutputFormat);
@@ -13,6 +14,7 @@ export interface ClipChunk {
   'height'?: (number);
   'frames'?: (number);
   'fps'?: (number);
+  'fit'?: (_animate_v1_ClipFit | null);
 }
 
 export interface ClipChunk__Output {
@@ -26,4 +28,5 @@ export interface ClipChunk__Output {
   'height': (number);
   'frames': (number);
   'fps': (number);
+  'fit': (_animate_v1_ClipFit__Output | null);
 }

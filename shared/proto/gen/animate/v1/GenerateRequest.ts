@@ -22,6 +22,7 @@ export interface GenerateRequest {
   'requester'?: (_animate_v1_Requester | null);
   'upscale'?: (number);
   'scheduler'?: (string);
+  'maxClipBytes'?: (number);
   '_seed'?: "seed";
   '_steps'?: "steps";
   '_guidanceScale'?: "guidanceScale";
@@ -30,6 +31,7 @@ export interface GenerateRequest {
   '_height'?: "height";
   '_fps'?: "fps";
   '_upscale'?: "upscale";
+  '_maxClipBytes'?: "maxClipBytes";
 }
 
 export interface GenerateRequest__Output {
@@ -50,6 +52,7 @@ export interface GenerateRequest__Output {
   'requester': (_animate_v1_Requester__Output | null);
   'upscale'?: (number);
   'scheduler': (string);
+  'maxClipBytes'?: (number);
   '_seed'?: "seed";
   '_steps'?: "steps";
   '_guidanceScale'?: "guidanceScale";
@@ -58,4 +61,5 @@ export interface GenerateRequest__Output {
   '_height'?: "height";
   '_fps'?: "fps";
   '_upscale'?: "upscale";
+  '_maxClipBytes'?: "maxClipBytes";
 }

@@ -1,9 +1,9 @@
 /**
- * Encode timings of the media module: `npx tsx inference/media/bench.ts [--runs N]`.
+ * Encode timings of the media module (inference/media): `npx tsx tools/bench/media.ts [--runs N]`.
  * Prints the median and fastest wall time per case, with output sizes. The synthetic clip has smooth moving
  * gradients plus a sliding square, closer to generated video than flat colour (which would flatter the encoders).
  */
-import { encodeClip, encodePreview, getMediaBinaries, type ClipFormat, type RgbVideo } from './index.ts';
+import { encodeClip, encodePreview, getMediaBinaries, type ClipFormat, type RgbVideo } from '../../inference/media/index.ts';
 
 function syntheticVideo(width: number, height: number, frames: number, fps = 8): RgbVideo {
   const list: Uint8Array[] = [];

@@ -1,5 +1,6 @@
-// One generation through a running daemon: collects the MP4 chunks and decodes them back into RGB frames.
-import { decodeFrames } from '../media/index.ts';
+// One generation through a running daemon, as any client makes it: collects the MP4 chunks and decodes them back
+// into RGB frames.
+import { decodeFrames } from '../../inference/media/index.ts';
 import { connectAnimator } from '../../shared/rpc/client.ts';
 import type { Frames } from './checks.ts';
 
@@ -8,7 +9,7 @@ export interface GenerateOptions {
   seed: number;
   steps?: number;
   guidanceScale?: number;
-  /** One of the daemon's samplers (ModelInfo.schedulers); absent: the model's. */
+  /** One of the daemon's schedulers (ModelInfo.schedulers); absent: the model's. */
   scheduler?: string;
   model?: string;
 }

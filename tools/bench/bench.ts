@@ -1,4 +1,5 @@
-// `npm run bench`: speed and memory figures for a model package, on this machine.
+// `npm run bench`: speed and memory figures for a model package, on this machine. A tool above the daemon: it runs
+// the text-to-video pipeline alone (its own worker and sessions), then a daemon over gRPC on loopback as a client.
 //   per-step denoiser time (pure session.run, batch 2 with guidance), whole-pipeline time, the ratio of pipeline
 //   time to the sum of pure session.run times (goal ≤ 1.05), time to first preview, the event loop's largest delay
 //   during generation (goal ≤ 20 ms), encode time, and peak RSS. Medians over --runs runs.
@@ -6,12 +7,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectAnimator } from '../../shared/rpc/client.ts';
-import { createLogger } from '../log.ts';
-import { readModelPackage } from '../model/package.ts';
-import { ModelRuntime } from '../pipeline/model-runtime.ts';
-import { DEFAULT_MODELS_DIR, DEFAULT_MODEL, startDaemon } from '../server/daemon.ts';
-import { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
-import { encodeClip } from '../media/index.ts';
+import { createLogger } from '../../inference/log.ts';
+import { readModelPackage } from '../../inference/model/package.ts';
+import { ModelSessions } from '../../inference/model/sessions.ts';
+import { TextToVideo } from '../../inference/pipeline/text-to-video.ts';
+import { DEFAULT_MODELS_DIR, DEFAULT_MODEL, startDaemon } from '../../inference/server/daemon.ts';
+import { OnnxWorkerClient } from '../../inference/worker/onnx-worker-client.ts';
+import { encodeClip } from '../../inference/media/index.ts';
 
 const USAGE = `Usage: npm run bench -- [--model-dir DIR] [--runs N] [--steps N] [--prompt TEXT] [--threads N]
 
@@ -42,22 +44,23 @@ async function main(): Promise<void> {
 
   // 1. The pipeline alone (no previews, no encode): wall time vs the sum of pure session.run times.
   const worker = new OnnxWorkerClient({ executionProvider: 'cpu', intraOpThreads: threads });
-  const runtime = await ModelRuntime.load(pkg, worker);
+  const sessions = await ModelSessions.load(pkg, worker);
+  const pipeline = new TextToVideo(sessions);
   const params = { prompt, negativePrompt: '', seed: 1, steps, guidanceScale: d.guidance_scale, frames: d.frames, width: d.width, height: d.height, scheduler: pkg.defaultScheduler, previewEvery: 0, previewMaxSide: 128 };
-  await runtime.generate({ ...params, steps: 2 }); // warm-up
+  await pipeline.run({ ...params, steps: 2 }); // warm-up
   const pipelineMs: number[] = [];
   const ratio: number[] = [];
   const stepMs: number[] = [];
   const decodeMs: number[] = [];
   const encodeMs: Record<'mp4' | 'gif' | 'webp', number[]> = { mp4: [], gif: [], webp: [] };
   for (let i = 0; i < runs; i++) {
-    const before = { ...runtime.batchStats };
+    const before = { ...pipeline.batchStats };
     const t0 = performance.now();
-    const result = await runtime.generate({ ...params, seed: i + 1 });
+    const result = await pipeline.run({ ...params, seed: i + 1 });
     const wall = performance.now() - t0;
     pipelineMs.push(wall);
     ratio.push(wall / result.timings.sessionRunMs);
-    stepMs.push((runtime.batchStats.runMs - before.runMs) / (runtime.batchStats.runs - before.runs));
+    stepMs.push((pipeline.batchStats.runMs - before.runMs) / (pipeline.batchStats.runs - before.runs));
     decodeMs.push(result.timings.decodeMs);
     for (const format of ['mp4', 'gif', 'webp'] as const) {
       const e0 = performance.now();
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
       encodeMs[format].push(performance.now() - e0);
     }
   }
-  await runtime.dispose();
+  await sessions.dispose();
   await worker.close();
 
   // 2. Through the daemon over gRPC on loopback: end-to-end time, first preview, event-loop delay.

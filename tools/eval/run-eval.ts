@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { decimalFlag, integerFlag } from '../cli/flags.ts';
+import { decimalFlag, integerFlag } from '../../inference/cli/flags.ts';
 import { judgeClip, type Frames } from './checks.ts';
 import { generateClip } from './generate.ts';
 import { GOALS, score, table, type Scored } from './report.ts';
@@ -39,7 +39,7 @@ temporal consistency) with analytic checks on the pixels.
   --model DIR        model package to evaluate (default: the daemon's default, models/tiny-world)
   --steps N          denoising steps (default: the model's)
   --guidance G       classifier-free guidance scale (default: the model's)
-  --scheduler NAME   sampler: euler, unipc or dpm++ (default: the model's; the daemon rejects other names)
+  --scheduler NAME   solver: euler, unipc or dpm++ (default: the model's; the daemon rejects other names)
   --seeds K          seeds per prompt (default 1)
   --limit N          only the first N prompts (with --frames-dir: the first N clips of the folder)
   --save DIR         keep the generated clips (DIR/cases.json + .rgb), to re-score them with --frames-dir
@@ -126,7 +126,7 @@ async function evaluate(
     const saved: object[] = [];
     if (values.save) mkdirSync(values.save, { recursive: true });
     const t0 = performance.now();
-    const { startDaemon } = await import('../server/daemon.ts');
+    const { startDaemon } = await import('../../inference/server/daemon.ts');
     const modelDir = values.model ? path.resolve(values.model) : undefined;
     // A package is served under the name in its model_index.json.
     const modelName = modelDir ? (JSON.parse(readFileSync(path.join(modelDir, 'model_index.json'), 'utf8')) as { name?: string }).name : undefined;

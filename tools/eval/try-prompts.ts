@@ -1,12 +1,12 @@
 // Quick look at how the model does on given prompts (training-distribution sanity check):
-//   npx tsx inference/eval/try-prompts.ts [--model DIR] [--steps N] "prompt|colour|motion|scene|seed" ...
+//   npx tsx tools/eval/try-prompts.ts [--model DIR] [--steps N] "prompt|colour|motion|scene|seed" ...
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { judgeClip } from './checks.ts';
 import { generateClip } from './generate.ts';
 import { loadWorld } from './world.ts';
-import { startDaemon } from '../server/daemon.ts';
+import { startDaemon } from '../../inference/server/daemon.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { model: { type: 'string' }, steps: { type: 'string' } } });
 const world = loadWorld();

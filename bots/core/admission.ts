@@ -1,0 +1,106 @@
+// Admission: whether a request may start, and how many jobs it becomes. In order: a repeated idempotency key returns
+// the first request's jobs; a closing core refuses; the content filter, the model's limits and the person's usage
+// lease are checked (each refusal shown on the surface); then one job per variant, with neighbouring seeds and a
+// surface of its own for each variant after the first.
+import type { ModelInfo__Output } from '../../shared/rpc/types.ts';
+import type { JobSurface, Requester } from './adapter.ts';
+import type { AnimateExtra, AnimateResult } from './api.ts';
+import type { ContentFilter } from './content-filter.ts';
+import { CancelledError, toBotError } from './errors.ts';
+import { requestKey, seedAfter, type IdSource } from './ids.ts';
+import type { JobSpec } from './job-launch.ts';
+import type { ChatJobs, JobRecord } from './jobs.ts';
+import type { UsageLease, UsageLimiter } from './limits.ts';
+import type { Logger } from './logger.ts';
+import type { ModelCatalog } from './model-catalog.ts';
+import { MAX_VARIANTS, checkAgainstModel, type AnimateOptions } from './options.ts';
+import { refuse } from './refusal.ts';
+
+export interface AdmissionContext {
+  jobs: ChatJobs;
+  catalog: ModelCatalog;
+  limiter: UsageLimiter;
+  /** Undefined: no content filter. */
+  filter: ContentFilter | undefined;
+  ids: IdSource;
+  logger: Logger;
+  /** True once the core is shutting down: new requests are refused. */
+  isClosing(): boolean;
+  /** Starts one admitted job (job-launch.ts in the core; a recorder in a unit test). */
+  launch(spec: JobSpec): JobRecord;
+}
+
+/** The jobs an earlier request with this key started (the first and its variants), if any. */
+export function duplicateOf(jobs: ChatJobs, key: string): AnimateResult | undefined {
+  const first = jobs.get(key);
+  if (!first) return undefined;
+  const all = [first];
+  for (let i = 2; i <= MAX_VARIANTS; i++) {
+    const v = jobs.get(`${key}.v${i}`);
+    if (v) all.push(v);
+  }
+  return { jobs: all, finished: Promise.all(all.map((j) => j.finished)), duplicate: true };
+}
+
+/** The checks every request passes before anything starts; throws the BotError to show. */
+async function check(ctx: AdmissionContext, options: AnimateOptions, requester: Requester): Promise<{ model: ModelInfo__Output | undefined; lease: UsageLease }> {
+  ctx.filter?.check(options.prompt);
+  const model = await ctx.catalog.find(options.model);
+  if (model) checkAgainstModel(options, model);
+  return { model, lease: ctx.limiter.acquire(requester, options.variants) };
+}
+
+/** Admits a request and starts its jobs; a refusal is shown on `surface` and returned with no jobs. */
+export async function admit(ctx: AdmissionContext, surface: JobSurface, requester: Requester, input: AnimateOptions, extra: AnimateExtra = {}): Promise<AnimateResult> {
+  const key = extra.requestId ? requestKey(extra.requestId) : undefined;
+  const duplicate = key ? duplicateOf(ctx.jobs, key) : undefined;
+  if (duplicate) return duplicate;
+  if (ctx.isClosing()) return refuse(surface, new CancelledError('The bot is shutting down; try again in a moment.'), ctx.logger);
+  const options: AnimateOptions = { ...input, variants: Math.min(MAX_VARIANTS, Math.max(1, input.variants || 1)) };
+  let admitted;
+  try {
+    admitted = await check(ctx, options, requester);
+  } catch (err) {
+    return refuse(surface, toBotError(err), ctx.logger);
+  }
+  const started = await startVariants(ctx, { surface, requester, options, extra, baseId: key ?? ctx.ids.jobId(requester.platform), ...admitted });
+  return { jobs: started, finished: Promise.all(started.map((j) => j.finished)) };
+}
+
+interface Admitted {
+  surface: JobSurface;
+  requester: Requester;
+  options: AnimateOptions;
+  extra: AnimateExtra;
+  baseId: string;
+  model: ModelInfo__Output | undefined;
+  lease: UsageLease;
+}
+
+/**
+ * One job per variant: variant i gets seed base+i-1 (a random base when several are asked without a seed) and id
+ * `<base>.v<i>`; a variant whose surface cannot be opened is skipped and its slot of the lease given back.
+ */
+async function startVariants(ctx: AdmissionContext, a: Admitted): Promise<JobRecord[]> {
+  const count = a.options.variants;
+  const baseSeed = a.options.seed ?? (count > 1 ? ctx.ids.seed() : undefined);
+  const started: JobRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const variant = count > 1 ? { index: i + 1, count } : undefined;
+    let surface = a.surface;
+    if (i > 0) {
+      try {
+        surface = await a.surface.spawn({ reason: 'variant', label: `Variant ${i + 1} of ${count}`, requester: a.requester });
+      } catch (err) {
+        ctx.logger.error(`could not open a surface for variant ${i + 1}`, err);
+        a.lease.releaseOne();
+        continue;
+      }
+    }
+    const seed = baseSeed === undefined ? undefined : seedAfter(baseSeed, i);
+    const options: AnimateOptions = { ...a.options, variants: 1, ...(seed === undefined ? {} : { seed }) };
+    const id = i === 0 ? a.baseId : `${a.baseId}.v${i + 1}`;
+    started.push(ctx.launch({ id, surface, requester: a.requester, options, variant, model: a.model, seed, extra: a.extra, onEnd: () => a.lease.releaseOne() }));
+  }
+  return started;
+}

@@ -1,0 +1,107 @@
+// The Slack front-end: a Bolt app (Socket Mode or HTTP, bots/slack/app.ts) with the animate plugin registered on
+// it. startSlackBot is the whole standalone app (also for code that embeds it); createSlackFrontEnd wraps it in the
+// FrontEnd interface that app/start.ts and main.ts run.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { App } from '@slack/bolt';
+import { createBotCore, type BotCore, type BotCoreOptions } from '../core/bot.ts';
+import type { Clock } from '../core/clock.ts';
+import type { FrontEnd, FrontEndDeps } from '../core/front-end.ts';
+import { consoleLogger, type Logger } from '../core/logger.ts';
+import { createSlackApp } from './app.ts';
+import { SlackConfigError, type SlackBotConfig } from './config.ts';
+import { registerAnimate, type SlackAnimateOptions, type SlackAnimatePlugin } from './plugin.ts';
+
+export interface SlackBotDeps {
+  /** A core to share (e.g. with the Discord front-end in `npm start`); otherwise one is made from `daemon`. */
+  core?: BotCore;
+  /** Where the daemon is, when no core is given. */
+  daemon?: { address: string; token?: string | undefined; tls?: BotCoreOptions['tls'] };
+  /** Extra core options when the core is made here (limits, content filter, deadline…). */
+  coreOptions?: Omit<BotCoreOptions, 'connection' | 'daemonAddress' | 'token' | 'tls'>;
+  /** Extra plugin options (preview interval, rate gate…). */
+  plugin?: Omit<SlackAnimateOptions, 'core'>;
+  clock?: Clock;
+  logger?: Logger;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface RunningSlackBot {
+  app: App;
+  plugin: SlackAnimatePlugin;
+  core: BotCore;
+  mode: SlackBotConfig['mode'];
+  /** In http mode: where Slack's requests go (`…/slack/events`). */
+  url?: string;
+  port?: number;
+  /** Stops the receiver, lets running jobs end, closes the core if it was made here. */
+  stop(): Promise<void>;
+}
+
+export async function startSlackBot(config: SlackBotConfig, deps: SlackBotDeps = {}): Promise<RunningSlackBot> {
+  const logger = deps.logger ?? consoleLogger('[slack]');
+  let core = deps.core;
+  const ownsCore = !core;
+  if (!core) {
+    if (!deps.daemon) throw new SlackConfigError('ANIMATE_DAEMON_ADDRESS', 'startSlackBot needs a bot core or a daemon address');
+    core = createBotCore({
+      daemonAddress: deps.daemon.address,
+      token: deps.daemon.token,
+      tls: deps.daemon.tls,
+      logger,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...deps.coreOptions,
+    });
+  }
+  const transport = createSlackApp(config, deps.logLevel ? { logLevel: deps.logLevel } : {});
+  const plugin = registerAnimate(transport.app, {
+    adminUserIds: config.adminUserIds,
+    limits: { maxUploadBytes: config.maxUploadBytes },
+    logger,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...deps.plugin,
+    core,
+  });
+  transport.app.error(async (err) => logger.error('slack: unhandled error in a listener', err));
+
+  const running: RunningSlackBot = {
+    app: transport.app,
+    plugin,
+    core,
+    mode: transport.mode,
+    async stop() {
+      await transport.app.stop();
+      if (ownsCore) await core.close();
+    },
+  };
+  if (transport.mode === 'http') {
+    const server = (await transport.app.start({ port: config.port, host: config.host })) as Server;
+    const { port } = server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+    running.port = port;
+    running.url = `http://${host}:${port}/slack/events`;
+    logger.info(`slack: listening for Slack requests on ${running.url}`);
+  } else {
+    await transport.app.start();
+    logger.info('slack: connected with Socket Mode');
+  }
+  return running;
+}
+
+/** The Slack app as a FrontEnd on a shared core (which it does not close). */
+export function createSlackFrontEnd(config: SlackBotConfig, deps: FrontEndDeps): FrontEnd {
+  let running: RunningSlackBot | undefined;
+  return {
+    name: 'Slack',
+    get where() {
+      return running?.url ?? 'Socket Mode';
+    },
+    async start() {
+      running = await startSlackBot(config, { core: deps.core, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
+    },
+    async stop() {
+      await running?.stop();
+      running = undefined;
+    },
+  };
+}

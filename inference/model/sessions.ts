@@ -1,0 +1,64 @@
+// The ONNX sessions of one model package, loaded into the inference worker and checked against the package
+// contract (io-contract.ts). Loading is kept apart from the text-to-video loop (pipeline/text-to-video.ts) so that
+// the model side never needs the pipeline: the registry loads and caches sessions, the pipeline only runs them.
+import path from 'node:path';
+import type { TensorData } from '../backend/onnx.ts';
+import { ModelInvalidError } from '../errors.ts';
+import type { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
+import { checkComponentIO } from './io-contract.ts';
+import type { ComponentName, ModelPackage } from './package.ts';
+
+/** What one session.run gave back: the outputs and the pure run time measured inside the worker. */
+export interface SessionRun {
+  outputs: Record<string, TensorData>;
+  runMs: number;
+}
+
+/**
+ * Loads one component's graph under `key` and checks its inputs and outputs; returns the names of the optional
+ * inputs the graph takes. A file onnxruntime cannot load is the package's fault: a ModelInvalidError naming it.
+ * Shared by the served sessions (below) and the start-up check of the other packages (session-check.ts).
+ */
+export async function loadCheckedSession(pkg: ModelPackage, worker: OnnxWorkerClient, key: string, component: ComponentName): Promise<Set<string>> {
+  const file = pkg.onnx[component];
+  if (!file) return new Set();
+  const rel = path.relative(pkg.dir, file).split(path.sep).join('/');
+  const info = await worker.load(key, file).catch((err: unknown) => {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ModelInvalidError(pkg.dir, `${rel} cannot be loaded by onnxruntime (${why})`, { name: pkg.name, cause: err });
+  });
+  return checkComponentIO(pkg, component, info);
+}
+
+export class ModelSessions {
+  private constructor(
+    readonly pkg: ModelPackage,
+    private readonly worker: OnnxWorkerClient,
+    /** Whether the text encoder takes an attention_mask input (it is optional in the contract). */
+    readonly hasAttentionMask: boolean,
+  ) {}
+
+  /** Loads every session of the package into the worker, one after another, and checks each against the contract. */
+  static async load(pkg: ModelPackage, worker: OnnxWorkerClient): Promise<ModelSessions> {
+    let hasMask = false;
+    for (const component of Object.keys(pkg.onnx) as ComponentName[]) {
+      const present = await loadCheckedSession(pkg, worker, sessionKey(pkg, component), component);
+      if (component === 'text_encoder') hasMask = present.has('attention_mask');
+    }
+    return new ModelSessions(pkg, worker, hasMask);
+  }
+
+  /** One session.run of a component in the worker. */
+  run(component: ComponentName, feeds: Record<string, TensorData>): Promise<SessionRun> {
+    return this.worker.run(sessionKey(this.pkg, component), feeds);
+  }
+
+  async dispose(): Promise<void> {
+    for (const component of Object.keys(this.pkg.onnx) as ComponentName[]) await this.worker.dispose(sessionKey(this.pkg, component));
+  }
+}
+
+/** Served sessions are keyed by content hash: two folders holding the same package share them. */
+function sessionKey(pkg: ModelPackage, component: ComponentName): string {
+  return `${pkg.hash}:${component}`;
+}
