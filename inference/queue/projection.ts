@@ -6,7 +6,7 @@
 // with r running has its i-th waiting job (0-based) at "level" r + i; all jobs of level L start before any of level
 // L + 1, and within one level requesters go by (running descending, last served ascending, arrival ascending).
 // So one sort of the requesters and a bucket pass over the jobs give the whole order: O(jobs + requesters log
-// requesters). test/fair-scheduler.test.ts checks this against the pick-by-pick simulation on random states.
+// requesters). test/daemon/fair-scheduler.test.ts checks this against the pick-by-pick simulation on random states.
 
 export interface OwnerLine<T> {
   /** Jobs of this requester running now. */

@@ -1,6 +1,6 @@
 // The fault suite's runner: starts real daemons in their own processes, runs the fuzz and the scenarios against
 // them, checks after each that the daemon is still alive and serving, and gathers one row per group or scenario.
-// `npm run faults` (cli.ts) and test/faults.test.ts both call runFaults, so the fast cases in `npm test` are the
+// `npm run faults` (cli.ts) and test/tools/faults.test.ts both call runFaults, so the fast cases in `npm test` are the
 // same code as the full suite.
 import { randomBytes } from 'node:crypto';
 import { connectAnimator } from '../../shared/rpc/client.ts';
