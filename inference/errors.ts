@@ -58,7 +58,7 @@ export class QueueFullError extends DaemonError {
   }
 }
 
-export class CancelledError extends DaemonError {
+export class RequestCancelledError extends DaemonError {
   constructor(message: string, options?: CodedErrorOptions) {
     super(DaemonErrorCode.Cancelled, message, options);
   }

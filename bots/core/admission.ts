@@ -6,7 +6,7 @@ import type { ModelInfo__Output } from '../../shared/rpc/types.ts';
 import type { JobSurface, Requester } from './adapter.ts';
 import type { AnimateExtra, AnimateResult } from './api.ts';
 import type { ContentFilter } from './content-filter.ts';
-import { CancelledError, toBotError } from './errors.ts';
+import { JobCancelledError, toBotError } from './errors.ts';
 import { requestKey, seedAfter, type IdSource } from './ids.ts';
 import type { JobSpec } from './job-launch.ts';
 import type { ChatJobs, JobRecord } from './jobs.ts';
@@ -55,7 +55,7 @@ export async function admit(ctx: AdmissionContext, surface: JobSurface, requeste
   const key = extra.requestId ? requestKey(extra.requestId) : undefined;
   const duplicate = key ? duplicateOf(ctx.jobs, key) : undefined;
   if (duplicate) return duplicate;
-  if (ctx.isClosing()) return refuse(surface, new CancelledError('The bot is shutting down; try again in a moment.'), ctx.logger);
+  if (ctx.isClosing()) return refuse(surface, new JobCancelledError('The bot is shutting down; try again in a moment.'), ctx.logger);
   const options: AnimateOptions = { ...input, variants: Math.min(MAX_VARIANTS, Math.max(1, input.variants || 1)) };
   let admitted;
   try {

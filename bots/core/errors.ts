@@ -105,7 +105,7 @@ export class GenerationFailedError extends BotError {
   }
 }
 
-export class CancelledError extends BotError {
+export class JobCancelledError extends BotError {
   constructor(message: string, options?: BotErrorOptions) {
     super(BotErrorCode.Cancelled, message, options);
   }

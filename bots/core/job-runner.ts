@@ -6,7 +6,7 @@ import { isServiceError, type AnimatorConnection } from '../../shared/rpc/client
 import type { ClipChunk__Output, Done__Output, GenerateEvent__Output, GenerateRequest } from '../../shared/rpc/types.ts';
 import type { ClipFile, ClipFormat, ClipInfo, ClipTimings, JobSurface } from './adapter.ts';
 import type { Clock } from './clock.ts';
-import { BotError, CancelledError, DaemonStalledError, DeadlineExceededError, GenerationFailedError, toBotError } from './errors.ts';
+import { BotError, JobCancelledError, DaemonStalledError, DeadlineExceededError, GenerationFailedError, toBotError } from './errors.ts';
 import type { JobOutcome, JobRecord } from './jobs.ts';
 import type { Logger } from './logger.ts';
 import { clipFileName } from './request.ts';
@@ -231,7 +231,7 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
   let done: Done__Output | undefined;
   try {
     // A job stopped before its call starts (e.g. the adapter could not post its message) never reaches the daemon.
-    if (job.abort.signal.aborted) throw job.stopReason ?? new CancelledError('The job was stopped before it started.');
+    if (job.abort.signal.aborted) throw job.stopReason ?? new JobCancelledError('The job was stopped before it started.');
     const deadline = ctx.deadlineMs ? new Date(Date.now() + ctx.deadlineMs) : undefined;
     const stream = ctx.connection.generate(request, deadline ? { signal: job.abort.signal, deadline } : { signal: job.abort.signal });
     watchdog.start();

@@ -9,7 +9,7 @@ import { status as GrpcStatus, type Metadata } from '@grpc/grpc-js';
 import { isServiceError } from '../../shared/rpc/client.ts';
 import {
   BotError,
-  CancelledError,
+  JobCancelledError,
   DaemonUnavailableError,
   DeadlineExceededError,
   GenerationFailedError,
@@ -122,7 +122,7 @@ export function botErrorFromRpc(err: unknown): BotError {
     case GrpcStatus.CANCELLED: {
       // The reason can be another person's text (Cancel.reason): redacted and capped like any detail.
       const reason = redactDetail(details).replace(/[.\s]+$/, '');
-      return new CancelledError(`The job was cancelled by the daemon${reason ? `: ${reason}` : ''}.`, { cause: err });
+      return new JobCancelledError(`The job was cancelled by the daemon${reason ? `: ${reason}` : ''}.`, { cause: err });
     }
     default: {
       const daemonCode = knownDaemonCode(err);

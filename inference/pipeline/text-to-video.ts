@@ -3,7 +3,7 @@
 // VAE decode. One instance per served model, shared by its jobs, so their denoiser steps meet in one DenoiseBatcher.
 // Loading the sessions is model/sessions.ts's job; this module only runs them.
 import type { TensorData } from '../backend/onnx.ts';
-import { CancelledError, DaemonError, InferenceFailedError } from '../errors.ts';
+import { RequestCancelledError, DaemonError, InferenceFailedError } from '../errors.ts';
 import type { ComponentName, ModelPackage } from '../model/package.ts';
 import type { ModelSessions } from '../model/sessions.ts';
 import { createScheduler, type SchedulerName } from '../schedulers/index.ts';
@@ -67,7 +67,7 @@ const DEFAULT_OPTIONS: Required<TextToVideoOptions> = { maxBatch: 8, uncondCache
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (!signal?.aborted) return;
   const reason: unknown = signal.reason;
-  throw reason instanceof DaemonError ? reason : new CancelledError(typeof reason === 'string' ? reason : 'the request was cancelled');
+  throw reason instanceof DaemonError ? reason : new RequestCancelledError(typeof reason === 'string' ? reason : 'the request was cancelled');
 }
 
 export class TextToVideo {

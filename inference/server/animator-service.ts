@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { AnimatorHandlers, GenerateRequest__Output, ModelInfo } from '../../shared/rpc/types.ts';
-import { CancelledError, DaemonError, DeadlineExceededError, QueueFullError, RequestIdReusedError, RequestIdTakenError, ShuttingDownError, UnauthenticatedError, asDaemonError } from '../errors.ts';
+import { RequestCancelledError, DaemonError, DeadlineExceededError, QueueFullError, RequestIdReusedError, RequestIdTakenError, ShuttingDownError, UnauthenticatedError, asDaemonError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { redactServerDetail } from '../../shared/redact.ts';
 import { DAEMON_ERROR_STATUS, ERROR_CODE_TRAILER, RETRY_AFTER_TRAILER } from '../../shared/wire/error-codes.ts';
@@ -75,7 +75,7 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
       const reason: unknown = job.abort.signal.aborted ? job.abort.signal.reason : err;
       const error = asDaemonError(reason);
       job.finish(error);
-      log[error instanceof CancelledError ? 'info' : 'error'](`job ${error instanceof CancelledError ? 'cancelled' : 'failed'}`, { id: job.id, code: error.code, message: error.message });
+      log[error instanceof RequestCancelledError ? 'info' : 'error'](`job ${error instanceof RequestCancelledError ? 'cancelled' : 'failed'}`, { id: job.id, code: error.code, message: error.message });
     }
   }
 
@@ -154,7 +154,7 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
         clearTimeout(deadlineTimer);
         stream.stop();
         release();
-        if (job.listenerCount === 0) cancelJob(job, new CancelledError('the client closed the stream'));
+        if (job.listenerCount === 0) cancelJob(job, new RequestCancelledError('the client closed the stream'));
       };
       call.on('cancelled', callerGone);
       // A caller that cancelled before this handler ran gets no 'cancelled' event.
@@ -172,7 +172,7 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
         const job = jobs.get(call.request.requestId);
         if (!job) return callback(null, { cancelled: false, state: 'unknown' });
         const state = job.finished ? 'finished' : job.state;
-        if (!job.finished) cancelJob(job, new CancelledError(call.request.reason ? excerpt(call.request.reason) : 'cancelled on request'));
+        if (!job.finished) cancelJob(job, new RequestCancelledError(call.request.reason ? excerpt(call.request.reason) : 'cancelled on request'));
         log.info('cancel', { id: job.id, state });
         callback(null, { cancelled: state !== 'finished', state });
       } catch (err) {

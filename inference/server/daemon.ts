@@ -8,7 +8,7 @@ import { loadProtos } from '../../shared/rpc/proto.ts';
 import type { ExecutionProvider } from '../backend/onnx.ts';
 import { EXECUTION_PROVIDERS } from '../../shared/config/variables.ts';
 import { DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, isHostPort } from '../../shared/wire/address.ts';
-import { CancelledError, ExecutionProviderUnavailableError, InvalidArgumentError, ShuttingDownError } from '../errors.ts';
+import { RequestCancelledError, ExecutionProviderUnavailableError, InvalidArgumentError, ShuttingDownError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { TextToVideo } from '../pipeline/text-to-video.ts';
@@ -188,7 +188,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
           setTimeout(hurry, graceMs).unref();
         });
         if ((await Promise.race([drained, timer])) === 'timeout') {
-          for (const j of running) j.abort.abort(new CancelledError('the daemon shut down before this clip was finished; please send it again'));
+          for (const j of running) j.abort.abort(new RequestCancelledError('the daemon shut down before this clip was finished; please send it again'));
           await drained;
         }
         health.endWatches();

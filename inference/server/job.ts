@@ -5,7 +5,7 @@
 // so a slow or never-reading stream costs the daemon only what that stream has in flight (event-stream.ts).
 // Queue positions and previews are "latest value" events: a cursor that falls behind skips to the newest one.
 import type { GenerateEvent } from '../../shared/rpc/types.ts';
-import { CancelledError, type DaemonError } from '../errors.ts';
+import { RequestCancelledError, type DaemonError } from '../errors.ts';
 import type { JobSpec } from './validate.ts';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -153,7 +153,7 @@ export class Job {
 
   finish(error?: DaemonError): void {
     if (this.finished) return;
-    this.state = error ? (error instanceof CancelledError ? 'cancelled' : 'failed') : 'done';
+    this.state = error ? (error instanceof RequestCancelledError ? 'cancelled' : 'failed') : 'done';
     this.finishedAt = performance.now();
     this.outcome = error;
     this.wakeAll();

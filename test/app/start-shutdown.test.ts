@@ -16,7 +16,7 @@ import { buildFixturePackage } from '../fixtures/fixture-model.ts';
 import { collectSettled, startFixtureDaemon, type FixtureDaemon } from '../helpers/fixture-daemon.ts';
 import { followPageEvents } from '../helpers/playground-events.ts';
 
-const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 /** What a native abort of the process leaves on stderr (onnxruntime's N-API error escaping during exit). */
 const NATIVE_ABORT = /Aborted|core dumped|terminate called|Napi::Error|SIGABRT|FATAL ERROR/;
 /** Milliseconds of burn per denoiser call: a default 20-step job lasts a few seconds, whatever the CPU. */

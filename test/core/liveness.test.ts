@@ -27,7 +27,7 @@ import { buildFixturePackage } from '../fixtures/fixture-model.ts';
 import { RecordingSurface } from '../helpers/recording-surface.ts';
 import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../../shared/wire/error-codes.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const alice: Requester = { platform: 'plugin', userId: 'alice', displayName: 'Alice', channelId: 'c1', serverId: 's1' };
 
 // Everything a test opens, closed in afterEach whatever happened.

@@ -13,7 +13,7 @@ import { startDiscordHarness, type DiscordHarness } from './emulator/harness.ts'
 import { startDiscordEmulator, type EmuMessage } from './emulator/index.ts';
 
 const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 let h: DiscordHarness;
