@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CodedError, type CodedErrorOptions } from '../shared/errors.ts';
 import { relativeToFolder } from '../shared/redact.ts';
 import { DaemonErrorCode } from '../shared/wire/error-codes.ts';
-import { excerpt } from './server/excerpt.ts';
+import { excerpt } from './excerpt.ts';
 
 export { DaemonErrorCode } from '../shared/wire/error-codes.ts';
 

@@ -6,7 +6,7 @@ import { escapeLogText, formatLogFields } from '../shared/log-escape.ts';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-export interface Logger {
+export interface DaemonLogger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -21,7 +21,7 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stderr.write(l + '\n'),
   scope = 'daemon',
   clock: LogClock = () => new Date(),
-): Logger {
+): DaemonLogger {
   const at = (l: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[l] < ORDER[level]) return;
     write(`${clock().toISOString()} ${l.toUpperCase().padEnd(5)} [${escapeLogText(scope)}] ${escapeLogText(msg)}${formatLogFields(fields)}`);
@@ -29,4 +29,4 @@ export function createLogger(
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-export const silentLogger: Logger = createLogger('silent');
+export const silentLogger: DaemonLogger = createLogger('silent');

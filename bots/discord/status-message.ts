@@ -15,7 +15,7 @@ import {
 } from 'discord.js';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import { apiCode, DiscordCode, isExpiredToken } from './discord-errors.ts';
+import { apiCode, DiscordCode, isExpiredToken } from './errors.ts';
 
 /** Discord keeps interaction tokens for 15 minutes. */
 export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;

@@ -17,7 +17,7 @@ import type {
 import type { BotError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { sleep, type Clock } from '../core/clock.ts';
-import { discordFailure, isMissingPermission, isTooLarge } from './discord-errors.ts';
+import { discordFailure, isMissingPermission, isTooLarge } from './errors.ts';
 import { chooseUpload, megabytes, type ClipLinker, type UploadChoice } from './upload-choice.ts';
 import { cancelRow, clipMessage, clipRow, failureText, headline, progressLine, queuedLine, startedLine, truncate, MAX_CONTENT } from './format.ts';
 import { ChannelStatus, type StatusMessage, type StatusPayload } from './status-message.ts';

@@ -3,7 +3,7 @@
 // (variants, rerolls, refinements). When threads are not allowed, the channel itself hosts the clips, with a note.
 import { ThreadAutoArchiveDuration, type Message, type SendableChannels, type TextChannel, type NewsChannel, type AnyThreadChannel } from 'discord.js';
 import type { Logger } from '../core/logger.ts';
-import { apiCode, DiscordCode, isMissingPermission } from './discord-errors.ts';
+import { apiCode, DiscordCode, isMissingPermission } from './errors.ts';
 import { truncate } from './format.ts';
 
 export interface ClipPlace {

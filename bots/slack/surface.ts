@@ -29,7 +29,7 @@ import {
   type Block,
 } from './format.ts';
 import type { SlackRateGate } from './rate-gate.ts';
-import { clipTooLargeError, megabytes, toSlackBotError } from './slack-errors.ts';
+import { clipTooLargeError, megabytes, toSlackBotError } from './errors.ts';
 
 export interface SlackLogger {
   warn(...args: unknown[]): void;

@@ -1,8 +1,10 @@
 // `npm run animate -- "a red ball bounces" --out clip.mp4`: the command-line client for scripts and batch runs.
 // Without --daemon it starts a daemon in-process on a free loopback port.
+import os from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { readSetting } from '../../shared/config/index.ts';
 import { clientTransportFromEnv } from '../../shared/config/transport.ts';
 import { connectAnimator, isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
 import type { GenerateRequest } from '../../shared/rpc/types.ts';
@@ -126,7 +128,7 @@ async function main(): Promise<number> {
   const base: GenerateRequest = {
     negativePrompt: values.negative ?? '',
     formats: formatNames.map((f) => CLIP_FORMAT_TO_WIRE[f as ClipFormat]),
-    requester: { userId: process.env.USER ?? 'cli', platform: 'CLI' },
+    requester: { userId: os.userInfo().username || 'cli', platform: 'CLI' },
     aspect: values.aspect ?? '',
     model: values.model ?? '',
     scheduler: values.scheduler ?? '',
@@ -138,7 +140,7 @@ async function main(): Promise<number> {
   for (const [key, value] of optional) if (value !== undefined) (base as Record<string, unknown>)[key] = value;
 
   let daemon: RunningDaemon | undefined;
-  const address = values.daemon ?? process.env.ANIMATE_DAEMON_ADDRESS;
+  const address = values.daemon ?? (readSetting(process.env, 'ANIMATE_DAEMON_ADDRESS') as string | undefined);
   const transport = clientTransportFromEnv(process.env, {
     token: values.token, tokenFile: values['token-file'], tls: values.tls, tlsCa: values['tls-ca'],
     tlsClientCert: values['tls-client-cert'], tlsClientKey: values['tls-client-key'], tlsServerName: values['tls-server-name'],

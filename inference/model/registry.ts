@@ -9,7 +9,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, ModelInvalidError, ModelNotFoundError, asDaemonError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import type { DaemonLogger } from '../log.ts';
 import type { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
 import { readModelPackage, type ModelPackage } from './package.ts';
 import { checkPackageSessions } from './session-check.ts';
@@ -31,7 +31,7 @@ export interface RegistryOptions<Served> {
   defaultModel?: string | undefined;
   preferredDefault?: string;
   worker: OnnxWorkerClient;
-  log: Logger;
+  log: DaemonLogger;
   /** Builds what serves a model from its loaded sessions; called once per model, on its first load. */
   serve: (sessions: ModelSessions) => Served;
 }
@@ -75,7 +75,7 @@ export class ModelRegistry<Served> {
 
   private constructor(
     private readonly worker: OnnxWorkerClient,
-    private readonly log: Logger,
+    private readonly log: DaemonLogger,
     private readonly serve: (sessions: ModelSessions) => Served,
     readonly defaultModel: string,
   ) {}
@@ -128,7 +128,7 @@ export class ModelRegistry<Served> {
   }
 
   /** The log gets the folder and the raw cause; clients only ever see the error's message (name, relative files). */
-  private static reportBroken(log: Logger, problem: ModelInvalidError): void {
+  private static reportBroken(log: DaemonLogger, problem: ModelInvalidError): void {
     log.warn('model package left out: not usable', { model: problem.model, dir: problem.packageDir, problem: problem.problem });
   }
 

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { AnimatorHandlers, GenerateRequest__Output, ModelInfo } from '../../shared/rpc/types.ts';
 import { RequestCancelledError, DaemonError, DeadlineExceededError, QueueFullError, RequestIdReusedError, RequestIdTakenError, ShuttingDownError, UnauthenticatedError, asDaemonError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import type { DaemonLogger } from '../log.ts';
 import { redactServerDetail } from '../../shared/redact.ts';
 import { DAEMON_ERROR_STATUS, ERROR_CODE_TRAILER, RETRY_AFTER_TRAILER } from '../../shared/wire/error-codes.ts';
 import type { ModelRegistry } from '../model/registry.ts';
@@ -14,7 +14,7 @@ import type { TextToVideo } from '../pipeline/text-to-video.ts';
 import { SCHEDULER_NAMES } from '../schedulers/index.ts';
 import type { FairScheduler } from '../queue/fair-scheduler.ts';
 import { streamJobEvents } from './event-stream.ts';
-import { capBytes, capStatusMessage, excerpt, METADATA_VALUE_BYTES } from './excerpt.ts';
+import { capBytes, capStatusMessage, excerpt, METADATA_VALUE_BYTES } from '../excerpt.ts';
 import { runGeneration } from './generation.ts';
 import { Job } from './job.ts';
 import type { JobTable } from './job-table.ts';
@@ -27,7 +27,7 @@ export interface ServiceDeps {
   models: ModelRegistry<TextToVideo>;
   scheduler: FairScheduler;
   jobs: JobTable;
-  log: Logger;
+  log: DaemonLogger;
   token?: string | undefined;
   isShuttingDown: () => boolean;
   /** Generate streams following one job at most. Default DEFAULT_MAX_STREAMS_PER_JOB (8). */

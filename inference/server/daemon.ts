@@ -9,7 +9,7 @@ import type { ExecutionProvider } from '../backend/onnx.ts';
 import { EXECUTION_PROVIDERS } from '../../shared/config/variables.ts';
 import { DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, isHostPort } from '../../shared/wire/address.ts';
 import { RequestCancelledError, ExecutionProviderUnavailableError, InvalidArgumentError, ShuttingDownError } from '../errors.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { createLogger, type DaemonLogger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { TextToVideo } from '../pipeline/text-to-video.ts';
 import { FairScheduler } from '../queue/fair-scheduler.ts';
@@ -54,7 +54,7 @@ export interface DaemonOptions {
   maxStreamsPerJob?: number;
   /** Generate streams on one client connection at most (a bot carries everyone's jobs on one). Default 256. */
   maxStreamsPerConnection?: number;
-  logger?: Logger;
+  logger?: DaemonLogger;
   /** Observe finished generations (benchmarks). */
   onGenerationReport?: ServiceDeps['onGenerationReport'];
 }

@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import type { HealthHandlers } from '../../shared/proto/gen/grpc/health/v1/Health.ts';
 import type { HealthCheckRequest__Output } from '../../shared/proto/gen/grpc/health/v1/HealthCheckRequest.ts';
 import type { HealthCheckResponse } from '../../shared/proto/gen/grpc/health/v1/HealthCheckResponse.ts';
-import { excerpt } from './excerpt.ts';
+import { excerpt } from '../excerpt.ts';
 
 export const ANIMATOR_SERVICE_NAME = 'animate.v1.Animator';
 type ServingStatus = 'SERVING' | 'NOT_SERVING';

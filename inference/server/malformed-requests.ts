@@ -5,7 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../errors.ts';
 import { toServiceError } from './animator-service.ts';
-import { excerpt } from './excerpt.ts';
+import { excerpt } from '../excerpt.ts';
 import { requestTypeOf, undecodableField } from './undecodable-field.ts';
 
 const MALFORMED = Symbol('malformed request');

@@ -2,7 +2,7 @@
 // The model-limit rules themselves are shared with the bots (shared/wire/model-limits.ts); this module words their
 // violations for the wire and checks what only the daemon knows (request shape, preview, scheduler, request id).
 import { InvalidArgumentError } from '../errors.ts';
-import { excerpt } from './excerpt.ts';
+import { excerpt } from '../excerpt.ts';
 import type { ModelPackage } from '../model/package.ts';
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index.ts';
 import type { TextToVideoParams } from '../pipeline/text-to-video.ts';

@@ -256,6 +256,21 @@ const SECTION_TITLES: Record<Section, string> = {
   slack: 'Slack (started when SLACK_BOT_TOKEN is set)',
 };
 
+/**
+ * One variable of the table, read and validated on its own (for command lines that take a setting or two, such as
+ * `npm run animate`'s ANIMATE_DAEMON_ADDRESS): undefined when unset, ConfigError naming it when invalid.
+ */
+export function readSetting(env: Env, name: string): unknown {
+  const spec = VARIABLES.find((v) => v.name === name);
+  if (!spec) throw new TypeError(`${name} is not in shared/config/variables.ts`);
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const result = spec.schema.safeParse(raw);
+  if (result.success) return result.data;
+  const shown = spec.secret ? '(hidden)' : JSON.stringify(raw);
+  throw new ConfigError([`${result.error.issues[0]?.message ?? `${name} is invalid`} (got ${shown}); accepts ${spec.accepts}.`]);
+}
+
 /** The text of `npm start -- --help`: every variable with its default and meaning. */
 export function helpText(): string {
   const lines = [

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import type { GenerateEvent__Output, GenerateRequest } from '../../shared/rpc/types.ts';
 import { clipBytes, collect, collectSettled, startFixtureDaemon, type FixtureDaemon } from '../helpers/fixture-daemon.ts';
-import { capBytes, excerpt } from '../../inference/server/excerpt.ts';
+import { capBytes, excerpt } from '../../inference/excerpt.ts';
 import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../../shared/wire/error-codes.ts';
 
 let fx: FixtureDaemon;

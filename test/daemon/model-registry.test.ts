@@ -10,7 +10,7 @@ import { collect, collectSettled } from '../helpers/fixture-daemon.ts';
 import { startDaemon, type RunningDaemon } from '../../inference/server/daemon.ts';
 import { toServiceError } from '../../inference/server/animator-service.ts';
 import { ModelInvalidError, InferenceFailedError, EncodeFailedError } from '../../inference/errors.ts';
-import type { Logger } from '../../inference/log.ts';
+import type { DaemonLogger } from '../../inference/log.ts';
 import { redactServerDetail, relativeToFolder } from '../../shared/redact.ts';
 import { connectAnimator, type AnimatorConnection } from '../../shared/rpc/client.ts';
 import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../../shared/wire/error-codes.ts';
@@ -22,7 +22,7 @@ interface Record_ {
 }
 
 /** A logger that keeps what it is told, to check what operators read. */
-function recordingLogger(): Logger & { records: Record_[] } {
+function recordingLogger(): DaemonLogger & { records: Record_[] } {
   const records: Record_[] = [];
   const at = (level: Record_['level']) => (msg: string, fields: Record<string, unknown> = {}) => void records.push({ level, msg, fields });
   return { records, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };

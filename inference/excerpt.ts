@@ -3,7 +3,7 @@
 // on one connection. So user text quoted back is cut to a short excerpt where it is quoted, and every status message
 // is cut to a small size at the RPC boundary as a last guard.
 
-import { escapeLogText } from '../../shared/log-escape.ts';
+import { escapeLogText } from '../shared/log-escape.ts';
 
 /** Characters of user text quoted back in a message, the cut mark included. */
 export const EXCERPT_CHARS = 200;
