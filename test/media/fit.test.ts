@@ -3,15 +3,12 @@
  * real encodes of a noisy synthetic clip, so every rung of the ladder (quality steps, then halving, then the floor) is
  * reached on purpose, and each result is probed for its size, frame count and codec against the limit.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { usePrivateTmpdir } from '../helpers/private-tmpdir.ts';
 import { encodeClipAtQuality } from '../../inference/media/encode.ts';
 import {
   encodeClip,
   fitClip,
-  getMediaBinaries,
   halve,
   isMediaError,
   MediaErrorCode,
@@ -43,21 +40,8 @@ function noisyVideo(width: number, height: number, frames = FRAMES): RgbVideo {
   return { width, height, fps: 8, frames: list };
 }
 
-let privateTmp = '';
-const originalTmpdir = process.env['TMPDIR'];
 const video = noisyVideo(SIDE, SIDE);
-
-beforeAll(async () => {
-  privateTmp = await mkdtemp(path.join(os.tmpdir(), 'media-fit-test-tmp-'));
-  process.env['TMPDIR'] = privateTmp;
-  await getMediaBinaries({ log: () => {} });
-});
-
-afterAll(async () => {
-  if (originalTmpdir === undefined) delete process.env['TMPDIR'];
-  else process.env['TMPDIR'] = originalTmpdir;
-  await rm(privateTmp, { recursive: true, force: true });
-});
+usePrivateTmpdir('media-fit-test-tmp-');
 
 describe('fitClip', () => {
   it('without a limit, or under one it already meets, is the encode as made, with no fit report', async () => {

@@ -8,12 +8,12 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { usePrivateTmpdir } from '../helpers/private-tmpdir.ts';
 import {
   decodeFrames,
   encodeClip,
   encodePreview,
-  getMediaBinaries,
   isMediaError,
   MediaErrorCode,
   parseWebp,
@@ -129,23 +129,7 @@ const FORMAT_EXPECTATIONS: Record<ClipFormat, { codec: string; mimeType: string;
   webp: { codec: 'webp', mimeType: 'image/webp', tolerance: 40 },
 };
 
-let privateTmp = '';
-const originalTmpdir = process.env['TMPDIR'];
-
-beforeAll(async () => {
-  // A private TMPDIR (os.tmpdir() reads it on every call; each test file runs in its own process), so the temp-file
-  // check is not disturbed by other test files or programs using the media module at the same time.
-  privateTmp = await mkdtemp(path.join(os.tmpdir(), 'media-test-tmp-'));
-  process.env['TMPDIR'] = privateTmp;
-  // Resolve the binaries once, so the first test does not pay for it.
-  await getMediaBinaries({ log: () => {} });
-});
-
-afterAll(async () => {
-  if (originalTmpdir === undefined) delete process.env['TMPDIR'];
-  else process.env['TMPDIR'] = originalTmpdir;
-  await rm(privateTmp, { recursive: true, force: true });
-});
+usePrivateTmpdir('media-test-tmp-');
 
 describe.each(['mp4', 'gif', 'webp'] as const)('encodeClip %s', (format) => {
   const video = slidingSquare(128, 128);
