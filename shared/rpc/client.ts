@@ -159,8 +159,9 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
       };
       const ready = whenReady(opts.signal, opts.deadline);
       // Ready now: start the call at once, so the request reaches the daemon even before anyone reads the stream.
-      if (!ready) return begin();
-      const started = ready.then(begin);
+      // Either way the caller iterates this wrapper: grpc-js's stream does not cancel its call when a reader leaves a
+      // for-await early (it has no _destroy), and a call nobody reads would keep a job running on the daemon.
+      const started = ready ? ready.then(begin) : Promise.resolve(begin());
       started.catch(() => {}); // a caller that never reads must not see an unhandled rejection; readers get the error
       return {
         async *[Symbol.asyncIterator]() {

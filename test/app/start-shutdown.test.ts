@@ -102,16 +102,24 @@ async function animate(base: string, session: string, text: string): Promise<voi
 /** Starts `npm start`, opens three sessions' streams and starts one job in each; resolves once the first one runs. */
 async function startWithThreeJobs(env: Record<string, string>, prompt: string) {
   const app = launch(['start'], { PLAYGROUND_PORT: '0', ANIMATE_LISTEN: '127.0.0.1:0', ANIMATE_MODELS_DIR: modelsDir, ANIMATE_DEFAULT_MODEL: 'slow', ...env });
-  const base = (await app.waitFor(/Open (http:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
-  await app.waitFor(/Press Ctrl-C to stop\./);
-  const sessions = ['firstperson1', 'secondperson2', 'thirdperson3'];
-  const streams = sessions.map((s) => followPageEvents(`${base}events?session=${s}`));
-  await new Promise((r) => setTimeout(r, 200));
-  // One after the other, so that the first is the running one and the others wait behind it.
-  for (const s of sessions) await animate(base, s, prompt);
-  await streams[0]!.until((e) => e.type === 'progress' && Number(e.step) >= 1);
-  for (const s of streams.slice(1)) await s.until((e) => e.type === 'queued');
-  return { app, base, streams };
+  const streams: Array<ReturnType<typeof followPageEvents>> = [];
+  try {
+    const base = (await app.waitFor(/Open (http:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
+    await app.waitFor(/Press Ctrl-C to stop\./);
+    const sessions = ['firstperson1', 'secondperson2', 'thirdperson3'];
+    for (const s of sessions) streams.push(followPageEvents(`${base}events?session=${s}`));
+    await new Promise((r) => setTimeout(r, 200));
+    // One after the other, so that the first is the running one and the others wait behind it.
+    for (const s of sessions) await animate(base, s, prompt);
+    await streams[0]!.until((e) => e.type === 'progress' && Number(e.step) >= 1);
+    for (const s of streams.slice(1)) await s.until((e) => e.type === 'queued');
+    return { app, base, streams };
+  } catch (err) {
+    // Set-up failed: the caller never gets `app`, so nothing else would end the detached group or the streams.
+    for (const s of streams) s.close();
+    app.kill(); // process.kill(-pid, 'SIGKILL'): npm and everything it started
+    throw err;
+  }
 }
 
 describe('shutdown signals: copies of one press collapse, a later press forces', () => {
@@ -239,15 +247,17 @@ describe('Ctrl-C on the real `npm start`', () => {
 describe('Ctrl-C on the real `npm run daemon`', () => {
   it('one SIGINT to the group drains: the running job finishes, the queued one is told to send again, exit 0', async () => {
     const app = launch(['run', 'daemon'], { ANIMATE_LISTEN: '127.0.0.1:0', ANIMATE_MODELS_DIR: modelsDir, ANIMATE_DEFAULT_MODEL: 'slow', ANIMATE_DRAIN_SECONDS: '30' });
+    let client: ReturnType<typeof connectAnimator> | undefined;
     try {
       const address = (await app.waitFor(/animate daemon ready on (127\.0\.0\.1:\d+)/))[1]!;
-      const client = connectAnimator(address);
+      const c = connectAnimator(address);
+      client = c;
       const req = (user: string) => ({ prompt: 'a red ball', seed: 2, requestId: `${user}-job`, requester: { userId: user, platform: 'DISCORD' as const } });
       let progressed!: () => void;
       const running = new Promise<void>((r) => (progressed = r));
       const firstEvents: Array<{ at: number; done: boolean }> = [];
       const first = (async () => {
-        const stream = client.generate(req('first'));
+        const stream = c.generate(req('first'));
         try {
           for await (const e of stream) {
             firstEvents.push({ at: Date.now(), done: Boolean(e.done) });
@@ -259,7 +269,7 @@ describe('Ctrl-C on the real `npm run daemon`', () => {
         }
       })();
       await running;
-      const second = collectSettled(client.generate(req('second')));
+      const second = collectSettled(c.generate(req('second')));
       await new Promise((r) => setTimeout(r, 300));
       const sentAt = app.ctrlC();
       const waiting = await second;
@@ -270,13 +280,15 @@ describe('Ctrl-C on the real `npm run daemon`', () => {
       const done = firstEvents.find((e) => e.done);
       expect(done).toBeDefined();
       expect(done!.at).toBeGreaterThan(sentAt);
-      client.close();
+      client = undefined;
+      c.close();
       const exit = await app.exited;
       expect(exit).toMatchObject({ code: 0, signal: null });
       expect(exit.at - sentAt).toBeLessThan(30_000);
       expect(app.err()).not.toMatch(/again: stopping now/);
       expect(app.err()).not.toMatch(NATIVE_ABORT);
     } finally {
+      client?.close();
       app.kill();
     }
   }, 180_000);

@@ -165,6 +165,8 @@ interface Script {
   generate(call: grpc.ServerWritableStream<unknown, GenerateEvent>): void;
   /** Whether ListModels answers (false: it never does, like a wedged daemon). */
   listModelsAnswers?: () => boolean;
+  /** Whether Cancel answers (false: it takes the call and never answers). Default: it answers. */
+  cancelAnswers?: () => boolean;
 }
 
 async function scriptedServer(script: Script) {
@@ -178,6 +180,7 @@ async function scriptedServer(script: Script) {
     },
     Cancel: (call: grpc.ServerUnaryCall<{ requestId: string; reason: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       seen.cancels.push({ requestId: call.request.requestId, reason: call.request.reason });
+      if (script.cancelAnswers && !script.cancelAnswers()) return; // never answers
       cb(null, { cancelled: true, state: 'running' });
     },
     ListModels: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
@@ -376,17 +379,26 @@ describe('no server path or stack trace reaches a chat user', () => {
 
 describe('unary calls have a deadline of their own', () => {
   it('a daemon that takes ListModels and Cancel and never answers: both fail DEADLINE_EXCEEDED after unaryDeadlineMs', async () => {
-    const { address, seen } = await scriptedServer({ generate() {}, listModelsAnswers: () => false });
+    let cancelAnswers = false;
+    const { address, seen } = await scriptedServer({ generate() {}, listModelsAnswers: () => false, cancelAnswers: () => cancelAnswers });
     const connection = connectAnimator(address, { unaryDeadlineMs: 400 });
     cleanups.push(() => connection.close());
-    const startedAt = Date.now();
+    let startedAt = Date.now();
     const listed = await connection.listModels().then(() => undefined, (err: { code?: number }) => err);
-    const elapsed = Date.now() - startedAt;
+    let elapsed = Date.now() - startedAt;
     expect(listed?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(seen.listModels).toBe(1);
     expect(elapsed).toBeGreaterThanOrEqual(350);
     expect(elapsed).toBeLessThan(10_000);
-    // Cancel answers in this script, so it succeeds within the same deadline.
-    await expect(connection.cancel('job-1', 'test')).resolves.toMatchObject({ cancelled: true });
+    startedAt = Date.now();
+    const cancelled = await connection.cancel('job-1', 'test').then(() => undefined, (err: { code?: number }) => err);
+    elapsed = Date.now() - startedAt;
+    expect(cancelled?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(seen.cancels).toEqual([{ requestId: 'job-1', reason: 'test' }]);
+    expect(elapsed).toBeGreaterThanOrEqual(350);
+    expect(elapsed).toBeLessThan(10_000);
+    // The deadline is the only thing that failed it: a Cancel that is answered succeeds on the same connection.
+    cancelAnswers = true;
+    await expect(connection.cancel('job-2', 'test')).resolves.toMatchObject({ cancelled: true });
   }, 30_000);
 });

@@ -1,6 +1,6 @@
 // The job watchdog on a hand-driven clock: which silence counts as a stall in each phase, how the deadline follows the
 // ETAs, and when a silent queue is probed instead of given up on. Timing is exact here (ManualClock), so the limits
-// are checked to the millisecond; the real-daemon behaviour is in core-liveness.test.ts.
+// are checked to the millisecond; the real-daemon behaviour is in liveness.test.ts.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../bots/core/clock.ts';
 import { DEFAULT_LIVENESS, JobWatchdog, resolveLiveness, type LivenessOptions, type WatchdogExpiry } from '../../bots/core/watchdog.ts';

@@ -75,7 +75,7 @@ describe('Generate', () => {
   it('a retried request id streams the same job instead of generating twice', async () => {
     const req = { prompt: 'a red ball', steps: 2, requestId: 'retry-me-1' };
     const first = await collect(fx.client.generate(req));
-    // The same parameters, the seed still absent (a resend with other parameters is refused: daemon-abuse.test.ts).
+    // The same parameters, the seed still absent (a resend with other parameters is refused: abuse.test.ts).
     const again = await collect(fx.client.generate(req));
     expect(again.at(-1)!.done!.seed).toBe(first.at(-1)!.done!.seed);
     expect(clipBytes(again).equals(clipBytes(first))).toBe(true);

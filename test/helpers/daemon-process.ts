@@ -42,7 +42,11 @@ export async function startDaemonProcess(options: DaemonProcessOptions): Promise
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${out}`)), options.readyTimeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      // Nobody gets a handle on a daemon that never became ready: end it here, or it outlives the test run.
+      child.kill('SIGKILL');
+      reject(new Error(`daemon not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${out}`));
+    }, options.readyTimeoutMs ?? 60_000);
     const check = () => {
       const m = /animate daemon ready on (\S+)/.exec(out);
       if (m) {
@@ -51,9 +55,10 @@ export async function startDaemonProcess(options: DaemonProcessOptions): Promise
       }
     };
     child.stdout!.on('data', check);
-    child.once('exit', (code) => {
+    // An early exit needs no kill: the process is gone already.
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code} before it was ready:\n${out}`));
+      reject(new Error(`daemon exited with ${code ?? signal} before it was ready:\n${out}`));
     });
   });
 

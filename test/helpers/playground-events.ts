@@ -10,7 +10,11 @@ export interface PageEventStream {
   events: PageEvent[];
   /** Resolves with the first event (already received or still to come) matching `pred`; rejects after `ms` without one. */
   until(pred: (e: PageEvent) => boolean, ms?: number): Promise<PageEvent>;
-  /** Resolves with the request's error if it fails (never rejects; pending while the stream is fine). */
+  /**
+   * Resolves with an error when the stream can bring no more events: the request failed, the response was not 200
+   * (the error names the status and the body), or the response ended (or broke off) without close() having been
+   * called. Never rejects; pending while the stream is open.
+   */
   failed: Promise<Error>;
   /** Ends the stream; no event is collected after this. */
   close(): void;
@@ -26,6 +30,13 @@ export function followPageEvents(url: string): PageEventStream {
   const req = http.get(url, (res) => {
     let buffer = '';
     res.setEncoding('utf8');
+    if (res.statusCode !== 200) {
+      let body = '';
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => fail(new Error(`GET ${url} answered ${res.statusCode}: ${body.slice(0, 500)}`)));
+      res.on('error', (err) => fail(err));
+      return;
+    }
     res.on('data', (chunk: string) => {
       buffer += chunk;
       let cut;
@@ -39,6 +50,12 @@ export function followPageEvents(url: string): PageEventStream {
         for (const w of [...waiters]) if (w.pred(event)) waiters.splice(waiters.indexOf(w), 1), w.resolve(event);
       }
     });
+    const ended = (how: string) => {
+      if (!closed) fail(new Error(`GET ${url}: the event stream ${how} after ${events.length} events (${events.map((e) => e.type).join(', ')})`));
+    };
+    res.on('end', () => ended('ended'));
+    res.on('error', (err) => (closed ? undefined : fail(err)));
+    res.on('close', () => ended('broke off'));
   });
   req.on('error', (err) => fail(err));
   return {
@@ -61,13 +78,20 @@ export function followPageEvents(url: string): PageEventStream {
   };
 }
 
-/** Reads SSE page events until `until` says stop (no time limit of its own); rejects if the request fails. */
+/**
+ * Reads SSE page events until `until` says stop (no time limit of its own); rejects if the request fails, the response
+ * is not 200, or the stream ends before an event matched `until`.
+ */
 export async function readEvents(url: string, until: (e: PageEvent) => boolean): Promise<PageEvent[]> {
   const stream = followPageEvents(url);
   try {
     await Promise.race([
       stream.until(until, Infinity),
-      stream.failed.then((err) => Promise.reject(err)),
+      stream.failed.then((err) => {
+        // The matching event may have been the stream's last: that is a success, not an early end.
+        if (stream.events.some(until)) return;
+        throw err;
+      }),
     ]);
     return stream.events;
   } finally {

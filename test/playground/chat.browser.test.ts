@@ -10,12 +10,11 @@ import { createBotCore, type BotCore } from '../../bots/core/bot.ts';
 import { silentLogger } from '../../bots/core/logger.ts';
 import { startPlayground, type RunningPlayground } from '../../bots/playground/server.ts';
 import { buildFixturePackage } from '../fixtures/fixture-model.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.ts';
 import { startFixtureDaemon, type FixtureDaemon } from '../helpers/fixture-daemon.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`[playground.browser] skipped: ${CHROMIUM} is missing (install Debian's chromium: apt-get install chromium).`);
+if (!hasChromium) console.warn(`[playground/chat.browser] skipped: ${CHROMIUM} is missing (install Debian's chromium: apt-get install chromium).`);
 
 describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
   let fx: FixtureDaemon;
@@ -33,7 +32,7 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     core = createBotCore({ connection: fx.client, logger: silentLogger });
     playground = await startPlayground({ core, port: 0, logger: silentLogger });
     userDataDir = mkdtempSync(path.join(os.tmpdir(), 'pg-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS] });
     page = context.pages()[0] ?? (await context.newPage());
     await page.goto(playground.url);
     await page.locator('#connection.live').waitFor();

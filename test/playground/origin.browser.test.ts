@@ -13,14 +13,12 @@ import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { createBotCore, type BotCore } from '../../bots/core/bot.ts';
 import { silentLogger, type Logger } from '../../bots/core/logger.ts';
 import { startPlayground, type RunningPlayground } from '../../bots/playground/server.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.ts';
 import { startFixtureDaemon, type FixtureDaemon } from '../helpers/fixture-daemon.ts';
 
-// The same Chromium and flags as playground.browser.test.ts (not imported: importing a test file runs its tests).
-const CHROMIUM = '/usr/bin/chromium';
 const REBIND_NAME = 'rebind.test';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--host-resolver-rules=MAP ${REBIND_NAME} 127.0.0.1`];
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`[playground-origin.browser] skipped: ${CHROMIUM} is missing (install Debian's chromium: apt-get install chromium).`);
+if (!hasChromium) console.warn(`[playground/origin.browser] skipped: ${CHROMIUM} is missing (install Debian's chromium: apt-get install chromium).`);
 
 /** The attacker's page: forms ready to submit into frames, and a script that runs the other attacks on demand. */
 function attackerPage(playground: string): string {
@@ -78,7 +76,7 @@ describe.skipIf(!hasChromium)('playground refuses cross-site requests in headles
     });
     await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
     attackerPort = (attacker.address() as AddressInfo).port;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${REBIND_NAME} 127.0.0.1`] });
     context = await browser.newContext();
     context.on('response', (res) => {
       const url = new URL(res.url());

@@ -61,24 +61,38 @@ describe('npm start', () => {
 
   it('Ctrl-C (SIGINT) stops the real `npm start` process cleanly; --help lists the variables', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'app/start.ts'], { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (out += String(d)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start-up line; output so far:\n${out}`)), 90_000);
-      const check = () => {
-        if (out.includes('Press Ctrl-C to stop.')) {
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => (out += String(d)));
+      child.stderr.on('data', (d) => (out += String(d)));
+      await new Promise<void>((resolve, reject) => {
+        let poll: NodeJS.Timeout | undefined;
+        const done = (err?: Error) => {
           clearTimeout(timer);
-          resolve();
-        } else setTimeout(check, 100);
-      };
-      check();
-    });
-    expect(out).toMatch(/Daemon +grpc:\/\/127\.0\.0\.1:\d+ \(model fixture, cpu\)/);
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    expect(out).toContain('Stopped.');
-    expect(code).toBe(0);
+          clearTimeout(poll);
+          child.off('exit', onExit);
+          if (err) reject(err);
+          else resolve();
+        };
+        const onExit = (code: number | null, signal: NodeJS.Signals | null) => done(new Error(`app/start.ts exited (code ${code}, signal ${signal}) before its start-up line; output:\n${out}`));
+        const timer = setTimeout(() => done(new Error(`no start-up line; output so far:\n${out}`)), 90_000);
+        child.once('exit', onExit);
+        const check = () => {
+          if (out.includes('Press Ctrl-C to stop.')) done();
+          else poll = setTimeout(check, 100);
+        };
+        check();
+      });
+      expect(out).toMatch(/Daemon +grpc:\/\/127\.0\.0\.1:\d+ \(model fixture, cpu\)/);
+      child.kill('SIGINT');
+      const code = await exited;
+      expect(out).toContain('Stopped.');
+      expect(code).toBe(0);
+    } finally {
+      // On any failure above: the child (and its daemon and playground) must not outlive the test.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
 
     const help = spawn(process.execPath, ['--import', 'tsx', 'app/start.ts', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
