@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type AppConfig } from '../shared/config/index.ts';
+import { createLogger } from '../inference/log.ts';
 import { startDaemon } from '../inference/server/daemon.ts';
 
 export interface EmbeddedDaemon {
@@ -34,6 +35,7 @@ export async function startEmbeddedDaemon(config: AppConfig): Promise<EmbeddedDa
     maxStreamsPerConnection: d.maxStreamsPerConnection,
     ...(d.token ? { token: d.token } : {}),
     ...(d.tls ? { tls: d.tls } : {}),
+    logger: createLogger(d.logLevel),
   });
   return {
     address: daemon.address,

@@ -19,11 +19,11 @@ import { consoleLogger, type Logger } from '../bots/core/logger.ts';
 import { startEmbeddedDaemon, type EmbeddedDaemon } from './daemon.ts';
 import { FRONT_ENDS, type FrontEndChoice } from './front-ends.ts';
 
+/** One line of the start-up summary (stopping is stopAll's, in its order). */
 export interface StartedService {
   name: string;
   /** Where it is reachable, for the summary. */
   where: string;
-  stop(): Promise<void>;
 }
 
 export interface StartedAll {
@@ -112,12 +112,12 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
       const daemon = await startEmbeddedDaemon(config);
       daemonAddress = daemon.address;
       daemonRef = daemon;
-      services.push({ name: 'Daemon', where: daemon.where, stop: () => daemon.close({ graceMs: 0 }) });
+      services.push({ name: 'Daemon', where: daemon.where });
     }
 
     const core = createBotCore({ daemonAddress, token: config.daemon.token, tls: config.daemon.clientTls, logger: consoleLogger('[bot-core]') });
     coreRef = core;
-    services.push({ name: 'Bot core', where: `→ ${daemonAddress}`, stop: async () => void (await core.close()) });
+    services.push({ name: 'Bot core', where: `→ ${daemonAddress}` });
 
     const choices = options.frontEnds ?? FRONT_ENDS;
     let failed = 0;
@@ -126,13 +126,17 @@ export async function startAll(config: AppConfig, options: StartOptions = {}): P
         notes.push(choice.off);
         continue;
       }
+      let frontEnd: FrontEnd | undefined;
       try {
-        const frontEnd = choice.create(config, { core });
+        frontEnd = choice.create(config, { core });
         await frontEnd.start();
         started.push(frontEnd);
-        services.push({ name: frontEnd.name, where: frontEnd.where, stop: () => frontEnd.stop() });
+        services.push({ name: frontEnd.name, where: frontEnd.where });
       } catch (err) {
-        // One front-end failing (bad token, network, a busy port) must not take the others down: say why and go on.
+        // One front-end failing (bad token, network, a busy port) must not take the others down: say why and go on,
+        // after letting go of whatever it had opened (a logged-in client, a listening port).
+        const failing = frontEnd;
+        if (failing) await attempt(choice.name, () => failing.stop());
         failed++;
         notes.push(`${choice.name} failed to start: ${err instanceof Error ? err.message : String(err)}`);
       }

@@ -6,7 +6,7 @@ import type { ModelInfo__Output } from '../../shared/rpc/types.ts';
 import type { JobSurface, Requester } from './adapter.ts';
 import type { AnimateExtra, AnimateResult } from './api.ts';
 import type { ContentFilter } from './content-filter.ts';
-import { JobCancelledError, toBotError } from './errors.ts';
+import { InvalidStateError, JobCancelledError, NotAllowedError, toBotError } from './errors.ts';
 import { requestKey, seedAfter, type IdSource } from './ids.ts';
 import type { JobSpec } from './job-launch.ts';
 import type { ChatJobs, JobRecord } from './jobs.ts';
@@ -30,10 +30,29 @@ export interface AdmissionContext {
   launch(spec: JobSpec): JobRecord;
 }
 
-/** The jobs an earlier request with this key started (the first and its variants), if any. */
-export function duplicateOf(jobs: ChatJobs, key: string): AnimateResult | undefined {
+/** Whether two requesters are the same person on the same platform and server (what a request key belongs to). */
+const samePerson = (a: Requester, b: Requester): boolean => a.platform === b.platform && a.userId === b.userId && (a.serverId ?? '') === (b.serverId ?? '');
+
+/**
+ * Whether `input` asks for what `first` (the first job of an earlier request) was started with: the same options,
+ * and the same seed when one is given (without one, the first job's seed was drawn).
+ */
+function sameRequest(first: JobRecord, input: AnimateOptions): boolean {
+  if (input.seed !== undefined && first.options.seed !== input.seed) return false;
+  const rest = (o: AnimateOptions) => JSON.stringify(Object.entries({ ...o, variants: undefined, seed: undefined }).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+  return rest(first.options) === rest(input);
+}
+
+/**
+ * The jobs an earlier request with this key started (the first and its variants), if any. A key belongs to whoever
+ * sent it first and to what they asked for: another person, or the same person asking for something else, is
+ * refused rather than shown the earlier clip (as the daemon does with request_id).
+ */
+export function duplicateOf(jobs: ChatJobs, key: string, requester?: Requester, input?: AnimateOptions): AnimateResult | undefined {
   const first = jobs.get(key);
   if (!first) return undefined;
+  if (requester && !samePerson(first.requester, requester)) throw new NotAllowedError('This request’s id is already used by someone else’s request, so it was not started. Send your command again.');
+  if (input && !sameRequest(first, input)) throw new InvalidStateError('This request was already sent with other settings, so it was not started again. Send your command again as a new request.');
   const all = [first];
   for (let i = 2; i <= MAX_VARIANTS; i++) {
     const v = jobs.get(`${key}.v${i}`);
@@ -53,15 +72,27 @@ async function check(ctx: AdmissionContext, options: AnimateOptions, requester: 
 /** Admits a request and starts its jobs; a refusal is shown on `surface` and returned with no jobs. */
 export async function admit(ctx: AdmissionContext, surface: JobSurface, requester: Requester, input: AnimateOptions, extra: AnimateExtra = {}): Promise<AnimateResult> {
   const key = extra.requestId ? requestKey(extra.requestId) : undefined;
-  const duplicate = key ? duplicateOf(ctx.jobs, key) : undefined;
+  let duplicate;
+  try {
+    duplicate = key ? duplicateOf(ctx.jobs, key, requester, input) : undefined;
+  } catch (err) {
+    return refuse(surface, toBotError(err), ctx.logger);
+  }
   if (duplicate) return duplicate;
-  if (ctx.isClosing()) return refuse(surface, new JobCancelledError('The bot is shutting down; try again in a moment.'), ctx.logger);
+  const closing = () => refuse(surface, new JobCancelledError('The bot is shutting down; try again in a moment.'), ctx.logger);
+  if (ctx.isClosing()) return closing();
   const options: AnimateOptions = { ...input, variants: Math.min(MAX_VARIANTS, Math.max(1, input.variants || 1)) };
   let admitted;
   try {
     admitted = await check(ctx, options, requester);
   } catch (err) {
     return refuse(surface, toBotError(err), ctx.logger);
+  }
+  // The checks may have waited (ListModels): a shutdown that began meanwhile has already taken its list of jobs to
+  // stop, so a job launched now would never be told; refuse it instead.
+  if (ctx.isClosing()) {
+    admitted.lease.release();
+    return closing();
   }
   const started = await startVariants(ctx, { surface, requester, options, extra, baseId: key ?? ctx.ids.jobId(requester.platform), ...admitted });
   return { jobs: started, finished: Promise.all(started.map((j) => j.finished)) };

@@ -47,9 +47,9 @@ describe('admission', () => {
   it('starts one job per variant with neighbouring seeds, `<id>.v<i>` ids and a spawned surface per extra variant', async () => {
     const { ctx, specs, limiter } = setup();
     const surface = new RecordingSurface();
-    const result = await admit(ctx, surface, ann, { prompt: 'a ball', seed: MAX_SEED - 1, variants: 3 }, { requestId: 'req 1/x' });
+    const result = await admit(ctx, surface, ann, { prompt: 'a ball', seed: MAX_SEED - 1, variants: 3 }, { requestId: 'req-1:x' });
     expect(result.error).toBeUndefined();
-    expect(specs.map((s) => s.id)).toEqual(['req_1_x', 'req_1_x.v2', 'req_1_x.v3']);
+    expect(specs.map((s) => s.id)).toEqual(['req-1:x', 'req-1:x.v2', 'req-1:x.v3']);
     // The seeds wrap past MAX_SEED.
     expect(specs.map((s) => s.seed)).toEqual([MAX_SEED - 1, MAX_SEED, 0]);
     expect(specs.map((s) => s.options.variants)).toEqual([1, 1, 1]);
@@ -126,4 +126,35 @@ describe('admission', () => {
     specs[0]!.onEnd();
     expect(limiter.activeFor(ann)).toBe(0);
   });
+
+  it('a request key belongs to its requester and request: another person, or other settings, are refused; a retry is the same job', async () => {
+    const { ctx, specs } = setup();
+    const first = await admit(ctx, new RecordingSurface(), ann, { prompt: 'a ball', variants: 1 }, { requestId: 'evt-1' });
+    expect(first.jobs).toHaveLength(1);
+    const retry = await admit(ctx, new RecordingSurface(), ann, { prompt: 'a ball', variants: 1 }, { requestId: 'evt-1' });
+    expect(retry.duplicate).toBe(true);
+    expect(retry.jobs[0]).toBe(first.jobs[0]);
+    const bob: Requester = { ...ann, userId: 'bob' };
+    const bobSurface = new RecordingSurface();
+    const stolen = await admit(ctx, bobSurface, bob, { prompt: 'a ball', variants: 1 }, { requestId: 'evt-1' });
+    expect(stolen.jobs).toEqual([]);
+    expect(stolen.error?.code).toBe(BotErrorCode.NotAllowed);
+    expect(bobSurface.events.map((e) => e.kind)).toEqual(['fail']);
+    const otherServer = await admit(ctx, new RecordingSurface(), { ...ann, serverId: 's2' }, { prompt: 'a ball', variants: 1 }, { requestId: 'evt-1' });
+    expect(otherServer.error?.code).toBe(BotErrorCode.NotAllowed);
+    const changed = await admit(ctx, new RecordingSurface(), ann, { prompt: 'a cube', variants: 1 }, { requestId: 'evt-1' });
+    expect(changed.error?.code).toBe(BotErrorCode.InvalidState);
+    // Nothing but the first request ever reached launch().
+    expect(specs).toHaveLength(1);
+  });
+
+  it('request keys: safe ids are kept, others become digests that never collide', async () => {
+    const { requestKey } = await import('../../bots/core/ids.ts');
+    expect(requestKey('interaction-123:abc')).toBe('interaction-123:abc');
+    expect(requestKey('a b')).not.toBe(requestKey('a_b'));
+    expect(requestKey('a b')).toMatch(/^h-[A-Za-z0-9_-]{32}$/);
+    expect(requestKey('x'.repeat(121))).not.toBe(requestKey('x'.repeat(122)));
+    expect(requestKey('x.v2')).not.toBe('x.v2');
+  });
 });
+
