@@ -73,12 +73,20 @@ export async function fitClip(video: RgbVideo, options: FitClipOptions): Promise
   });
   let smallest = report(first, 0, 1, true);
   for (let rung: Rung | undefined = { video, upscale, downscale: 1 }; rung; rung = smaller(rung, minSide)) {
-    // The full size's best quality is already known to be over.
-    for (let step = rung.downscale === 1 ? 1 : 0; step < QUALITY_STEPS[format].length; step++) {
+    // The lowest quality first: when even that is over, no step at this size fits and the next size is tried, so a
+    // limit nothing meets costs one encode per halving, not one per quality step (a request cannot hold the slot).
+    const last = QUALITY_STEPS[format].length - 1;
+    const lowest = await encodeClipAtQuality(rung.video, { format, upscale: rung.upscale, signal, qualityStep: last });
+    if (lowest.data.length > maxBytes) {
+      if (lowest.data.length < smallest.data.length) smallest = report(lowest, last, rung.downscale, true);
+      continue;
+    }
+    // Something fits at this size: the best quality that does (the full size's best is already known to be over).
+    for (let step = rung.downscale === 1 ? 1 : 0; step < last; step++) {
       const clip = await encodeClipAtQuality(rung.video, { format, upscale: rung.upscale, signal, qualityStep: step });
       if (clip.data.length <= maxBytes) return report(clip, step, rung.downscale, false);
-      if (clip.data.length < smallest.data.length) smallest = report(clip, step, rung.downscale, true);
     }
+    return report(lowest, last, rung.downscale, false);
   }
   return smallest;
 }

@@ -32,6 +32,8 @@ export interface FairSchedulerOptions {
   random?: () => number;
   /** Injected timers. Default setTimeout/clearTimeout, unref'd. */
   timers?: SchedulerTimers;
+  /** Told of anything a job's run() throws past its own handling (the daemon logs it). Default: nothing. */
+  onError?: (err: unknown) => void;
   /** A job hears of its place at most once per this many ms (the last "you are next" before it starts excepted). Default 1000. */
   noticeIntervalMs?: number;
   /** Changes are gathered this long before one recompute of the line. Default 100. */
@@ -59,6 +61,7 @@ const DEFAULTS = {
     set: (fn: () => void, ms: number) => setTimeout(fn, ms).unref(),
     clear: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
   } satisfies SchedulerTimers,
+  onError: (_err: unknown) => {},
   noticeIntervalMs: 1000,
   flushDelayMs: 100,
   maxNoticesPerFlush: 100,
@@ -195,7 +198,9 @@ export class FairScheduler {
         ),
       );
     }
-    void this.queue.add(() => this.runNext());
+    // A job's run() ends its job itself; should anything still throw, it must not become an unhandled rejection that
+    // takes the daemon (and everyone's jobs) down.
+    this.queue.add(() => this.runNext()).catch((err: unknown) => this.settings.onError(err));
   }
 
   /** Removes a job that has not started. Returns false if it is not waiting. */

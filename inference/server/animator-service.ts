@@ -63,9 +63,10 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
     job.state = 'running';
     job.startedAt = performance.now();
     const spec = job.spec;
-    job.emit({ started: { model: spec.model, seed: spec.seed, totalSteps: spec.steps, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, guidanceScale: spec.guidanceScale, scheduler: spec.scheduler } });
-    log.info('job started', { id: job.id, model: spec.model, user: spec.requester.userId || undefined, steps: spec.steps, seed: spec.seed });
     try {
+      // Inside the try: whatever throws, the job still ends with a status for everyone following it.
+      job.emit({ started: { model: spec.model, seed: spec.seed, totalSteps: spec.steps, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, guidanceScale: spec.guidanceScale, scheduler: spec.scheduler } });
+      log.info('job started', { id: job.id, model: spec.model, user: spec.requester.userId || undefined, steps: spec.steps, seed: spec.seed });
       const pipeline = await models.load(spec.model);
       const report = await runGeneration(job, pipeline);
       deps.onGenerationReport?.(report, job);
@@ -97,7 +98,8 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
     const pkg = models.package(request.model);
     const spec = validateGenerateRequest(request, pkg, () => randomUUID());
     const job = new Job(spec, identity);
-    const owner = `${spec.requester.platform}:${spec.requester.userId || 'anonymous'}`;
+    // Fair share is per person on a platform and server, the same identity a request_id belongs to.
+    const owner = identity.requester;
     scheduler.enqueue({
       id: job.id,
       owner,
@@ -162,7 +164,17 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
       const deadline = call.getDeadline();
       const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : typeof deadline === 'number' && Number.isFinite(deadline) ? deadline - Date.now() : Infinity;
       if (open && Number.isFinite(ms)) {
-        deadlineTimer = setTimeout(() => cancelJob(job, new DeadlineExceededError('the deadline passed before the clip was finished')), Math.max(0, ms));
+        deadlineTimer = setTimeout(() => {
+          if (!open) return;
+          // This caller's deadline: its stream ends DEADLINE_EXCEEDED; the job stops only if nobody else follows it
+          // (a retry of the same request_id with a shorter deadline must not end it for the first caller).
+          open = false;
+          stream.stop();
+          release();
+          const error = new DeadlineExceededError('the deadline passed before the clip was finished');
+          call.emit('error', toServiceError(error));
+          if (job.listenerCount === 0) cancelJob(job, error);
+        }, Math.max(0, ms));
       }
     },
 

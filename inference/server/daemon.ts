@@ -136,7 +136,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
   }
 
   let shuttingDown = false;
-  const scheduler = new FairScheduler({ concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser });
+  const scheduler = new FairScheduler({ concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser, onError: (err) => log.error('a job run failed past its own handling', { error: err instanceof Error ? err.message : String(err) }) });
   const jobs = new JobTable();
   const health = new HealthState();
   const { animator, health: healthProto } = loadProtos();

@@ -236,3 +236,17 @@ describe('failures', () => {
     await closing;
   });
 });
+
+describe('deadlines of several streams of one job', () => {
+  it("a retry's short deadline ends that stream only; the first caller still gets the clip", async () => {
+    fx = await startFixtureDaemon({ fixture: SLOW });
+    const request = req('dee', { steps: 20, requestId: 'shared-deadline' });
+    const first = follow(fx.client.generate(request));
+    await first.until((e) => !!e.started);
+    const retry = await collectSettled(fx.client.generate(request, { deadline: new Date(Date.now() + 200) }));
+    expect(retry.error?.code).toBe(status.DEADLINE_EXCEEDED);
+    const done = await first.settled;
+    expect(done.error).toBeUndefined();
+    expect(done.events.some((e) => e.done)).toBe(true);
+  });
+});
