@@ -11,6 +11,7 @@ import { seedAfter, type IdSource } from './ids.ts';
 import { isActive, type ChatJobs, type JobRecord } from './jobs.ts';
 import type { Logger } from './logger.ts';
 import { MAX_VARIANTS } from './options.ts';
+import { toWireRequester } from './request.ts';
 
 /** How many clips the Variations button makes when neither the core nor the button says. */
 export const DEFAULT_VARIATIONS_COUNT = 3;
@@ -61,7 +62,8 @@ export async function cancel(ctx: ActionContext, job: JobRecord, actor: Requeste
   if (!isActive(job)) throw new InvalidStateError(`This clip is already ${job.state === 'delivered' ? 'done' : job.state}; there is nothing to cancel.`);
   job.cancelledBy = actor.displayName ?? actor.userId;
   try {
-    const res = await ctx.connection.cancel(job.id, `cancelled by ${job.cancelledBy}`);
+    // The job's own requester, even when a moderator presses: the daemon refuses a Cancel from anyone else.
+    const res = await ctx.connection.cancel(job.id, `cancelled by ${job.cancelledBy}`, toWireRequester(job.requester));
     // Not yet known to the daemon (still connecting) or the RPC did nothing: stop our side of the call.
     if (!res.cancelled && res.state !== 'finished') job.abort.abort();
   } catch (err) {

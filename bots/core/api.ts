@@ -34,7 +34,7 @@ export interface BotCoreOptions {
   deadlineMs?: number;
   /**
    * Each job's ETA-derived deadline and stall watchdog: floors and multiples (bots/core/watchdog.ts). A job whose
-   * daemon goes silent is cancelled and the person told (daemon_stalled). Default: DEFAULT_LIVENESS.
+   * daemon goes silent is cancelled and the person told (DAEMON_STALLED). Default: DEFAULT_LIVENESS.
    */
   liveness?: Partial<LivenessOptions>;
   /** How long a ListModels answer is reused. Default DEFAULT_MODEL_CACHE_MS (60 s). */

@@ -1,6 +1,11 @@
 // Platform-neutral pieces of what the bots say. Adapters add their own markup and escaping around them.
 import type { ClipInfo } from './adapter.ts';
 
+/** A size for people, in binary units with one decimal: "9.5 MiB", or "812.0 KiB" under a mebibyte. */
+export function megabytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
 /** A text progress bar with the percentage: "▰▰▰▱▱ 60%". Glyphs differ per platform (fonts, code spans). */
 export function progressBar(done: number, total: number, glyphs: { width: number; full: string; empty: string }): string {
   const ratio = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;

@@ -15,8 +15,6 @@ import { botErrorFromRpc, describeRpcError } from './rpc-errors.ts';
 import { UpdateThrottle } from './throttle.ts';
 import { DEFAULT_LIVENESS, JobWatchdog, type LivenessOptions, type WatchdogExpiry } from './watchdog.ts';
 
-export { botErrorFromRpc } from './rpc-errors.ts';
-
 export interface RunJobContext {
   connection: AnimatorConnection;
   clock: Clock;
@@ -40,18 +38,51 @@ function describeExpiry(expiry: WatchdogExpiry): string {
     : `the daemon was silent for ${Math.round(expiry.silentMs / 1000)} s while ${expiry.phase} (limit ${Math.round(expiry.limitMs / 1000)} s)`;
 }
 
-/** Collects clip chunks per format and checks that every byte arrived. */
+/**
+ * The largest clip file the bot takes from the daemon when the request set no max_clip_bytes, or for a file the
+ * daemon flags over_limit (the smallest it could make, sent over the limit for a link). The buffer is allocated from
+ * the first chunk's total_bytes (the wire allows up to 4 GiB), so it is capped before anything is allocated.
+ */
+export const MAX_ASSEMBLED_CLIP_BYTES = 1024 * 1024 * 1024;
+
+export interface ClipAssemblerOptions {
+  /** The request's max_clip_bytes: a file the daemon says it fitted (no over_limit) may be no larger. */
+  maxClipBytes?: number | undefined;
+}
+
+/**
+ * Collects clip chunks per format and checks that every byte arrived. The daemon sends each format's chunks in order
+ * (animator.proto, ClipChunk), so each chunk must start where the last one ended: a resent chunk or a gap is refused,
+ * and complete() cannot be fooled by a duplicate counting for a missing chunk.
+ */
 export class ClipAssembler {
   private readonly files = new Map<ClipFormat, { buffer: Buffer; received: number; last: boolean; meta: ClipChunk__Output }>();
+
+  constructor(private readonly options: ClipAssemblerOptions = {}) {}
+
+  /** The largest file of this chunk's kind: the request's limit for a fitted file, else MAX_ASSEMBLED_CLIP_BYTES. */
+  private capFor(chunk: ClipChunk__Output): number {
+    const limit = this.options.maxClipBytes;
+    if (limit === undefined || chunk.fit?.overLimit) return MAX_ASSEMBLED_CLIP_BYTES;
+    return Math.min(limit, MAX_ASSEMBLED_CLIP_BYTES);
+  }
 
   add(chunk: ClipChunk__Output): void {
     const format = clipFormatFromWire(chunk.format) ?? DEFAULT_CLIP_FORMAT;
     let file = this.files.get(format);
     if (!file) {
+      const cap = this.capFor(chunk);
+      if (chunk.totalBytes > cap)
+        throw new GenerationFailedError(`The daemon announced a ${format} clip of ${chunk.totalBytes} bytes, over the ${cap} bytes this bot takes.`);
       file = { buffer: Buffer.alloc(chunk.totalBytes), received: 0, last: false, meta: chunk };
       this.files.set(format, file);
     }
     const data = Buffer.from(chunk.data);
+    if (file.last) throw new GenerationFailedError(`The daemon sent a ${format} chunk after the file's last one.`);
+    if (chunk.totalBytes !== file.buffer.length)
+      throw new GenerationFailedError(`The daemon changed the ${format} clip's size mid-file (${file.buffer.length}, then ${chunk.totalBytes} bytes).`);
+    if (chunk.offset !== file.received)
+      throw new GenerationFailedError(`The daemon sent a ${format} chunk out of order (at byte ${chunk.offset}, expected ${file.received}).`);
     if (chunk.offset + data.length > file.buffer.length)
       throw new GenerationFailedError(`The daemon sent a ${format} chunk past the end of the file (${chunk.offset}+${data.length} > ${file.buffer.length}).`);
     data.copy(file.buffer, chunk.offset);
@@ -225,7 +256,7 @@ function endOnError(job: JobRecord, err: unknown, ctx: RunJobContext, end: EndJo
 /** Runs the job to its end; never rejects. */
 export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJobContext): Promise<JobOutcome> {
   const throttle = new UpdateThrottle(ctx.clock, job.surface.adapter.limits.minUpdateIntervalMs, ctx.logger);
-  const assembler = new ClipAssembler();
+  const assembler = new ClipAssembler({ maxClipBytes: request.maxClipBytes });
   const end = jobEnder(job, throttle, ctx);
   const watchdog = watchdogFor(job, ctx);
   let done: Done__Output | undefined;
@@ -239,7 +270,7 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
       watchdog.observe(event);
       done = applyEvent(job, event, throttle, assembler) ?? done;
     }
-    // The daemon's part is over: posting the clip may take a while and is no stall.
+    // The daemon's part is over: posting the clip may take a while and is no stall (finally stops it on the other paths).
     watchdog.stop();
     if (!done) throw new GenerationFailedError('The daemon ended the job without a clip.');
     const { clip, info } = finishedClip(job, request, done, assembler);
@@ -247,7 +278,6 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
     job.state = 'delivered';
     return await end({ jobId: job.id, status: 'delivered', info }, () => job.surface.deliverClip(clip, info));
   } catch (err) {
-    watchdog.stop();
     return endOnError(job, err, ctx, end);
   } finally {
     watchdog.stop();

@@ -25,9 +25,6 @@ import { formatDuration } from './limits.ts';
 import { redactDetail } from './redact.ts';
 import { DaemonErrorCode, readDaemonErrorCode, readRetryAfterSeconds } from '../../shared/wire/error-codes.ts';
 
-/** Trailer metadata key carrying the daemon's stable error code (the wire's ERROR_CODE_TRAILER, under its old name). */
-export { ERROR_CODE_TRAILER as ERROR_CODE_METADATA_KEY } from '../../shared/wire/error-codes.ts';
-
 /** Sentences for daemon codes whose details are not shown; a code missing here gets the sentence of its gRPC status. */
 const DAEMON_CODE_SENTENCES: Readonly<Partial<Record<DaemonErrorCode, string>>> = {
   [DaemonErrorCode.ModelInvalid]: 'This model is not available on the server right now',

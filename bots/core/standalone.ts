@@ -45,19 +45,29 @@ export async function runStandalone<Settings>(options: StandaloneOptions<Setting
   try {
     await frontEnd.start();
   } catch (err) {
+    // The front-end cleaned up after itself (FrontEnd.start's contract); stop() is safe after a failed start all the same.
+    await frontEnd.stop().catch(() => undefined);
     await core.close({ drainMs: 0 }).catch(() => undefined);
     console.error(`The ${options.title} stopped: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
   logger.info(`${frontEnd.name.toLowerCase()}: running (${frontEnd.where}), daemon ${address}`);
   if (frontEnd.openUrl) console.log(`Open ${frontEnd.openUrl} and type: /animate a red ball bouncing on the grass`);
+  const drainMs = app.daemon.drainSeconds * 1000;
   const shutdown = async (signal: string): Promise<void> => {
-    logger.info(`${frontEnd.name.toLowerCase()}: ${signal}, stopping`);
-    // The core first: it lets the running jobs end and tells their people, through the front-end still up.
-    await core.close();
+    logger.info(`${frontEnd.name.toLowerCase()}: ${signal}, stopping (running clips get up to ${app.daemon.drainSeconds} s)`);
+    // The core first: it lets the running jobs end for up to ANIMATE_DRAIN_SECONDS and tells the people waiting,
+    // through the front-end still up; a second signal ends the process at once (the handlers are `once`).
+    await core.close({ drainMs });
     await frontEnd.stop();
     process.exit(0);
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // A stop that fails is logged and exits 1, never an unhandled rejection that leaves the process half stopped.
+  const onSignal = (signal: string) => () =>
+    shutdown(signal).catch((err: unknown) => {
+      logger.error(`${frontEnd.name.toLowerCase()}: stopping failed`, err);
+      process.exit(1);
+    });
+  process.once('SIGINT', onSignal('SIGINT'));
+  process.once('SIGTERM', onSignal('SIGTERM'));
 }

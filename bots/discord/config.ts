@@ -3,6 +3,7 @@
 // or malformed one stops the bot with a message naming the variable.
 import { z } from 'zod';
 import type { AppConfig } from '../../shared/config/index.ts';
+import { CodedError } from '../../shared/errors.ts';
 
 /** The Discord part of the configuration (shared/config's DiscordConfig has this shape). */
 export interface DiscordBotConfig {
@@ -14,11 +15,10 @@ export interface DiscordBotConfig {
   maxUploadBytes?: number | undefined;
 }
 
-export class DiscordConfigError extends Error {
-  readonly code = 'INVALID_DISCORD_SETTING';
+/** A missing or malformed Discord setting: a CodedError (shared/errors.ts), code INVALID_DISCORD_SETTING. */
+export class DiscordConfigError extends CodedError<'INVALID_DISCORD_SETTING'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'DiscordConfigError';
+    super('INVALID_DISCORD_SETTING', message);
   }
 }
 

@@ -20,8 +20,8 @@ export function addressedText(client: Client, message: Message): string | undefi
 /** A refinement when the message is in a thread the core knows; true when the message was handled that way. */
 async function refineInThread(ctx: DiscordPluginContext, message: Message, text: string): Promise<boolean> {
   const thread = message.channel;
-  if (!thread.isThread() || !ctx.core.conversations.get(thread.id)) return false;
-  if (!text) return true;
+  // An empty mention is no refinement: it gets the help text, in a clip's thread as anywhere.
+  if (!text || !thread.isThread() || !ctx.core.conversations.get(thread.id)) return false;
   const surface = ctx.surfaces.forThreadReply(message, thread);
   return (await ctx.core.followUp(thread.id, text, requesterFromMessage(message), surface)) !== undefined;
 }

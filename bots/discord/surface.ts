@@ -18,7 +18,8 @@ import type { BotError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { sleep, type Clock } from '../core/clock.ts';
 import { discordFailure, isMissingPermission, isTooLarge } from './errors.ts';
-import { chooseUpload, megabytes, type ClipLinker, type UploadChoice } from './upload-choice.ts';
+import { megabytes } from '../core/format.ts';
+import { chooseUpload, daemonFitBytes, type ClipLinker, type UploadChoice } from './upload-choice.ts';
 import { cancelRow, clipMessage, clipRow, failureText, headline, progressLine, queuedLine, startedLine, truncate, MAX_CONTENT } from './format.ts';
 import { ChannelStatus, type StatusMessage, type StatusPayload } from './status-message.ts';
 import type { ThreadHost } from './thread-host.ts';
@@ -60,8 +61,9 @@ export class DiscordJobSurface implements JobSurface {
   private lastEditAt = -Infinity;
 
   constructor(private readonly shared: DiscordSurfaceShared, init: DiscordSurfaceInit) {
-    // This job's upload limit travels to the daemon (max_clip_bytes, from adapter.limits): it fits the clip under it.
-    this.adapter = { ...shared.adapter, limits: { ...shared.adapter.limits, maxUploadBytes: init.uploadLimitBytes } };
+    // This job's upload limit travels to the daemon (max_clip_bytes, from adapter.limits) with headroom for the rest of
+    // the multipart request: a clip fitted to exactly the limit can be refused (413), and only the daemon can re-fit.
+    this.adapter = { ...shared.adapter, limits: { ...shared.adapter.limits, maxUploadBytes: daemonFitBytes(init.uploadLimitBytes) } };
     this.status = init.status;
     this.host = init.host;
     this.uploadLimitBytes = init.uploadLimitBytes;
@@ -137,7 +139,8 @@ export class DiscordJobSurface implements JobSurface {
   }
 
   async deliverClip(clip: ClipFile, info: ClipInfo): Promise<void> {
-    // The daemon fitted the clip to uploadLimitBytes; chooseUpload only picks what to post (file, smaller format, link).
+    // The daemon fitted the clip under uploadLimitBytes (with headroom); chooseUpload only picks what to post (file,
+    // smaller format, link), and a 413 all the same narrows the limit to below what was refused (a link or a message).
     let refusedBytes: number | undefined;
     for (let attempt = 0; ; attempt++) {
       const fitted = await chooseUpload(clip, info, { limitBytes: this.uploadLimitBytes, linker: this.shared.linker, refusedBytes });

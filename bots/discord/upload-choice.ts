@@ -1,9 +1,11 @@
 // What to post for a clip under Discord's upload limit, never dropping it. The daemon already made the clip fit the
-// limit the request carried (GenerateRequest.max_clip_bytes: lower quality, then smaller sizes, from its frames), so
+// limit the request carried (GenerateRequest.max_clip_bytes, daemonFitBytes() of the upload limit so the whole request
+// fits: lower quality, then smaller sizes, from its frames), so
 // this only chooses: the clip as it came, saying how it was fitted; else a smaller format the daemon also sent; else a
 // link from the configured linker; else a message saying what to ask for. Platform logic only: no media code here.
 import type { ClipFile, ClipFit, ClipInfo } from '../core/adapter.ts';
 import { PlatformError } from '../core/errors.ts';
+import { megabytes } from '../core/format.ts';
 
 /** Publishes a clip somewhere people can open it and returns the URL (for clips no encoding can fit). */
 export type ClipLinker = (clip: ClipFile, info: ClipInfo) => Promise<string>;
@@ -11,6 +13,21 @@ export type ClipLinker = (clip: ClipFile, info: ClipInfo) => Promise<string>;
 export type UploadChoice =
   | { kind: 'file'; data: Buffer; fileName: string; mimeType: string; width: number; height: number; notes: string[] }
   | { kind: 'link'; url: string; notes: string[] };
+
+/**
+ * How far under the interaction's attachment limit the daemon is asked to fit a clip (GenerateRequest.max_clip_bytes).
+ * Discord measures the whole multipart request (the JSON payload, the part headers, the file), not the file alone, and
+ * only the daemon holds the frames: a clip fitted to exactly the limit can be refused with 413 and cannot be re-fitted
+ * here. So the daemon gets `ratio` of the limit less `overheadBytes` for the rest of the request; should that leave
+ * less than `floorRatio` of the limit (tiny limits), it gets that much instead.
+ */
+export const DAEMON_FIT_HEADROOM = { ratio: 0.95, overheadBytes: 8 * 1024, floorRatio: 0.5 } as const;
+
+/** The byte budget the daemon fits a clip to for an upload limit of `limitBytes` (see DAEMON_FIT_HEADROOM). */
+export function daemonFitBytes(limitBytes: number): number {
+  const { ratio, overheadBytes, floorRatio } = DAEMON_FIT_HEADROOM;
+  return Math.max(1, Math.floor(limitBytes * ratio) - overheadBytes, Math.floor(limitBytes * floorRatio));
+}
 
 export interface UploadChoiceOptions {
   /** The largest upload for this job. */
@@ -22,10 +39,6 @@ export interface UploadChoiceOptions {
    * can go, and the note says Discord refused it rather than quoting a limit that proved wrong.
    */
   refusedBytes?: number | undefined;
-}
-
-export function megabytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 /** How the daemon fitted it, in the words of the note next to the clip. */
@@ -40,8 +53,13 @@ export async function chooseUpload(clip: ClipFile, info: ClipInfo, options: Uplo
   const over =
     refusedBytes !== undefined
       ? `Discord refused the clip (${megabytes(refusedBytes)}) as over this server's upload limit`
-      : `The clip (${megabytes(made)}) is over this server's upload limit of ${megabytes(limitBytes)}`;
-  const fitted = clip.fit !== undefined && !clip.fit.overLimit;
+      : made > limitBytes
+        ? `The clip (${megabytes(made)}) is over this server's upload limit of ${megabytes(limitBytes)}`
+        : // Fitted for the headroom alone (DAEMON_FIT_HEADROOM): it was under the limit, but too close to it.
+          `The clip (${megabytes(made)}) is too close to this server's upload limit of ${megabytes(limitBytes)}`;
+  // Re-encoded, and (checked below) within the real limit: also a clip the daemon flagged over_limit, since it was
+  // fitted to the smaller budget with headroom (daemonFitBytes) and can still fit the limit itself.
+  const fitted = clip.fit !== undefined && (clip.fit.qualityStep > 0 || clip.fit.downscale > 1);
 
   if (clip.data.length <= limitBytes) {
     const notes = fitted && clip.fit ? [`${over}, so it was ${howFitted(clip.fit)} (${megabytes(clip.data.length)}).`] : [];

@@ -5,5 +5,5 @@ export { createPlaygroundFrontEnd, PLAYGROUND_LINGER_MS } from './front-end.ts';
 export { playgroundConfigFrom, type PlaygroundSettings } from './config.ts';
 export { PlaygroundSurface, playgroundAdapter } from './surface.ts';
 export { MediaCache } from './media-cache.ts';
-export { PlaygroundSession, type PageEvent } from './session.ts';
-export { RequestGuard, RefusalCode, type Refusal, type RouteKind } from './request-guard.ts';
+export { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_MS, PlaygroundSession, SessionStore, type PageEvent, type SessionStoreOptions } from './session.ts';
+export { RequestGuard, RefusalCode, Refusal, type RouteKind } from './request-guard.ts';

@@ -18,26 +18,26 @@
 //   and preflights (OPTIONS) are always refused without any Access-Control-Allow-* header.
 import type { IncomingHttpHeaders } from 'node:http';
 import os from 'node:os';
+import { CodedError } from '../../shared/errors.ts';
 
-/** Stable codes for refusals, sent in the 403 body next to the message. */
+/** Stable UPPER_SNAKE codes for refusals (as every CodedError's), sent in the 403 body next to the message. */
 export const RefusalCode = {
   /** The Host header is not one of this playground's names and port (DNS rebinding, or a wrong address). */
-  ForeignHost: 'foreign_host',
+  ForeignHost: 'FOREIGN_HOST',
   /** The Origin header names another origin than the playground's own. */
-  ForeignOrigin: 'foreign_origin',
+  ForeignOrigin: 'FOREIGN_ORIGIN',
   /** Sec-Fetch-Site says another site (or another origin of the same site) made the request. */
-  CrossSite: 'cross_site',
+  CrossSite: 'CROSS_SITE',
   /** A write whose Content-Type is not application/json. */
-  NotJson: 'not_json',
+  NotJson: 'NOT_JSON',
   /** A CORS preflight (OPTIONS): the playground never allows cross-origin requests. */
-  PreflightRefused: 'preflight_refused',
+  PreflightRefused: 'PREFLIGHT_REFUSED',
 } as const;
 export type RefusalCode = (typeof RefusalCode)[keyof typeof RefusalCode];
 
-export interface Refusal {
-  readonly status: 403;
-  readonly code: RefusalCode;
-  readonly message: string;
+/** A refused request: a CodedError (shared/errors.ts) with the HTTP status it is answered with. */
+export class Refusal extends CodedError<RefusalCode> {
+  readonly status = 403 as const;
 }
 
 /**
@@ -130,5 +130,5 @@ function quote(value: string): string {
 }
 
 function refuse(code: RefusalCode, message: string): Refusal {
-  return { status: 403, code, message };
+  return new Refusal(code, message);
 }

@@ -13,7 +13,7 @@ import { isBotError } from '../core/errors.ts';
 import { consoleLogger, type Logger } from '../core/logger.ts';
 import { MediaCache } from './media-cache.ts';
 import { RequestGuard, type RouteKind } from './request-guard.ts';
-import { PlaygroundSession } from './session.ts';
+import { SessionStore, type PlaygroundSession } from './session.ts';
 import { PlaygroundSurface } from './surface.ts';
 
 const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
@@ -31,6 +31,12 @@ export interface PlaygroundOptions {
   port?: number;
   /** Bytes of clips and previews kept in memory. Default 64 MiB. */
   maxMediaBytes?: number;
+  /** Browser sessions kept at most (the least recently used goes first). Default DEFAULT_MAX_SESSIONS (64). */
+  maxSessions?: number;
+  /** A session with no page attached is dropped after this long without activity. Default DEFAULT_SESSION_IDLE_MS (30 min). */
+  sessionIdleMs?: number;
+  /** Milliseconds since the epoch, for session idle times. Default Date.now. */
+  now?: () => number;
   logger?: Logger;
 }
 
@@ -100,7 +106,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
   const { core } = options;
   const logger = options.logger ?? consoleLogger('[playground]');
   const media = new MediaCache(options.maxMediaBytes);
-  const sessions = new Map<string, PlaygroundSession>();
+  const sessions = new SessionStore({ maxSessions: options.maxSessions, idleMs: options.sessionIdleMs, now: options.now });
   // Built on the first request, when the real port is known (port 0 picks one).
   let guard: RequestGuard | undefined;
   const guardFor = (): RequestGuard => (guard ??= new RequestGuard({ port: (server.address() as AddressInfo).port, listenHost: options.host ?? '127.0.0.1' }));
@@ -108,12 +114,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
 
   const sessionFor = (id: unknown): PlaygroundSession => {
     if (typeof id !== 'string' || !SESSION_ID.test(id)) throw new HttpError(400, 'session must be 6–64 characters of A–Z, a–z, 0–9, _ or -.');
-    let s = sessions.get(id);
-    if (!s) {
-      s = new PlaygroundSession(id);
-      sessions.set(id, s);
-    }
-    return s;
+    return sessions.get(id);
   };
   const requesterFor = (session: PlaygroundSession): Requester => ({
     platform: 'playground',
@@ -242,7 +243,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
         if (url.pathname.startsWith('/media/') && (req.method === 'GET' || req.method === 'HEAD')) return serveMedia(req, res, url.pathname.slice('/media/'.length));
         if (url.pathname === '/api/message' && req.method === 'POST') return sendJson(res, 200, await onMessage(await readJson(req)));
         if (url.pathname === '/api/action' && req.method === 'POST') return sendJson(res, 200, await onAction(await readJson(req)));
-        if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, sessions: sessions.size, mediaBytes: media.totalBytes, refused });
+        if (url.pathname === '/healthz') {
+          sessions.sweep();
+          return sendJson(res, 200, { ok: true, sessions: sessions.size, mediaBytes: media.totalBytes, refused });
+        }
         throw new HttpError(404, `Nothing at ${url.pathname}.`);
       } catch (err) {
         if (!(err instanceof HttpError)) logger.error(`${req.method} ${url.pathname} failed`, err);

@@ -2,6 +2,7 @@
 // validates every SLACK_* variable, once, for every program). Missing credentials stop the app with a
 // SlackConfigError naming the variable and where to find its value.
 import { ConfigError, loadConfig, type AppConfig, type Env } from '../../shared/config/index.ts';
+import { CodedError } from '../../shared/errors.ts';
 
 export type SlackMode = 'socket' | 'http';
 
@@ -26,11 +27,13 @@ export interface SlackBotConfig {
   maxUploadBytes: number;
 }
 
-export class SlackConfigError extends Error {
-  readonly code = 'INVALID_SLACK_SETTING';
-  constructor(readonly variable: string, message: string) {
-    super(message);
-    this.name = 'SlackConfigError';
+/** A missing or malformed Slack setting, naming its variable: a CodedError (shared/errors.ts), code INVALID_SLACK_SETTING. */
+export class SlackConfigError extends CodedError<'INVALID_SLACK_SETTING'> {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super('INVALID_SLACK_SETTING', message);
   }
 }
 

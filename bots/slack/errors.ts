@@ -2,6 +2,7 @@
 // (PlatformError.platformCode) for logs; the message says what is wrong and who can fix it.
 import { WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, WebAPIHTTPError } from '@slack/web-api';
 import { BotError, PlatformError } from '../core/errors.ts';
+import { megabytes } from '../core/format.ts';
 
 export interface SlackErrorContext {
   /** What we were doing, for the message ("post in this channel", "upload the clip"). */
@@ -16,10 +17,6 @@ export function slackErrorCode(err: unknown): string | undefined {
   if (err instanceof WebAPIPlatformError) return typeof err.data.error === 'string' ? err.data.error : undefined;
   if (err instanceof WebAPIRateLimitedError) return 'ratelimited';
   return undefined;
-}
-
-export function megabytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;
 }
 
 export function clipTooLargeError(fileBytes: number, maxUploadBytes: number | undefined, platformCode?: string): PlatformError {

@@ -34,7 +34,10 @@ export interface RunningSlackBot {
   /** In http mode: where Slack's requests go (`…/slack/events`). */
   url?: string;
   port?: number;
-  /** Stops the receiver, lets running jobs end, closes the core if it was made here. */
+  /**
+   * Stops the receiver and closes the core if it was made here, which stops its running jobs (their people are told);
+   * a shared core is its owner's to drain and close. Safe to call again.
+   */
   stop(): Promise<void>;
 }
 
@@ -64,26 +67,45 @@ export async function startSlackBot(config: SlackBotConfig, deps: SlackBotDeps =
   });
   transport.app.error(async (err) => logger.error('slack: unhandled error in a listener', err));
 
+  const botCore = core;
+  // Whether the receiver has something to stop: an HTTP server once listening; a Socket Mode client from the first
+  // try to connect on (it keeps retrying after a failed start unless told to disconnect). Bolt's HTTP receiver rejects
+  // stop() when it never listened, and closes its server itself when listen fails.
+  let receiverOpen = false;
+  let stopped: Promise<void> | undefined;
   const running: RunningSlackBot = {
     app: transport.app,
     plugin,
     core,
     mode: transport.mode,
-    async stop() {
-      await transport.app.stop();
-      if (ownsCore) await core.close();
-    },
+    stop: () =>
+      (stopped ??= (async () => {
+        try {
+          if (receiverOpen) await transport.app.stop();
+        } finally {
+          // Jobs still running are stopped now (the core's default close); `npm start` drains its shared core itself.
+          if (ownsCore) await botCore.close();
+        }
+      })()),
   };
-  if (transport.mode === 'http') {
-    const server = (await transport.app.start({ port: config.port, host: config.host })) as Server;
-    const { port } = server.address() as AddressInfo;
-    const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-    running.port = port;
-    running.url = `http://${host}:${port}/slack/events`;
-    logger.info(`slack: listening for Slack requests on ${running.url}`);
-  } else {
-    await transport.app.start();
-    logger.info('slack: connected with Socket Mode');
+  try {
+    if (transport.mode === 'http') {
+      const server = (await transport.app.start({ port: config.port, host: config.host })) as Server;
+      receiverOpen = true;
+      const { port } = server.address() as AddressInfo;
+      const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+      running.port = port;
+      running.url = `http://${host}:${port}/slack/events`;
+      logger.info(`slack: listening for Slack requests on ${running.url}`);
+    } else {
+      receiverOpen = true;
+      await transport.app.start();
+      logger.info('slack: connected with Socket Mode');
+    }
+  } catch (error) {
+    // A failed start leaves nothing open: no receiver, and no core made here.
+    await running.stop().catch((again: unknown) => logger.error('slack: cleaning up after a failed start failed too', again));
+    throw error;
   }
   return running;
 }
@@ -91,17 +113,23 @@ export async function startSlackBot(config: SlackBotConfig, deps: SlackBotDeps =
 /** The Slack app as a FrontEnd on a shared core (which it does not close). */
 export function createSlackFrontEnd(config: SlackBotConfig, deps: FrontEndDeps): FrontEnd {
   let running: RunningSlackBot | undefined;
+  // The start under way (undefined once it failed: startSlackBot cleaned up), so a stop during it still stops the app.
+  let starting: Promise<RunningSlackBot | undefined> | undefined;
   return {
     name: 'Slack',
     get where() {
       return running?.url ?? 'Socket Mode';
     },
     async start() {
-      running = await startSlackBot(config, { core: deps.core, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
+      const attempt = startSlackBot(config, { core: deps.core, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
+      starting = attempt.catch(() => undefined);
+      running = await attempt;
     },
     async stop() {
-      await running?.stop();
+      const bot = running ?? (await starting);
       running = undefined;
+      starting = undefined;
+      await bot?.stop();
     },
   };
 }

@@ -29,7 +29,8 @@ import {
   type Block,
 } from './format.ts';
 import type { SlackRateGate } from './rate-gate.ts';
-import { clipTooLargeError, megabytes, toSlackBotError } from './errors.ts';
+import { clipTooLargeError, toSlackBotError } from './errors.ts';
+import { megabytes } from '../core/format.ts';
 
 export interface SlackLogger {
   warn(...args: unknown[]): void;

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readSetting } from '../../shared/config/index.ts';
 import { clientTransportFromEnv } from '../../shared/config/transport.ts';
+import { CodedError } from '../../shared/errors.ts';
 import { connectAnimator, isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
 import type { GenerateRequest } from '../../shared/rpc/types.ts';
+import { HOST_PORT_HINT, isHostPort } from '../../shared/wire/address.ts';
 import { CLIP_FORMATS, CLIP_FORMAT_TO_WIRE, type ClipFormat } from '../../shared/wire/formats.ts';
 import { startDaemon, type RunningDaemon } from '../server/daemon.ts';
 import { createLogger } from '../log.ts';
@@ -55,6 +57,9 @@ Daemon:
   -h, --help           show this help
 `;
 
+/** What this command line refuses on its own: a --daemon that is not HOST:PORT, a finished job that sent no clip. */
+class AnimateCliError extends CodedError<'INVALID_DAEMON_ADDRESS' | 'NO_CLIP'> {}
+
 const isClipFormat = (name: string): name is ClipFormat => (CLIP_FORMATS as readonly string[]).includes(name);
 
 function slug(text: string): string {
@@ -82,6 +87,10 @@ async function generateOne(client: AnimatorConnection, request: GenerateRequest,
         (d.unknownWords.length ? `; words the model does not know: ${d.unknownWords.join(', ')}` : '');
     }
   }
+  // A stream that ended OK with no clip bytes wrote nothing: a success here would leave a script with no file and exit 0.
+  if (![...chunks.values()].some((parts) => parts.some((p) => p.length > 0))) {
+    throw new AnimateCliError('NO_CLIP', `the daemon finished the job${summary ? ` (${summary})` : ''} but sent no clip, so nothing was written to ${out.file}`);
+  }
   const written: string[] = [];
   for (const [format, parts] of chunks) {
     const ext = format.toLowerCase();
@@ -93,6 +102,14 @@ async function generateOne(client: AnimatorConnection, request: GenerateRequest,
   if (!out.quiet) bar.finish(`→ ${written.join(', ')} (${summary}${previewCount ? `; ${previewCount} previews` : ''})`);
   else process.stdout.write(`${written.join(', ')}: ${summary}\n`);
   return summary;
+}
+
+/** Every TLS variable, the client's (ANIMATE_TLS, _CA, _CLIENT_CERT/_KEY, _SERVER_NAME) and the daemon's (_CERT, _KEY, _CLIENT_CA). */
+const TLS_VARIABLES = new Set(['ANIMATE_TLS', 'ANIMATE_TLS_CA', 'ANIMATE_TLS_CLIENT_CERT', 'ANIMATE_TLS_CLIENT_KEY', 'ANIMATE_TLS_SERVER_NAME', 'ANIMATE_TLS_CERT', 'ANIMATE_TLS_KEY', 'ANIMATE_TLS_CLIENT_CA']);
+
+/** The environment minus the TLS variables: the in-process daemon and its one client talk plaintext over loopback. */
+function withoutTls(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !TLS_VARIABLES.has(k)));
 }
 
 async function main(): Promise<number> {
@@ -140,14 +157,22 @@ async function main(): Promise<number> {
   for (const [key, value] of optional) if (value !== undefined) (base as Record<string, unknown>)[key] = value;
 
   let daemon: RunningDaemon | undefined;
-  const address = values.daemon ?? (readSetting(process.env, 'ANIMATE_DAEMON_ADDRESS') as string | undefined);
-  const transport = clientTransportFromEnv(process.env, {
-    token: values.token, tokenFile: values['token-file'], tls: values.tls, tlsCa: values['tls-ca'],
-    tlsClientCert: values['tls-client-cert'], tlsClientKey: values['tls-client-key'], tlsServerName: values['tls-server-name'],
+  // --daemon keeps the same HOST:PORT rule as ANIMATE_DAEMON_ADDRESS (shared/wire/address.ts), so a typo is named here
+  // rather than surfacing as an unreachable daemon.
+  if (values.daemon !== undefined && !isHostPort(values.daemon.trim())) {
+    throw new AnimateCliError('INVALID_DAEMON_ADDRESS', `--daemon must be ${HOST_PORT_HINT} (got ${JSON.stringify(values.daemon)})`);
+  }
+  const address = values.daemon?.trim() || (readSetting(process.env, 'ANIMATE_DAEMON_ADDRESS') as string | undefined);
+  // Client TLS is read only for a daemon elsewhere: the in-process one is plaintext loopback, so a stale ANIMATE_TLS_CA
+  // (or any client TLS setting) in the shell must not stop a local run. The token still applies to both.
+  const transport = clientTransportFromEnv(address ? process.env : withoutTls(process.env), {
+    token: values.token, tokenFile: values['token-file'],
+    ...(address ? { tls: values.tls, tlsCa: values['tls-ca'], tlsClientCert: values['tls-client-cert'], tlsClientKey: values['tls-client-key'], tlsServerName: values['tls-server-name'] } : {}),
   });
   if (!address) {
-    // The in-process daemon is reached over loopback by this process only: no TLS (its token, if any, still applies).
-    const { tls: _servedTls, ...options } = daemonOptionsFrom({ 'models-dir': values['models-dir'] }, process.env);
+    // The in-process daemon is reached over loopback by this process only: no TLS (its token, if any, still applies),
+    // so its TLS variables are not even read: a stale ANIMATE_TLS_CERT must not stop a local run either.
+    const options = daemonOptionsFrom({ 'models-dir': values['models-dir'] }, withoutTls(process.env));
     daemon = await startDaemon({ ...options, ...(transport.token ? { token: transport.token } : {}), listen: '127.0.0.1:0', logger: createLogger('warn') });
   }
   const client = connectAnimator(address ?? daemon!.address, { token: transport.token, tls: address ? transport.tls : undefined });

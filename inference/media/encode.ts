@@ -8,7 +8,7 @@
 import { getMediaBinaries, type WebpEncoder } from './binaries.ts';
 import { encodeRaw, nearestUpscaleFilter } from './encode-raw.ts';
 import { gifFilterGraph } from './gif-graph.ts';
-import { InvalidMediaOptionsError, OutputTooLargeError } from './errors.ts';
+import { InvalidMediaOptionsError } from './errors.ts';
 import { MAX_OUTPUT_SIDE, parseEncodeOptions, type ClipFormat, type EncodeOptions } from './options.ts';
 import { assertValidVideo, type RgbVideo } from './video.ts';
 import { CLIP_MIME_TYPES } from '../../shared/wire/formats.ts';
@@ -32,7 +32,7 @@ export interface EncodedClip {
 export { CLIP_MIME_TYPES };
 
 /**
- * Quality steps tried in order while the result exceeds `maxBytes` (only the first is used without a bound).
+ * Quality steps, best first: encodeClip uses the first; fitClip (fit.ts) steps down them to meet a byte limit.
  * MP4: x264 CRF (18 is visually lossless for this content; each +6 roughly halves the size).
  * GIF: palette size. WebP: libwebp quality 0..100.
  */
@@ -42,19 +42,17 @@ export const QUALITY_STEPS: Readonly<Record<ClipFormat, readonly number[]>> = {
   webp: [80, 60, 40, 20, 5],
 };
 
+/**
+ * One encode at the best quality. A byte limit is fitClip's (fit.ts: quality steps, then smaller sizes), the one
+ * ladder there is; a `maxBytes` given here (from untyped code) is refused rather than silently ignored.
+ */
 export async function encodeClip(video: RgbVideo, options: EncodeOptions): Promise<EncodedClip> {
   assertValidVideo(video);
-  const { format, upscale, signal, maxBytes } = parseEncodeOptions(options);
-  let smallest = Number.POSITIVE_INFINITY;
-  for (let step = 0; step < QUALITY_STEPS[format].length; step++) {
-    const clip = await encodeClipAtQuality(video, { format, upscale, signal, qualityStep: step });
-    if (maxBytes === undefined || clip.data.length <= maxBytes) return clip;
-    smallest = Math.min(smallest, clip.data.length);
+  if ((options as { maxBytes?: unknown }).maxBytes !== undefined) {
+    throw new InvalidMediaOptionsError('encodeClip takes no maxBytes; fit a clip to a byte limit with fitClip (fit.ts)');
   }
-  throw new OutputTooLargeError(
-    `The ${format.toUpperCase()} clip is ${smallest} bytes even at the lowest quality; maxBytes is ${maxBytes}. ` +
-      'Ask for fewer frames, a smaller size, a lower upscale or another format.',
-  );
+  const { format, upscale, signal } = parseEncodeOptions(options);
+  return encodeClipAtQuality(video, { format, upscale, signal, qualityStep: 0 });
 }
 
 export interface QualityEncodeOptions {

@@ -19,10 +19,10 @@ export interface EncodeOptions {
   upscale?: number;
   /** Kills ffmpeg and rejects with code ABORTED when fired. */
   signal?: AbortSignal;
-  /**
-   * Upper bound on the encoded size in bytes. When the first encode is larger, the clip is re-encoded at lower
-   * quality steps; if even the lowest does not fit, the call fails with code OUTPUT_TOO_LARGE. Default: no bound.
-   */
+}
+
+/** fitClip's options as checked here: EncodeOptions and the byte limit it fits to (a positive integer). */
+export interface BoundedEncodeOptions extends EncodeOptions {
   maxBytes?: number;
 }
 
@@ -56,7 +56,7 @@ export interface ResolvedEncodeOptions {
   maxBytes: number | undefined;
 }
 
-export function parseEncodeOptions(options: EncodeOptions): ResolvedEncodeOptions {
+export function parseEncodeOptions(options: BoundedEncodeOptions): ResolvedEncodeOptions {
   const parsed = parseOrThrow(encodeOptionsSchema, options, 'encode options');
   return {
     format: parsed.format,

@@ -108,6 +108,10 @@ export class FairScheduler {
   private readonly lines = new Map<string, Line>();
   private readonly entries = new Map<string, Entry>();
   private readonly runningByOwner = new Map<string, number>();
+  /**
+   * When each requester with a job waiting or running was last served. Owners come from client-supplied ids, so an
+   * owner with nothing left is forgotten (forgetIfIdle): one who returns counts as served long ago, as a newcomer does.
+   */
   private readonly lastServed = new Map<string, number>();
   private serveCounter = 0;
   private arrivalCounter = 0;
@@ -223,6 +227,11 @@ export class FairScheduler {
     this.cancelFlush();
   }
 
+  /** Requesters whose last service is remembered (tests check that it stays bounded by those waiting or running). */
+  get rememberedOwners(): number {
+    return this.lastServed.size;
+  }
+
   /** Resolves when nothing runs or waits. */
   onIdle(): Promise<void> {
     return this.queue.onIdle();
@@ -238,8 +247,16 @@ export class FairScheduler {
     const { line } = entry;
     const i = line.waiting.indexOf(entry);
     if (i >= 0) line.waiting.splice(i, 1);
-    if (line.waiting.length === 0) this.lines.delete(line.owner);
+    if (line.waiting.length === 0) {
+      this.lines.delete(line.owner);
+      this.forgetIfIdle(line.owner);
+    }
     this.entries.delete(entry.job.id);
+  }
+
+  /** Drops what is remembered of an owner with nothing waiting and nothing running, so the map cannot grow forever. */
+  private forgetIfIdle(owner: string): void {
+    if (!this.lines.has(owner) && !this.runningByOwner.has(owner)) this.lastServed.delete(owner);
   }
 
   /** The line that gives up a place to a newcomer: the most waiting (two at least), ties to whose newest job is newest. */
@@ -262,8 +279,10 @@ export class FairScheduler {
 
   private setRunning(owner: string, delta: number): void {
     const n = (this.runningByOwner.get(owner) ?? 0) + delta;
-    if (n <= 0) this.runningByOwner.delete(owner);
-    else this.runningByOwner.set(owner, n);
+    if (n <= 0) {
+      this.runningByOwner.delete(owner);
+      this.forgetIfIdle(owner);
+    } else this.runningByOwner.set(owner, n);
     const line = this.lines.get(owner);
     if (line) line.running = Math.max(0, n);
     this.running += delta;

@@ -1,6 +1,6 @@
 // The order in which waiting jobs will start, computed in one pass instead of by simulating every pick.
 //
-// The fair choice (FairScheduler.pickOwner) takes the requester with the fewest running jobs, ties to whoever was
+// The fair choice (FairScheduler.pickLine) takes the requester with the fewest running jobs, ties to whoever was
 // served least recently (never served: whoever came first). Simulated pick by pick, with each pick counted as
 // running, that is O(jobs x requesters): 2,000 queued jobs made it a 7 s stall. It has a closed form: a requester
 // with r running has its i-th waiting job (0-based) at "level" r + i; all jobs of level L start before any of level

@@ -45,7 +45,7 @@ export function toServiceError(err: DaemonError): Partial<grpc.StatusObject> & {
   if (err instanceof QueueFullError) set(RETRY_AFTER_TRAILER, String(err.retryAfterMs));
   set(ERROR_CODE_TRAILER, err.code);
   // The status comes from the one table of the wire (shared/wire/error-codes.ts); errors carry only their code.
-  // No absolute server path or stack trace reaches a client (inference/redact.ts).
+  // No absolute server path or stack trace reaches a client (shared/redact.ts).
   return { code: DAEMON_ERROR_STATUS[err.code], details: capStatusMessage(redactServerDetail(err.message)), metadata };
 }
 
@@ -183,6 +183,9 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
         checkAuth(deps.token, call.metadata);
         const job = jobs.get(call.request.requestId);
         if (!job) return callback(null, { cancelled: false, state: 'unknown' });
+        // A job id is no secret (it rides on the chat's buttons): a caller naming a requester must be the job's, so
+        // nobody can stop another person's job and put their own words into its CANCELLED status.
+        if (call.request.requester && requesterKey(call.request) !== job.identity.requester) throw new RequestIdTakenError(job.id);
         const state = job.finished ? 'finished' : job.state;
         if (!job.finished) cancelJob(job, new RequestCancelledError(call.request.reason ? excerpt(call.request.reason) : 'cancelled on request'));
         log.info('cancel', { id: job.id, state });

@@ -174,7 +174,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
       closing ??= (async () => {
         shuttingDown = true;
         scheduler.close(); // no more place-in-line notices, and their timers are cleared
-        health.set('NOT_SERVING');
+        health.beginShutdown(); // NOT_SERVING; a Watch from now on is answered and ended at once
         const active = jobs.active();
         for (const job of active.filter((j) => j.state === 'queued')) {
           scheduler.remove(job.id);

@@ -165,7 +165,7 @@ export class Job {
     this.cursors.delete(cursor);
   }
 
-  /** Bytes kept for replay (clip chunks and the latest preview): the registry evicts finished jobs by it. */
+  /** Bytes kept for replay (clip chunks and the latest preview): the job table (job-table.ts) evicts finished jobs by it. */
   get retainedBytes(): number {
     let n = this.previewSlot ? payloadBytes(this.previewSlot.event) : 0;
     for (const e of this.history) n += payloadBytes(e);

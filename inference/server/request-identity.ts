@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
 
-/** The requester's identity as sent: platform, server (guild/team) and user. */
-export function requesterKey(req: GenerateRequest__Output): string {
+/** The requester's identity as sent: platform, server (guild/team) and user (of a Generate or a Cancel request). */
+export function requesterKey(req: Pick<GenerateRequest__Output, 'requester'>): string {
   const r = req.requester;
   // JSON keeps the parts apart whatever characters they hold.
   return JSON.stringify([String(r?.platform ?? 'PLATFORM_UNSPECIFIED'), r?.serverId ?? '', r?.userId ?? '']);

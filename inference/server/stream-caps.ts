@@ -52,9 +52,4 @@ export class StreamCaps {
       else this.byConnection.delete(peer);
     };
   }
-
-  /** Streams open on `peer` (for tests and logs). */
-  openOn(peer: string): number {
-    return this.byConnection.get(peer) ?? 0;
-  }
 }

@@ -57,11 +57,6 @@ export function wireModelDefaults(pkg: ModelPackage): ModelDefaults {
   return { steps: d.steps, guidanceScale: d.guidance_scale, frames: d.frames, width: d.width, height: d.height, fps: d.fps, scheduler: pkg.defaultScheduler, previewEveryNSteps: d.preview_every_n_steps };
 }
 
-/** Width and height for an aspect ratio, keeping the model's default pixel area, on the size grid. */
-export function sizeForAspect(aspect: string, pkg: ModelPackage): { width: number; height: number } {
-  return sizeOnGrid(aspect, wireModelLimits(pkg), pkg.config.defaults);
-}
-
 /** A model-limit violation in the daemon's words: "field: what is wrong; allowed: what is". */
 export function describeLimitViolation(v: LimitRule): string {
   switch (v.rule) {

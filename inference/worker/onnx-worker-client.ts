@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SessionOptions, TensorData, ValueInfo } from '../backend/onnx.ts';
 import { WorkerCrashedError, InferenceFailedError } from '../errors.ts';
-import type { WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { WorkerRequest, WorkerResponse, WorkerStats } from './protocol.ts';
 
 const ENTRY = new URL('./entry.mjs', import.meta.url);
 
@@ -22,9 +22,12 @@ export class OnnxWorkerClient {
   private readonly pending = new Map<number, Pending>();
   /** Sessions known to this client: reloaded into a new thread after a crash. */
   private readonly registered = new Map<string, { modelPath: string; info?: SessionInfo; loadedIn?: number }>();
+  /**
+   * Loads sent and not yet answered, by key, with the thread they went to: concurrent loads of one key (several
+   * run()s after a crash, or two models sharing a file) share one request instead of each creating a session.
+   */
+  private readonly loading = new Map<string, { generation: number; promise: Promise<SessionInfo> }>();
   private closed = false;
-  /** Calls queued or running in this thread; used to pick the least busy worker. */
-  inFlight = 0;
 
   constructor(
     private readonly options: SessionOptions,
@@ -49,7 +52,7 @@ export class OnnxWorkerClient {
       const error = new WorkerCrashedError(`the inference worker stopped (${why}); the request could not finish`);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
-      this.inFlight = 0;
+      this.loading.clear();
       if (!this.closed) {
         this.onCrash(why);
         this.spawn();
@@ -69,35 +72,51 @@ export class OnnxWorkerClient {
     });
   }
 
-  async load(key: string, modelPath: string): Promise<SessionInfo> {
+  load(key: string, modelPath: string): Promise<SessionInfo> {
     const entry = this.registered.get(key);
-    if (entry?.info && entry.loadedIn === this.generation) return entry.info;
-    const res = await this.call({ op: 'load', key, modelPath, options: this.options });
-    if (res.op !== 'load') throw new InferenceFailedError('unexpected worker reply to load');
-    const info = { inputs: res.inputs, outputs: res.outputs };
-    this.registered.set(key, { modelPath, info, loadedIn: this.generation });
-    return info;
+    if (entry?.info && entry.loadedIn === this.generation) return Promise.resolve(entry.info);
+    const inFlight = this.loading.get(key);
+    if (inFlight?.generation === this.generation) return inFlight.promise;
+    const generation = this.generation;
+    const promise = this.call({ op: 'load', key, modelPath, options: this.options })
+      .then((res) => {
+        if (res.op !== 'load') throw new InferenceFailedError('unexpected worker reply to load');
+        const info = { inputs: res.inputs, outputs: res.outputs };
+        // Disposed (or the thread replaced) while loading: the answer is not this key's registration any more.
+        if (this.loading.get(key)?.promise === promise) this.registered.set(key, { modelPath, info, loadedIn: generation });
+        return info;
+      })
+      .finally(() => {
+        if (this.loading.get(key)?.promise === promise) this.loading.delete(key);
+      });
+    this.loading.set(key, { generation, promise });
+    return promise;
   }
 
   /** Runs a loaded session. Inputs are copied to the thread (not transferred), so callers may keep using them. */
   async run(key: string, feeds: Record<string, TensorData>): Promise<{ outputs: Record<string, TensorData>; runMs: number }> {
     const entry = this.registered.get(key);
     if (!entry) throw new InferenceFailedError(`session ${key} was never loaded`);
-    this.inFlight += 1;
-    try {
-      if (entry.loadedIn !== this.generation) await this.load(key, entry.modelPath);
-      const res = await this.call({ op: 'run', key, feeds });
-      if (res.op !== 'run') throw new InferenceFailedError('unexpected worker reply to run');
-      return { outputs: res.outputs, runMs: res.runMs };
-    } finally {
-      this.inFlight = Math.max(0, this.inFlight - 1);
-    }
+    if (entry.loadedIn !== this.generation) await this.load(key, entry.modelPath);
+    const res = await this.call({ op: 'run', key, feeds });
+    if (res.op !== 'run') throw new InferenceFailedError('unexpected worker reply to run');
+    return { outputs: res.outputs, runMs: res.runMs };
   }
 
   async dispose(key: string): Promise<void> {
     const entry = this.registered.get(key);
+    const loading = this.loading.get(key);
     this.registered.delete(key);
-    if (entry?.loadedIn === this.generation) await this.call({ op: 'dispose', key });
+    this.loading.delete(key);
+    // The thread disposes after any load of this key it is still running (onnx-worker.ts).
+    if (entry?.loadedIn === this.generation || loading?.generation === this.generation) await this.call({ op: 'dispose', key });
+  }
+
+  /** Test hook: what the current thread has loaded. */
+  async stats(): Promise<WorkerStats> {
+    const res = await this.call({ op: 'stats' });
+    if (res.op !== 'stats') throw new InferenceFailedError('unexpected worker reply to stats');
+    return res.stats;
   }
 
   /** Test hook: makes the thread exit as a native crash would. */

@@ -1,11 +1,34 @@
 // Worker thread body: owns onnxruntime sessions and runs them, so the main thread's event loop never blocks.
 import { parentPort } from 'node:worker_threads';
-import { createSession, disposeSession, runSession, type LoadedSession, type TensorData } from '../backend/onnx.ts';
-import type { WorkerRequest, WorkerResponse } from './protocol.ts';
+import { createSession, disposeSession, runSession, type LoadedSession, type SessionOptions, type TensorData } from '../backend/onnx.ts';
+import type { WorkerRequest, WorkerResponse, WorkerStats } from './protocol.ts';
 
 if (!parentPort) throw new Error('onnx-worker must run in a worker thread');
 const port = parentPort;
 const sessions = new Map<string, LoadedSession>();
+/**
+ * Sessions being created, by key: a second load of the same key waits for the first instead of creating a second
+ * native session (which would replace the first in `sessions` and leak it, memory and all).
+ */
+const loading = new Map<string, Promise<LoadedSession>>();
+const stats: WorkerStats = { loadRequests: 0, sessionsCreated: 0, sessionsHeld: 0 };
+
+function loadSession(key: string, modelPath: string, options: SessionOptions): Promise<LoadedSession> {
+  const loaded = sessions.get(key);
+  if (loaded) return Promise.resolve(loaded);
+  let pending = loading.get(key);
+  if (!pending) {
+    stats.sessionsCreated += 1;
+    pending = createSession(modelPath, options)
+      .then((created) => {
+        sessions.set(key, created);
+        return created;
+      })
+      .finally(() => loading.delete(key));
+    loading.set(key, pending);
+  }
+  return pending;
+}
 
 function transferables(outputs: Record<string, TensorData>): ArrayBuffer[] {
   return Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
@@ -17,9 +40,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
   try {
     switch (msg.op) {
       case 'load': {
-        const existing = sessions.get(msg.key);
-        const loaded = existing ?? (await createSession(msg.modelPath, msg.options));
-        sessions.set(msg.key, loaded);
+        stats.loadRequests += 1;
+        const loaded = await loadSession(msg.key, msg.modelPath, msg.options);
         reply = { id: msg.id, ok: true, op: 'load', inputs: loaded.inputs, outputs: loaded.outputs };
         break;
       }
@@ -33,6 +55,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
         break;
       }
       case 'dispose': {
+        // A load still under way ends first, so that the session it makes is the one disposed, not left behind.
+        await loading.get(msg.key)?.catch(() => undefined);
         const loaded = sessions.get(msg.key);
         sessions.delete(msg.key);
         if (loaded) await disposeSession(loaded);
@@ -41,6 +65,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
       }
       case 'crash':
         process.exit(70);
+      case 'stats':
+        reply = { id: msg.id, ok: true, op: 'stats', stats: { ...stats, sessionsHeld: sessions.size } };
+        break;
     }
   } catch (err) {
     reply = { id: msg.id, ok: false, error: err instanceof Error ? err.message : String(err) };

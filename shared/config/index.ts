@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { resolveClientTls, resolveServerTls, resolveToken, type ClientTlsFiles, type ServerTlsFiles } from './transport.ts';
-import { EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type Section } from './variables.ts';
+import { EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type Section, type VariableSpec } from './variables.ts';
 import { DEFAULT_DAEMON_ADDRESS } from '../wire/address.ts';
 
 export { VARIABLES, OWNED_PREFIXES, EXECUTION_PROVIDERS, SLACK_MODES, type VariableSpec } from './variables.ts';
@@ -128,6 +128,21 @@ function suggest(name: string): string {
 }
 
 /**
+ * One variable's raw value against its row of the table, for loadConfig and readSetting alike: undefined when unset
+ * (blank counts as unset; with `withDefault`, the row's default is parsed instead), else its parsed value or the one
+ * problem line that names it, what it got (hidden for secrets) and what it accepts.
+ */
+function parseVariable(spec: VariableSpec, raw: string | undefined, options: { withDefault: boolean }): { value: unknown; problem?: undefined } | { problem: string } | undefined {
+  const given = raw !== undefined && raw.trim() !== '';
+  if (!given && (!options.withDefault || spec.default === undefined)) return undefined;
+  const input = given ? raw.trim() : (spec.default as string);
+  const result = spec.schema.safeParse(input);
+  if (result.success) return { value: result.data };
+  const shown = spec.secret ? '(hidden)' : JSON.stringify(input);
+  return { problem: `${result.error.issues[0]?.message ?? `${spec.name} is invalid`} (got ${shown}); accepts ${spec.accepts}.` };
+}
+
+/**
  * Reads the configuration. `argv` are the command-line arguments after the script (`--help` / `-h`).
  * Throws ConfigError listing every bad or unknown variable.
  */
@@ -155,16 +170,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
 
   const values: Record<string, unknown> = {};
   for (const spec of VARIABLES) {
-    const raw = merged[spec.name];
-    const given = raw !== undefined && raw.trim() !== '';
-    if (!given && spec.default === undefined) continue;
-    const input = given ? raw.trim() : (spec.default as string);
-    const result = spec.schema.safeParse(input);
-    if (result.success) values[spec.name] = result.data;
-    else {
-      const shown = spec.secret ? '(hidden)' : JSON.stringify(input);
-      problems.push(`${result.error.issues[0]?.message ?? `${spec.name} is invalid`} (got ${shown}); accepts ${spec.accepts}.`);
-    }
+    const parsed = parseVariable(spec, merged[spec.name], { withDefault: true });
+    if (parsed?.problem !== undefined) problems.push(parsed.problem);
+    else if (parsed) values[spec.name] = parsed.value;
   }
 
   if (problems.length === 0) {
@@ -263,12 +271,9 @@ const SECTION_TITLES: Record<Section, string> = {
 export function readSetting(env: Env, name: string): unknown {
   const spec = VARIABLES.find((v) => v.name === name);
   if (!spec) throw new TypeError(`${name} is not in shared/config/variables.ts`);
-  const raw = env[name]?.trim();
-  if (!raw) return undefined;
-  const result = spec.schema.safeParse(raw);
-  if (result.success) return result.data;
-  const shown = spec.secret ? '(hidden)' : JSON.stringify(raw);
-  throw new ConfigError([`${result.error.issues[0]?.message ?? `${name} is invalid`} (got ${shown}); accepts ${spec.accepts}.`]);
+  const parsed = parseVariable(spec, env[name], { withDefault: false });
+  if (parsed?.problem !== undefined) throw new ConfigError([parsed.problem]);
+  return parsed?.value;
 }
 
 /** The text of `npm start -- --help`: every variable with its default and meaning. */

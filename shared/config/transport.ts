@@ -6,6 +6,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { BOOL_HINT, parseBoolWord } from './variables.ts';
 
 /** One raw setting and where it came from ('ANIMATE_TLS_CERT' or '--tls-cert'), for messages. */
 export interface Setting {
@@ -181,16 +182,12 @@ export class TransportConfigError extends Error {
   }
 }
 
-const TRUE = ['1', 'true', 'yes', 'on'];
-const FALSE = ['0', 'false', 'no', 'off'];
-
-/** Parses a true/false setting; a problem when it is neither. */
+/** Parses a true/false setting with the settings table's words (BOOL_WORDS); a problem when it is neither. */
 export function parseBoolSetting(s: Setting | undefined, problems: string[]): { value: boolean | undefined; source: string } | undefined {
   if (!given(s)) return undefined;
-  const v = s.value.trim().toLowerCase();
-  if (TRUE.includes(v)) return { value: true, source: s.source };
-  if (FALSE.includes(v)) return { value: false, source: s.source };
-  problems.push(`${s.source} must be true or false (also 1/0, yes/no, on/off), got ${JSON.stringify(s.value)}.`);
+  const value = parseBoolWord(s.value);
+  if (value !== undefined) return { value, source: s.source };
+  problems.push(`${s.source} must be ${BOOL_HINT}, got ${JSON.stringify(s.value)}.`);
   return undefined;
 }
 

@@ -35,12 +35,22 @@ const whole = (name: string, min: number, max: number) => {
   const message = `${name} must be a whole number from ${min} to ${max}`;
   return z.coerce.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
 };
+/** The words a true/false setting accepts, written once: the zod rule below and parseBoolSetting (transport.ts) read it. */
+export const BOOL_WORDS = { true: ['1', 'true', 'yes', 'on'], false: ['0', 'false', 'no', 'off'] } as const;
+/** How the words are described in messages: "true or false (also 1/0, yes/no, on/off)". */
+export const BOOL_HINT = `true or false (also ${BOOL_WORDS.true.map((t, i) => `${t}/${BOOL_WORDS.false[i]}`).filter((p) => p !== 'true/false').join(', ')})`;
+/** true or false for one of BOOL_WORDS (any case, spaces around ignored); undefined for anything else. */
+export function parseBoolWord(raw: string): boolean | undefined {
+  const v = raw.trim().toLowerCase();
+  if ((BOOL_WORDS.true as readonly string[]).includes(v)) return true;
+  if ((BOOL_WORDS.false as readonly string[]).includes(v)) return false;
+  return undefined;
+}
 const bool = (name: string) =>
   z
     .string()
-    .transform((v) => v.trim().toLowerCase())
-    .refine((v) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(v), { error: `${name} must be true or false (also 1/0, yes/no, on/off)` })
-    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+    .refine((v) => parseBoolWord(v) !== undefined, { error: `${name} must be ${BOOL_HINT}` })
+    .transform((v) => parseBoolWord(v)!);
 const url = (name: string, example: string) =>
   z.string().refine((v) => {
     try {

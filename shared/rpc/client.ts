@@ -7,7 +7,7 @@
 //   so the first request after a daemon restart succeeds instead of failing fast while the channel backs off.
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from './proto.ts';
-import type { AnimatorClient, GenerateEvent__Output, GenerateRequest, ListModelsResponse__Output, CancelResponse__Output } from './types.ts';
+import type { AnimatorClient, GenerateEvent__Output, GenerateRequest, ListModelsResponse__Output, CancelResponse__Output, Requester } from './types.ts';
 
 export interface TlsClientOptions {
   /** PEM CA certificate(s) the daemon's certificate must chain to. Default: the system roots. */
@@ -52,7 +52,11 @@ export interface AnimatorConnection {
   readonly address: string;
   /** Streams the events of one generation. Aborting the signal cancels the call (the daemon stops the job). */
   generate(request: GenerateRequest, opts?: { signal?: AbortSignal; deadline?: Date }): AsyncIterable<GenerateEvent__Output>;
-  cancel(requestId: string, reason?: string): Promise<CancelResponse__Output>;
+  /**
+   * Cancels a queued or running job. With `requester` (the job's own, as sent in its GenerateRequest) the daemon
+   * refuses PERMISSION_DENIED (REQUEST_ID_TAKEN) when the job is someone else's.
+   */
+  cancel(requestId: string, reason?: string, requester?: Requester): Promise<CancelResponse__Output>;
   listModels(): Promise<ListModelsResponse__Output>;
   /** Resolves when the channel is ready, rejects after `timeoutMs`. */
   waitForReady(timeoutMs?: number): Promise<void>;
@@ -177,8 +181,8 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
         },
       };
     },
-    cancel(requestId, reason = '') {
-      return unary<CancelResponse__Output>((callOptions, done) => raw.Cancel({ requestId, reason }, metadata(), callOptions, done));
+    cancel(requestId, reason = '', requester) {
+      return unary<CancelResponse__Output>((callOptions, done) => raw.Cancel({ requestId, reason, ...(requester ? { requester } : {}) }, metadata(), callOptions, done));
     },
     listModels() {
       return unary<ListModelsResponse__Output>((callOptions, done) => raw.ListModels({}, metadata(), callOptions, done));

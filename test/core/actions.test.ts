@@ -25,27 +25,31 @@ function setup(state: JobState = 'running', cancelAnswer: CancelAnswer = { cance
   const { job, settle } = handMadeJob('j1', ann, surface, { prompt: 'a red ball', seed: 5, steps: 3, variants: 1 }, state, { seed: 5 });
   jobs.add(job, clock.now());
   const cancels: Array<[string, string | undefined]> = [];
+  const cancelledFor: Array<string | undefined> = [];
   const connection = {
-    cancel: async (id: string, reason?: string) => {
+    cancel: async (id: string, reason?: string, requester?: { userId?: string }) => {
       cancels.push([id, reason]);
+      cancelledFor.push(requester?.userId);
       if (cancelAnswer instanceof Error) throw cancelAnswer;
       return { cancelled: cancelAnswer.cancelled, state: cancelAnswer.state };
     },
   } as ActionContext['connection'];
   const { animate, calls } = recordingAnimate();
   const ctx: ActionContext = { jobs, connection, clock, logger: silentLogger, ids: createIdSource(clock, () => 0.25), variationsCount, animate };
-  return { ctx, job, settle, surface, cancels, calls };
+  return { ctx, job, settle, surface, cancels, cancelledFor, calls };
 }
 
 const codeOf = async (p: Promise<unknown>) => (await p.then(() => undefined, (e: BotError) => e))?.code;
 
 describe('cancel', () => {
   it('the asker or a moderator may cancel; someone else gets NOT_ALLOWED and nothing is sent', async () => {
-    const { ctx, cancels, job } = setup();
+    const { ctx, cancels, cancelledFor, job } = setup();
     expect(await codeOf(runAction(ctx, 'j1', { kind: 'cancel' }, bob))).toBe(BotErrorCode.NotAllowed);
     expect(cancels).toEqual([]);
     await runAction(ctx, 'j1', { kind: 'cancel' }, mod);
     expect(cancels).toEqual([['j1', 'cancelled by Mo']]);
+    // The daemon checks the Cancel's requester against the job's: a moderator's Cancel names the job's own.
+    expect(cancelledFor).toEqual(['ann']);
     expect(job.cancelledBy).toBe('Mo');
     // The daemon took the Cancel: the call is left to end with CANCELLED.
     expect(job.abort.signal.aborted).toBe(false);

@@ -138,6 +138,22 @@ describe('a request_id belongs to its requester', () => {
     expect(again.at(-1)!.done!.timings!.totalMs).toBe(first.at(-1)!.done!.timings!.totalMs);
   });
 
+  it('a Cancel naming another requester gets PERMISSION_DENIED and the job runs on; its own requester cancels it', async () => {
+    const owner = collectSettled(fx.client.generate(base('cancel-owned', { steps: 40, seed: 6 })));
+    await new Promise((r) => setTimeout(r, 200));
+    for (const other of [{ ...alice, userId: 'mallory' }, { ...alice, serverId: 'guild-2' }, { ...alice, platform: 'SLACK' as const }]) {
+      const refused = await fx.client.cancel('cancel-owned', 'mallory was here', other).then(() => undefined, (err: { code: number; details: string; metadata: { get(k: string): unknown } }) => err);
+      expect(refused?.code, JSON.stringify(other)).toBe(status.PERMISSION_DENIED);
+      expect(refused?.metadata.get(ERROR_CODE_TRAILER)).toEqual([DaemonErrorCode.RequestIdTaken]);
+    }
+    const res = await fx.client.cancel('cancel-owned', 'changed my mind', { ...alice, displayName: 'Alice', channelId: 'c-2' });
+    expect(res.cancelled).toBe(true);
+    const { error } = await owner;
+    expect(error?.code).toBe(status.CANCELLED);
+    // Nobody else's words reach the owner's status.
+    expect(error?.details).toBe('changed my mind');
+  });
+
   it('a seed given on the first request must be given again on a retry', async () => {
     const first = await collect(fx.client.generate(base('seeded-1', { seed: 11 })));
     expect((await collectSettled(fx.client.generate(base('seeded-1')))).error?.code).toBe(status.ALREADY_EXISTS);

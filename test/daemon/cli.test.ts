@@ -1,5 +1,6 @@
 // The command-line entry points, run as a user would run them (tsx), against a fixture model package.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import { buildFixturePackage } from '../fixtures/fixture-model.ts';
 import { probeClip } from '../../inference/media/index.ts';
 import { startDaemonProcess } from '../helpers/daemon-process.ts';
 import { makeTestPki } from '../helpers/test-certs.ts';
+import { loadProtos } from '../../shared/rpc/proto.ts';
 
 const run = promisify(execFile);
 const TSX = path.resolve('node_modules/.bin/tsx');
@@ -65,6 +67,41 @@ describe('npm run animate', () => {
       expect(res.stderr).not.toMatch(/not usable/);
       expect((await probeClip(out)).frames).toBe(5);
     }
+  });
+
+  it('a job that ends OK without clip bytes fails, naming it, and writes nothing', async () => {
+    // A scripted daemon: Done, then OK, and no ClipChunk at all.
+    const server = new grpc.Server();
+    server.addService(loadProtos().animator.animate.v1.Animator.service, {
+      Generate: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        call.write({ done: { seed: 4, steps: 1, width: 32, height: 32, frames: 5, fps: 8 } });
+        call.end();
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    try {
+      const out = path.join(dir, 'empty.mp4');
+      const res = await cli('inference/cli/animate.ts', ['a red ball', '--daemon', `127.0.0.1:${port}`, '--out', out, '--quiet']);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/failed: the daemon finished the job \(seed 4, .*\) but sent no clip, so nothing was written to .*empty\.mp4/);
+      expect((await readdir(dir)).includes('empty.mp4')).toBe(false);
+    } finally {
+      server.forceShutdown();
+    }
+  });
+
+  it('a local run ignores client TLS variables; --daemon must be HOST:PORT like ANIMATE_DAEMON_ADDRESS', async () => {
+    const out = path.join(dir, 'local.mp4');
+    // A stale CA path from another shell: it concerns remote daemons only, and this run starts its own.
+    const local = await cli('inference/cli/animate.ts', ['a red ball', '--models-dir', modelsDir, '--steps', '1', '--frames', '5', '--out', out, '--quiet'], { ANIMATE_TLS_CA: path.join(dir, 'gone-ca.pem'), ANIMATE_TLS: 'true' });
+    expect(local.code, local.stderr).toBe(0);
+    expect((await probeClip(out)).frames).toBe(5);
+    const bad = await cli('inference/cli/animate.ts', ['a red ball', '--daemon', 'localhost', '--quiet']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('animate: --daemon must be HOST:PORT, e.g. 127.0.0.1:50051 (got "localhost")');
+    const badEnv = await cli('inference/cli/animate.ts', ['a red ball', '--quiet'], { ANIMATE_DAEMON_ADDRESS: 'localhost' });
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toMatch(/ANIMATE_DAEMON_ADDRESS must be HOST:PORT/);
   });
 
   it('--help explains the options', async () => {

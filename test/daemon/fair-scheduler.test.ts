@@ -324,6 +324,57 @@ describe('admission when full', () => {
   });
 });
 
+describe('what the scheduler remembers of requesters', () => {
+  it('stays bounded by those waiting or running: 5,000 one-off requesters leave nothing behind', async () => {
+    const time = manualTime();
+    const s = new FairScheduler({ concurrency: 2, maxQueued: 10_000, maxQueuedPerOwner: 4, now: time.now, timers: time.timers });
+    const log = new Map<string, Recorded>();
+    const releases: Array<() => void> = [];
+    const held = () => new Promise<void>((r) => releases.push(r));
+    for (let i = 0; i < 5000; i++) s.enqueue(job(`j${i}`, `user-${i}`, held, time.now, log));
+    await new Promise((r) => setImmediate(r));
+    let most = 0;
+    while (releases.length > 0) {
+      // Waiting lines plus the (at most 2) running owners: never one per requester ever seen.
+      most = Math.max(most, s.rememberedOwners);
+      expect(s.rememberedOwners).toBeLessThanOrEqual(s.queuedCount + s.runningCount);
+      releases.splice(0).forEach((release) => release());
+      await new Promise((r) => setImmediate(r));
+    }
+    await s.onIdle();
+    expect(most).toBeGreaterThan(0);
+    expect(s.rememberedOwners).toBe(0);
+  });
+
+  it('a requester who comes back after being forgotten counts as served long ago, and round-robin still holds', async () => {
+    const time = manualTime();
+    const s = new FairScheduler({ concurrency: 1, maxQueued: 100, maxQueuedPerOwner: 8, now: time.now, timers: time.timers });
+    const log = new Map<string, Recorded>();
+    const order: string[] = [];
+    let finish!: () => void;
+    const recorded = (id: string) => () => {
+      order.push(id);
+      return new Promise<void>((r) => (finish = r));
+    };
+    // a is served and leaves; b then queues three, and a comes back with two while b's first runs.
+    s.enqueue(job('a1', 'a', recorded('a1'), time.now, log));
+    await new Promise((r) => setImmediate(r));
+    finish();
+    await s.onIdle();
+    expect(s.rememberedOwners).toBe(0);
+    for (const id of ['b1', 'b2', 'b3']) s.enqueue(job(id, 'b', recorded(id), time.now, log));
+    await new Promise((r) => setImmediate(r));
+    for (const id of ['a2', 'a3']) s.enqueue(job(id, 'a', recorded(id), time.now, log));
+    for (let guard = 0; order.length < 6 && guard < 50; guard++) {
+      finish();
+      await new Promise((r) => setImmediate(r));
+    }
+    finish();
+    await s.onIdle();
+    expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3']);
+  });
+});
+
 describe('retry hints', () => {
   function loaded(waiting: number, random: () => number, concurrency = 2) {
     const time = manualTime();

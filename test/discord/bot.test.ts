@@ -181,6 +181,17 @@ describe('conversation', () => {
     expect(night.content).toContain('**a blue ball bounces at night**');
   });
 
+  it('an empty @mention in the clip thread gets the help text, as anywhere else', async () => {
+    const { threadId } = await quickClip('a red ball bounces', 12);
+    const mention = h.discord.postMessage(h.discord.users.alice, threadId, `<@${h.discord.applicationId}>`);
+    const reply = await h.discord.waitFor(
+      () => h.discord.messagesIn(threadId).find((m) => m.id !== mention.id && m.content.startsWith('Ask me a question')),
+      30_000,
+      'the help text',
+    );
+    expect(reply.content).toContain('--steps');
+  });
+
   it('ignores messages in the thread that do not address the bot', async () => {
     const { threadId } = await quickClip('a red ball bounces', 10);
     const before = h.discord.messagesIn(threadId).length;

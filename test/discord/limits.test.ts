@@ -2,7 +2,7 @@
 // expire (injected clock) or are refused, uploads over the limit, 429s, missing permissions. Each ends in a message.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeClip } from '../../inference/media/index.ts';
-import { megabytes } from '../../bots/discord/upload-choice.ts';
+import { megabytes } from '../../bots/core/format.ts';
 import { collect, clipBytes } from '../helpers/fixture-daemon.ts';
 import { isClipMessage, startDiscordHarness, type DiscordHarness } from './emulator/harness.ts';
 import { PermissionFlagsBits, type EmuInteraction, type EmuMessage } from './emulator/index.ts';

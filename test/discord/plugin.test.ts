@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, Events, type Interaction, type Message } from 'discord.js';
 import { probeClip } from '../../inference/media/index.ts';
 import { silentLogger } from '../../bots/core/logger.ts';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { DiscordConfigError, startDiscordBot } from '../../bots/discord/index.ts';
+import { createDiscordFrontEnd, DiscordNotReadyError } from '../../bots/discord/front-end.ts';
+import { CodedError } from '../../shared/errors.ts';
 import { startDiscordHarness, type DiscordHarness } from './emulator/harness.ts';
 import { startDiscordEmulator, type EmuMessage } from './emulator/index.ts';
 
@@ -130,6 +134,51 @@ describe('startDiscordBot', () => {
     } finally {
       await discord.close();
     }
+  });
+});
+
+describe('a start that fails cleans up', () => {
+  it('a failure after login (registering in an unknown guild) logs out, and the front-end\'s stop() is safe after it', async () => {
+    const discord = await startDiscordEmulator();
+    try {
+      const config = { token: discord.token, applicationId: discord.applicationId, guildId: '123456789', apiUrl: discord.apiUrl, gatewayUrl: discord.gatewayUrl };
+      await expect(startDiscordBot(config, { core: h.core, registerCommands: true, logger: silentLogger })).rejects.toThrow(/Unknown Guild/);
+      // The client was logged in (READY came) and is now gone: no gateway connection is left open.
+      await discord.waitFor(() => discord.gateway.connectionCount === 0, 5000, 'the logout');
+      const frontEnd = createDiscordFrontEnd({ ...config, token: 'not-the-token' }, { core: h.core, logger: silentLogger });
+      await expect(frontEnd.start()).rejects.toThrow();
+      await expect(frontEnd.stop()).resolves.toBeUndefined();
+      // The shared core is the caller's: still open for the other front-ends.
+      expect((await h.core.models())?.models.length).toBeGreaterThan(0);
+    } finally {
+      await discord.close();
+    }
+  });
+
+  it('a gateway that never says READY fails the start with DISCORD_NOT_READY after readyTimeoutMs', async () => {
+    const discord = await startDiscordEmulator();
+    // Accepts the socket and says nothing (no HELLO, no READY). Left open until the file ends: discord.js keeps
+    // reconnecting a shard destroyed while it waits for HELLO (see DESTROY_WAIT_MS), quietly while HELLO is awaited.
+    const silent = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    afterAll(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    await new Promise<void>((resolve) => silent.once('listening', () => resolve()));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const config = { token: discord.token, applicationId: discord.applicationId, apiUrl: discord.apiUrl, gatewayUrl: `ws://127.0.0.1:${port}` };
+      const started = Date.now();
+      const failure = await startDiscordBot(config, { core: h.core, logger: silentLogger, readyTimeoutMs: 1500 }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(DiscordNotReadyError);
+      expect(failure).toMatchObject({ code: 'DISCORD_NOT_READY', message: expect.stringContaining('did not say READY within 2 s') });
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await discord.close();
+    }
+  });
+
+  it('config errors are CodedErrors with an UPPER_SNAKE code', async () => {
+    const failure = await startDiscordBot({ token: undefined }, { core: h.core }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(CodedError);
+    expect(failure).toMatchObject({ code: 'INVALID_DISCORD_SETTING', name: 'DiscordConfigError' });
   });
 });
 

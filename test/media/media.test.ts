@@ -23,6 +23,7 @@ import {
   type MediaError,
   type RgbVideo,
 } from '../../inference/media/index.ts';
+import { encodeClipAtQuality } from '../../inference/media/encode.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -212,24 +213,15 @@ describe('MP4 specifics', () => {
     expect([probe.width, probe.height]).toEqual([196, 100]);
   });
 
-  it('lowers quality to fit maxBytes, and reports OUTPUT_TOO_LARGE when nothing fits', async () => {
-    const busy = slidingSquare(128, 128);
-    // Add noise so quality matters for size.
-    let seed = 1;
-    for (const frame of busy.frames) {
-      for (let i = 0; i < frame.length; i++) {
-        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-        frame[i] = Math.max(0, Math.min(255, (frame[i] ?? 0) + ((seed >> 16) % 64) - 32));
-      }
-    }
-    const full = await encodeClip(busy, { format: 'mp4' });
-    const bounded = await encodeClip(busy, { format: 'mp4', maxBytes: Math.floor(full.data.length * 0.7) });
-    expect(bounded.data.length).toBeLessThanOrEqual(Math.floor(full.data.length * 0.7));
-    expect((await probeClip(bounded.data)).frames).toBe(FRAMES);
-
-    const tooSmall = await captureError(encodeClip(busy, { format: 'mp4', maxBytes: 100 }));
-    expect(tooSmall.code).toBe(MediaErrorCode.OutputTooLarge);
-    expect(tooSmall.message).toMatch(/maxBytes is 100/);
+  it('makes one encode at the best quality; a byte limit is refused (fitClip fits clips to one)', async () => {
+    const video = slidingSquare(64, 64, 5);
+    const clip = await encodeClip(video, { format: 'mp4' });
+    const best = await encodeClipAtQuality(video, { format: 'mp4', upscale: 1, qualityStep: 0 });
+    expect(clip.data.equals(best.data)).toBe(true);
+    // Untyped callers of the old option get a clear refusal, not a silently unbounded clip.
+    const refused = await captureError(encodeClip(video, { format: 'mp4', maxBytes: 100 } as Parameters<typeof encodeClip>[1]));
+    expect(refused.code).toBe(MediaErrorCode.InvalidOptions);
+    expect(refused.message).toMatch(/fitClip/);
   });
 });
 

@@ -112,12 +112,12 @@ describe.skipIf(!hasChromium)('playground refuses cross-site requests in headles
       // fetch never got past its preflight, so the POST itself was never sent.
       await refusalsReach(before + 6);
       expect(refusals.slice(before).sort()).toEqual([
-        'GET /events 403: foreign_origin',
-        'OPTIONS /api/message 403: preflight_refused',
-        'POST /api/message 403: foreign_origin', // the no-cors fetch
-        'POST /api/message 403: foreign_origin', // sendBeacon
-        'POST /api/message 403: foreign_origin', // the text/plain form
-        'POST /api/message 403: foreign_origin', // the urlencoded form
+        'GET /events 403: FOREIGN_ORIGIN',
+        'OPTIONS /api/message 403: PREFLIGHT_REFUSED',
+        'POST /api/message 403: FOREIGN_ORIGIN', // the no-cors fetch
+        'POST /api/message 403: FOREIGN_ORIGIN', // sendBeacon
+        'POST /api/message 403: FOREIGN_ORIGIN', // the text/plain form
+        'POST /api/message 403: FOREIGN_ORIGIN', // the urlencoded form
       ]);
       // And what Chromium itself received where it reports it (the two form navigations; a fetch blocked by CORP,
       // a preflight and a beacon are not reported as responses): 403.
@@ -142,7 +142,7 @@ describe.skipIf(!hasChromium)('playground refuses cross-site requests in headles
     const status = await page.evaluate(async (url) => (await fetch(`${url}api/message`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ session: 'rebound1', text: '/animate a rebound job' }) })).status, rebound);
     expect(status).toBe(403);
     const seen = refusals.slice(before).filter((r) => !r.startsWith('GET /favicon.ico'));
-    expect(seen).toEqual(['GET / 403: foreign_host', 'POST /api/message 403: foreign_host']);
+    expect(seen).toEqual(['GET / 403: FOREIGN_HOST', 'POST /api/message 403: FOREIGN_HOST']);
     await page.close();
     expect(core.jobs.size).toBe(0);
     expect(generated).toEqual([]);

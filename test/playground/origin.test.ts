@@ -6,7 +6,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBotCore, type BotCore } from '../../bots/core/bot.ts';
 import { silentLogger } from '../../bots/core/logger.ts';
-import { RequestGuard, mediaType } from '../../bots/playground/request-guard.ts';
+import { RefusalCode, RequestGuard, mediaType } from '../../bots/playground/request-guard.ts';
+import { CodedError, ERROR_CODE_PATTERN } from '../../shared/errors.ts';
 import { startPlayground, type RunningPlayground } from '../../bots/playground/server.ts';
 import { startFixtureDaemon, type FixtureDaemon } from '../helpers/fixture-daemon.ts';
 import { readEvents } from '../helpers/playground-events.ts';
@@ -77,21 +78,21 @@ describe('playground refuses cross-site and foreign-host requests (HTTP)', () =>
   it('refuses writes with another content type, a foreign Origin, a foreign Host or Sec-Fetch-Site cross-site, saying why', async () => {
     const json = { 'content-type': 'application/json' };
     const cases: Array<{ what: string; headers: Record<string, string>; code: string; says: RegExp }> = [
-      { what: 'text/plain (what a no-cors fetch sends)', headers: { 'content-type': 'text/plain;charset=UTF-8', origin: own }, code: 'not_json', says: /Content-Type must be application\/json \(got "text\/plain;charset=utf-8"\)/ },
-      { what: 'a form post', headers: { 'content-type': 'application/x-www-form-urlencoded' }, code: 'not_json', says: /application\/json/ },
-      { what: 'a multipart form', headers: { 'content-type': 'multipart/form-data; boundary=x' }, code: 'not_json', says: /application\/json/ },
-      { what: 'no content type', headers: {}, code: 'not_json', says: /got none/ },
-      { what: 'application/jsonp', headers: { 'content-type': 'application/jsonp' }, code: 'not_json', says: /application\/json/ },
-      { what: 'a foreign site', headers: { ...json, origin: 'http://evil.example' }, code: 'foreign_origin', says: /origin "http:\/\/evil\.example" are refused: the playground accepts only its own page/ },
-      { what: 'another port of 127.0.0.1 (same site, another origin)', headers: { ...json, origin: `http://127.0.0.1:${port + 1}` }, code: 'foreign_origin', says: /refused/ },
-      { what: 'localhost while the Host is 127.0.0.1', headers: { ...json, origin: `http://localhost:${port}` }, code: 'foreign_origin', says: /refused/ },
-      { what: 'https on the same host', headers: { ...json, origin: `https://127.0.0.1:${port}` }, code: 'foreign_origin', says: /refused/ },
-      { what: 'an opaque origin (sandboxed frame, file:)', headers: { ...json, origin: 'null' }, code: 'foreign_origin', says: /origin "null"/ },
-      { what: 'a DNS-rebinding name', headers: { ...json, host: `evil.example:${port}`, origin: `http://evil.example:${port}` }, code: 'foreign_host', says: /Host "evil\.example:\d+" is not this playground: it answers only to 127\.0\.0\.1:\d+, localhost:\d+, \[::1\]:\d+/ },
-      { what: 'a rebinding name without Origin', headers: { ...json, host: `evil.example:${port}` }, code: 'foreign_host', says: /set PLAYGROUND_HOST/ },
-      { what: 'the right name on another port', headers: { ...json, host: `127.0.0.1:${port + 1}` }, code: 'foreign_host', says: /not this playground/ },
-      { what: 'Sec-Fetch-Site cross-site', headers: { ...json, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, code: 'cross_site', says: /Sec-Fetch-Site: cross-site/ },
-      { what: 'Sec-Fetch-Site same-site', headers: { ...json, 'sec-fetch-site': 'same-site' }, code: 'cross_site', says: /Sec-Fetch-Site: same-site/ },
+      { what: 'text/plain (what a no-cors fetch sends)', headers: { 'content-type': 'text/plain;charset=UTF-8', origin: own }, code: 'NOT_JSON', says: /Content-Type must be application\/json \(got "text\/plain;charset=utf-8"\)/ },
+      { what: 'a form post', headers: { 'content-type': 'application/x-www-form-urlencoded' }, code: 'NOT_JSON', says: /application\/json/ },
+      { what: 'a multipart form', headers: { 'content-type': 'multipart/form-data; boundary=x' }, code: 'NOT_JSON', says: /application\/json/ },
+      { what: 'no content type', headers: {}, code: 'NOT_JSON', says: /got none/ },
+      { what: 'application/jsonp', headers: { 'content-type': 'application/jsonp' }, code: 'NOT_JSON', says: /application\/json/ },
+      { what: 'a foreign site', headers: { ...json, origin: 'http://evil.example' }, code: 'FOREIGN_ORIGIN', says: /origin "http:\/\/evil\.example" are refused: the playground accepts only its own page/ },
+      { what: 'another port of 127.0.0.1 (same site, another origin)', headers: { ...json, origin: `http://127.0.0.1:${port + 1}` }, code: 'FOREIGN_ORIGIN', says: /refused/ },
+      { what: 'localhost while the Host is 127.0.0.1', headers: { ...json, origin: `http://localhost:${port}` }, code: 'FOREIGN_ORIGIN', says: /refused/ },
+      { what: 'https on the same host', headers: { ...json, origin: `https://127.0.0.1:${port}` }, code: 'FOREIGN_ORIGIN', says: /refused/ },
+      { what: 'an opaque origin (sandboxed frame, file:)', headers: { ...json, origin: 'null' }, code: 'FOREIGN_ORIGIN', says: /origin "null"/ },
+      { what: 'a DNS-rebinding name', headers: { ...json, host: `evil.example:${port}`, origin: `http://evil.example:${port}` }, code: 'FOREIGN_HOST', says: /Host "evil\.example:\d+" is not this playground: it answers only to 127\.0\.0\.1:\d+, localhost:\d+, \[::1\]:\d+/ },
+      { what: 'a rebinding name without Origin', headers: { ...json, host: `evil.example:${port}` }, code: 'FOREIGN_HOST', says: /set PLAYGROUND_HOST/ },
+      { what: 'the right name on another port', headers: { ...json, host: `127.0.0.1:${port + 1}` }, code: 'FOREIGN_HOST', says: /not this playground/ },
+      { what: 'Sec-Fetch-Site cross-site', headers: { ...json, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, code: 'CROSS_SITE', says: /Sec-Fetch-Site: cross-site/ },
+      { what: 'Sec-Fetch-Site same-site', headers: { ...json, 'sec-fetch-site': 'same-site' }, code: 'CROSS_SITE', says: /Sec-Fetch-Site: same-site/ },
     ];
     for (const [i, c] of cases.entries()) {
       for (const path of ['/api/message', '/api/action']) {
@@ -125,7 +126,7 @@ describe('playground refuses cross-site and foreign-host requests (HTTP)', () =>
     for (const path of ['/api/message', '/api/action', '/events', '/']) {
       const res = await req('OPTIONS', path, { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' });
       expect(res.status).toBe(403);
-      expect(res.json()).toMatchObject({ ok: false, code: 'preflight_refused' });
+      expect(res.json()).toMatchObject({ ok: false, code: 'PREFLIGHT_REFUSED' });
       expect(Object.keys(res.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
     }
   });
@@ -160,7 +161,7 @@ describe('playground refuses cross-site and foreign-host requests (HTTP)', () =>
       const ok = await req('GET', path, {});
       expect({ path, status: ok.status }).toEqual({ path, status: 200 });
       const rebound = await req('GET', path, { host: `attacker.example:${port}` });
-      expect({ path, status: rebound.status, code: rebound.json().code }).toEqual({ path, status: 403, code: 'foreign_host' });
+      expect({ path, status: rebound.status, code: rebound.json().code }).toEqual({ path, status: 403, code: 'FOREIGN_HOST' });
     }
     // The SSE replay holds the session's prompts and clip URLs; media holds the clip: neither goes to another origin.
     for (const path of ['/events?session=goodsession1', clipUrl, '/healthz']) {
@@ -168,7 +169,7 @@ describe('playground refuses cross-site and foreign-host requests (HTTP)', () =>
       expect({ path, status: foreign.status }).toEqual({ path, status: 403 });
       expect(foreign.text).not.toContain('red ball');
       const embedded = await req('GET', path, { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'video' });
-      expect({ path, status: embedded.status, code: embedded.json().code }).toEqual({ path, status: 403, code: 'cross_site' });
+      expect({ path, status: embedded.status, code: embedded.json().code }).toEqual({ path, status: 403, code: 'CROSS_SITE' });
     }
     // A link from another site still opens the page (a top-level navigation starts nothing), but not in a frame.
     const link = await req('GET', '/', { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' });
@@ -179,6 +180,17 @@ describe('playground refuses cross-site and foreign-host requests (HTTP)', () =>
     const media = await req('GET', clipUrl, { 'sec-fetch-site': 'same-origin', 'sec-fetch-dest': 'video' });
     expect(media.status).toBe(200);
     expect(media.headers['cross-origin-resource-policy']).toBe('same-origin');
+  });
+
+  it('keeps at most maxSessions browser sessions however many ids callers make up', async () => {
+    const small = await startPlayground({ core, port: 0, logger: silentLogger, maxSessions: 2 });
+    try {
+      for (let i = 0; i < 6; i++) expect((await raw(small.port, 'GET', `/events?session=made-up-${i}`, { host: `127.0.0.1:${small.port}` })).status).toBe(200);
+      const health = await raw(small.port, 'GET', '/healthz', { host: `127.0.0.1:${small.port}` });
+      expect(health.json()).toMatchObject({ ok: true, sessions: 2 });
+    } finally {
+      await small.close();
+    }
   });
 
   it('no response ever grants CORS', () => {
@@ -196,20 +208,27 @@ describe('RequestGuard names', () => {
     expect([...new RequestGuard({ port: 8787, listenHost: 'fd00::5' }).hosts]).toContain('[fd00::5]:8787');
     const on80 = new RequestGuard({ port: 80 });
     expect(on80.check('POST', { ...json, host: 'localhost', origin: 'http://localhost' }, 'write')).toBeUndefined();
-    expect(on80.check('POST', { ...json, host: 'localhost:8080' }, 'write')?.code).toBe('foreign_host');
+    expect(on80.check('POST', { ...json, host: 'localhost:8080' }, 'write')?.code).toBe('FOREIGN_HOST');
   });
 
   it('a wildcard listen allows this machine\'s interface addresses, not arbitrary names', () => {
     const guard = new RequestGuard({ port: 9000, listenHost: '0.0.0.0', interfaceAddresses: () => ['127.0.0.1', '10.1.2.3', 'fe80::1%eth0'] });
     expect([...guard.hosts].sort()).toEqual(['10.1.2.3:9000', '127.0.0.1:9000', '[::1]:9000', '[fe80::1]:9000', 'localhost:9000']);
     expect(guard.check('POST', { ...json, host: '10.1.2.3:9000', origin: 'http://10.1.2.3:9000' }, 'write')).toBeUndefined();
-    expect(guard.check('GET', { host: 'rebind.attacker.example:9000' }, 'read')?.code).toBe('foreign_host');
+    expect(guard.check('GET', { host: 'rebind.attacker.example:9000' }, 'read')?.code).toBe('FOREIGN_HOST');
   });
 
   it('quotes hostile header values short and printable', () => {
     const refusal = new RequestGuard({ port: 1 }).check('POST', { host: `x\u0007${'a'.repeat(500)}` }, 'write');
     expect(refusal?.message).toContain('Host "x?aaaa');
     expect(refusal!.message.length).toBeLessThan(300);
+  });
+
+  it('refusals are CodedErrors with stable UPPER_SNAKE codes, like every other coded error', () => {
+    for (const code of Object.values(RefusalCode)) expect(code).toMatch(ERROR_CODE_PATTERN);
+    const refusal = new RequestGuard({ port: 1 }).check('POST', { host: 'evil.example:1' }, 'write');
+    expect(refusal).toBeInstanceOf(CodedError);
+    expect(refusal).toMatchObject({ status: 403, code: 'FOREIGN_HOST', name: 'Refusal' });
   });
 
   it('mediaType drops parameters and case', () => {

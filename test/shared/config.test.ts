@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, VARIABLES, clientTransportFromEnv, helpText, loadConfig } from '../../shared/config/index.ts';
+import { ConfigError, VARIABLES, clientTransportFromEnv, helpText, loadConfig, readSetting } from '../../shared/config/index.ts';
+import { BOOL_WORDS } from '../../shared/config/variables.ts';
 import { makeTestPki, type TestPki } from '../helpers/test-certs.ts';
 
 const noDotenv = { dotenv: false as const, cwd: '/repo' };
@@ -64,6 +65,30 @@ describe('loadConfig', () => {
     expect(c.playground.port).toBe(9001);
     expect(c.daemon.defaultModel).toBe('from-file');
     expect(c.dotenvPath).toBe(path.join(dir, '.env'));
+  });
+  it('readSetting reads one variable with the same rule and message as loadConfig, and no default', () => {
+    expect(readSetting({ ANIMATE_DAEMON_ADDRESS: ' gpu-box:50051 ' }, 'ANIMATE_DAEMON_ADDRESS')).toBe('gpu-box:50051');
+    expect(readSetting({ ANIMATE_DAEMON_ADDRESS: '  ' }, 'ANIMATE_DAEMON_ADDRESS')).toBeUndefined();
+    expect(readSetting({}, 'ANIMATE_LISTEN')).toBeUndefined();
+    let thrown: unknown;
+    try {
+      readSetting({ ANIMATE_LISTEN: 'localhost' }, 'ANIMATE_LISTEN');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).problems).toEqual(problems({ ANIMATE_LISTEN: 'localhost' }));
+    expect(() => readSetting({}, 'ANIMATE_NOPE')).toThrow(TypeError);
+  });
+  it('true/false words: the settings table and the client transport accept the same ones, with the same hint', () => {
+    for (const [word, want] of [...BOOL_WORDS.true.map((w) => [w, true] as const), ...BOOL_WORDS.false.map((w) => [w, false] as const)]) {
+      for (const shown of [word, ` ${word.toUpperCase()} `]) {
+        expect(loadConfig({ PLAYGROUND_ENABLED: shown }, [], noDotenv).playground.enabled, shown).toBe(want);
+        expect(clientTransportFromEnv({ ANIMATE_TLS: shown }, {}, '/').tls, shown).toEqual(want ? {} : undefined);
+      }
+    }
+    expect(problems({ PLAYGROUND_ENABLED: 'maybe' })[0]).toContain('must be true or false (also 1/0, yes/no, on/off)');
+    expect(() => clientTransportFromEnv({ ANIMATE_TLS: 'maybe' }, {}, '/')).toThrow('ANIMATE_TLS must be true or false (also 1/0, yes/no, on/off), got "maybe".');
   });
   it('--help is recognised even with bad values, and lists every variable with its default', () => {
     expect(loadConfig({ PLAYGROUND_PORT: 'x' }, ['--help'], noDotenv).help).toBe(true);

@@ -287,7 +287,7 @@ describe('Slack limits and refusals', () => {
         const s = statusMessages(h.emulator, CH, parent.ts)[0];
         return s && /:warning:/.test(s.text) ? s : undefined;
       }, 60_000, 'size failure');
-      expect(status.text).toMatch(/The clip is [\d.]+ MB, over this workspace's upload limit/);
+      expect(status.text).toMatch(/The clip is [\d.]+ [MK]iB, over this workspace's upload limit/);
       expect(status.text).toContain('--frames');
       await h.bot.plugin.idle();
     } finally {

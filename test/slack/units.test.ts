@@ -1,7 +1,12 @@
 // Small pure parts of the Slack front-end: configuration, the workspace rate gate (with a manual clock),
 // idempotency keys and the Block Kit renderings.
-import { describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
+import type { BotCore } from '../../bots/core/bot.ts';
 import { ManualClock } from '../../bots/core/clock.ts';
+import { silentLogger } from '../../bots/core/logger.ts';
+import { createSlackFrontEnd, startSlackBot } from '../../bots/slack/front-end.ts';
+import { CodedError } from '../../shared/errors.ts';
 import { RecentKeys } from '../../bots/slack/dedupe.ts';
 import { loadSlackConfig, SlackConfigError } from '../../bots/slack/config.ts';
 import { progressBar, refineModal, doneButtons } from '../../bots/slack/format.ts';
@@ -45,6 +50,57 @@ describe('loadSlackConfig', () => {
       SLACK_MAX_UPLOAD_MB: '5',
     });
     expect(http).toMatchObject({ mode: 'http', signingSecret: 'sec', port: 8080, apiUrl: 'http://127.0.0.1:9/api/', adminUserIds: ['U1', 'U2'], maxUploadBytes: 5 * 1024 * 1024 });
+  });
+});
+
+// Every core the Slack front-end makes for itself, with its close() recorded (the real core underneath).
+const madeCores = vi.hoisted(() => [] as Array<{ close: ReturnType<typeof vi.fn> }>);
+vi.mock('../../bots/core/bot.ts', async (original) => {
+  const real = await original<typeof import('../../bots/core/bot.ts')>();
+  return {
+    ...real,
+    createBotCore: (...args: Parameters<typeof real.createBotCore>) => {
+      const core = real.createBotCore(...args);
+      const recorded = { ...core, close: vi.fn(core.close) };
+      madeCores.push(recorded);
+      return recorded;
+    },
+  };
+});
+
+describe('a Slack start that fails cleans up', () => {
+  const busyPort = async (): Promise<net.Server> => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return server;
+  };
+  // apiUrl: a closed local port, so nothing goes to slack.com (Bolt checks the token on its own).
+  const httpConfig = (port: number) => ({ botToken: 'xoxb-1', mode: 'http' as const, signingSecret: 's', port, host: '127.0.0.1', apiUrl: 'http://127.0.0.1:9/api/', adminUserIds: [], maxUploadBytes: 1024 });
+
+  it('closes the core it made when app.start() fails (port taken), and stop() after it is safe', async () => {
+    const taken = await busyPort();
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      madeCores.length = 0;
+      await expect(startSlackBot(httpConfig(port), { daemon: { address: '127.0.0.1:1' }, logger: silentLogger })).rejects.toThrow(/EADDRINUSE/);
+      expect(madeCores).toHaveLength(1);
+      expect(madeCores[0]!.close).toHaveBeenCalledTimes(1);
+
+      // On a shared core: the core stays open (its owner closes it), and the front-end's stop() has nothing to undo.
+      const shared = { close: vi.fn(async () => ({ delivered: 0, toldToResend: 0, stopped: 0 })) } as unknown as BotCore;
+      const frontEnd = createSlackFrontEnd(httpConfig(port), { core: shared, logger: silentLogger });
+      await expect(frontEnd.start()).rejects.toThrow(/EADDRINUSE/);
+      await expect(frontEnd.stop()).resolves.toBeUndefined();
+      expect(shared.close).not.toHaveBeenCalled();
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('SlackConfigError is a CodedError with an UPPER_SNAKE code', async () => {
+    const failure = await startSlackBot(httpConfig(0), { logger: silentLogger }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(CodedError);
+    expect(failure).toMatchObject({ code: 'INVALID_SLACK_SETTING', name: 'SlackConfigError', variable: 'ANIMATE_DAEMON_ADDRESS' });
   });
 });
 

@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixturePackage } from '../fixtures/fixture-model.ts';
-import { buildFuzzCases } from '../../tools/faults/fuzz-cases.ts';
+import type { DaemonProcess } from '../../tools/faults/daemon-process.ts';
+import { buildFuzzCases, type FuzzCase } from '../../tools/faults/fuzz-cases.ts';
+import { runFuzz } from '../../tools/faults/fuzz.ts';
 import { FaultOptionError, parseFaultArgs } from '../../tools/faults/options.ts';
 import { formatTable, type FaultReport } from '../../tools/faults/report.ts';
 import { runFaults, selects } from '../../tools/faults/runner.ts';
@@ -40,6 +42,32 @@ describe('the fuzzer', () => {
     expect(selects(['a'], 'a-huge-status-texts')).toBe(true);
     expect(selects(['scenario:b'], 'a-huge-status-texts')).toBe(false);
     expect(selects(['fuzz:wire'], 'fuzz:strings')).toBe(false);
+  });
+});
+
+describe('runFuzz when the daemon dies', () => {
+  it('reports the crash once and starts one new daemon, however many workers find it dead', async () => {
+    // Nothing listens on port 1, so every call ends at once with UNAVAILABLE; the daemons are stand-ins.
+    const fake = (alive: boolean) => ({ address: '127.0.0.1:1', alive: () => alive, exitDescription: () => (alive ? 'running' : 'exit code 1, signal null') }) as unknown as DaemonProcess;
+    const cases: FuzzCase[] = Array.from({ length: 40 }, (_, i) => ({ name: `fuzz:rpcs health ${i}`, group: 'fuzz:rpcs', kind: 'health', body: Buffer.alloc(0), auth: 'good' }));
+    const crashes: string[] = [];
+    let verdicts = 0;
+    await runFuzz(cases, {
+      daemon: fake(false),
+      token: 't',
+      deadlineMs: 2000,
+      concurrency: 4,
+      onVerdict: () => (verdicts += 1),
+      onCrash: async (why) => {
+        crashes.push(why);
+        // A restart takes a while: the other workers must wait for it, not find the old daemon dead again.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return fake(true);
+      },
+    });
+    expect(crashes, crashes.join('\n')).toHaveLength(1);
+    expect(crashes[0]).toMatch(/the daemon died during the fuzz, near case fuzz:rpcs health \d+: exit code 1/);
+    expect(verdicts).toBe(40);
   });
 });
 

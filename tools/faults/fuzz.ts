@@ -80,7 +80,8 @@ export interface FuzzRunOptions {
   concurrency: number;
   /** Called with each verdict as it comes (progress, rows). */
   onVerdict: (v: FuzzVerdict) => void;
-  /** Called when the daemon is found dead; returns a fresh one to carry on with (or undefined to stop). */
+  /** Called once per crash, however many workers find the daemon dead; returns a fresh one to carry on with (or
+   *  undefined to stop). Stopping the dead one's handle is the caller's (the runner owns its daemons). */
   onCrash: (why: string) => Promise<DaemonProcess | undefined>;
 }
 
@@ -91,32 +92,52 @@ export async function runFuzz(cases: FuzzCase[], opts: FuzzRunOptions): Promise<
   let next = 0;
   let sinceCheck = 0;
   let stopped = false;
-  const checkAlive = async () => {
-    if (daemon.alive()) return;
-    const fresh = await opts.onCrash(`the daemon died during the fuzz, near case ${next} (${cases[next - 1]?.name ?? '?'}): ${daemon.exitDescription()}`);
-    for (const c of clients) c.close();
-    if (!fresh) {
-      stopped = true;
-      return;
-    }
-    daemon = fresh;
-    clients = [rawClient(daemon.address), rawClient(daemon.address)];
+  // The one restart in progress. Every worker that finds the daemon dead awaits this same promise, so one crash is
+  // reported once and starts one new daemon; without it two workers (or a check made while a restart still runs)
+  // would each call onCrash, start a daemon apiece and leave one of them running unowned.
+  let restarting: Promise<void> | undefined;
+  const checkAlive = (near: string): Promise<void> => {
+    if (restarting) return restarting;
+    if (daemon.alive()) return Promise.resolve();
+    const dead = daemon;
+    restarting = (async () => {
+      const fresh = await opts.onCrash(`the daemon died during the fuzz, near case ${near}: ${dead.exitDescription()}`);
+      for (const c of clients) c.close();
+      if (!fresh) {
+        stopped = true;
+        return;
+      }
+      daemon = fresh;
+      clients = [rawClient(daemon.address), rawClient(daemon.address)];
+    })().finally(() => (restarting = undefined));
+    return restarting;
   };
   const worker = async (lane: number) => {
     while (!stopped && next < cases.length) {
+      // Nothing is sent while a restart runs: the old daemon is dead and its channels are being closed.
+      if (restarting) await restarting;
+      if (stopped || next >= cases.length) break;
       const c = cases[next++]!;
+      const target = daemon;
       // A case the client library itself refuses to send is a bug of the catalogue, reported as such.
-      const outcome = await send(c, clients[lane % clients.length]!, daemon.address, opts.token, opts.deadlineMs).catch(
+      const outcome = await send(c, clients[lane % clients.length]!, target.address, opts.token, opts.deadlineMs).catch(
         (err: Error): CallOutcome => ({ code: grpc.status.UNKNOWN, details: `the fault suite could not send this case: ${err.message}`, messages: [], hung: false, ms: 0 }),
       );
+      if (target !== daemon || !target.alive()) {
+        // The daemon died while this case was in flight (or was replaced meanwhile): the crash is the verdict, reported
+        // once by checkAlive, not the UNAVAILABLE or closed-channel status of a connection to a dead process.
+        opts.onVerdict({ fuzzCase: c, outcome, problems: [] });
+        await checkAlive(c.name);
+        continue;
+      }
       opts.onVerdict({ fuzzCase: c, outcome, problems: judge(c, outcome) });
       if (++sinceCheck >= ALIVE_EVERY) {
         sinceCheck = 0;
-        await checkAlive();
+        await checkAlive(c.name);
       }
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => worker(i)));
-  await checkAlive();
+  await checkAlive(cases.at(-1)?.name ?? '?');
   for (const c of clients) c.close();
 }

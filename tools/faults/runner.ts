@@ -31,8 +31,10 @@ export function selects(only: string[], name: string): boolean {
 interface Suite {
   options: FaultOptions;
   token: string;
-  daemon?: DaemonProcess;
+  daemon?: DaemonProcess | undefined;
   models?: ListModelsResponse__Output;
+  /** The shared daemon's (re)start in progress: callers at the same time share it rather than each starting one. */
+  starting?: Promise<DaemonProcess> | undefined;
 }
 
 async function startDaemon(suite: Suite, args: string[] = []): Promise<DaemonProcess> {
@@ -61,12 +63,17 @@ function smallJobFor(models: ListModelsResponse__Output): SmallJob {
 }
 
 async function sharedDaemon(suite: Suite): Promise<DaemonProcess> {
-  if (!suite.daemon || !suite.daemon.alive()) {
+  if (suite.daemon?.alive()) return suite.daemon;
+  // One restart at a time: two callers each starting a daemon would leave the first running, owned by nobody.
+  suite.starting ??= (async () => {
     await suite.daemon?.stop();
-    suite.daemon = await startDaemon(suite);
-    suite.models ??= await listModels(suite.daemon, suite.token);
-  }
-  return suite.daemon;
+    suite.daemon = undefined;
+    const daemon = await startDaemon(suite);
+    suite.daemon = daemon;
+    suite.models ??= await listModels(daemon, suite.token);
+    return daemon;
+  })().finally(() => (suite.starting = undefined));
+  return suite.starting;
 }
 
 async function runFuzzRows(suite: Suite, cases: FuzzCase[]): Promise<CaseRow[]> {

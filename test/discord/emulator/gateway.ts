@@ -32,6 +32,11 @@ export class EmulatedGateway {
     this.server.on('connection', (socket) => this.accept(socket));
   }
 
+  /** Open gateway connections (a client that was destroyed has none). */
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
   /** Resolves once a client has identified and received READY. */
   whenReady(): Promise<void> {
     if (this.everReady) return Promise.resolve();
