@@ -9,7 +9,7 @@ import type { Clock } from './clock.ts';
 import { BotError, JobCancelledError, DaemonStalledError, DeadlineExceededError, GenerationFailedError, toBotError } from './errors.ts';
 import type { JobOutcome, JobRecord } from './jobs.ts';
 import type { Logger } from './logger.ts';
-import { clipFileName } from './request.ts';
+import { clipFileName, toWireRequester } from './request.ts';
 import { CLIP_FORMAT_TO_WIRE, clipFormatFromWire, DEFAULT_CLIP_FORMAT } from '../../shared/wire/formats.ts';
 import { botErrorFromRpc, describeRpcError } from './rpc-errors.ts';
 import { UpdateThrottle } from './throttle.ts';
@@ -167,7 +167,7 @@ function watchdogFor(job: JobRecord, ctx: RunJobContext): JobWatchdog {
       // A person's Cancel already under way ends as their cancellation, not as a stall.
       if (job.cancelledBy === undefined) job.stopReason = expiryError(expiry);
       ctx.connection
-        .cancel(job.id, expiry.kind === 'deadline' ? 'the bot stopped the job: its deadline passed' : 'the bot stopped the job: the daemon was silent too long')
+        .cancel(job.id, expiry.kind === 'deadline' ? 'the bot stopped the job: its deadline passed' : 'the bot stopped the job: the daemon was silent too long', toWireRequester(job.requester))
         .catch((err: unknown) => ctx.logger.debug(`job ${job.id}: the Cancel after ${expiry.kind} did not reach the daemon`, describeRpcError(err)));
       job.abort.abort();
     },
