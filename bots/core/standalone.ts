@@ -4,6 +4,7 @@
 // daemon and every front-end together, with the drain; this is the small version for one bot.)
 // Exit codes: 0 stopped on a signal (or --help), 2 a setting is missing or wrong, 1 it could not start or failed.
 import { helpText, loadConfig, type AppConfig, type Env } from '../../shared/config/index.ts';
+import { onShutdownSignals } from '../../shared/shutdown-signals.ts';
 import { createBotCore } from './bot.ts';
 import type { FrontEndFactory } from './front-end.ts';
 import { consoleLogger } from './logger.ts';
@@ -57,7 +58,7 @@ export async function runStandalone<Settings>(options: StandaloneOptions<Setting
   const shutdown = async (signal: string): Promise<void> => {
     logger.info(`${frontEnd.name.toLowerCase()}: ${signal}, stopping (running clips get up to ${app.daemon.drainSeconds} s)`);
     // The core first: it lets the running jobs end for up to ANIMATE_DRAIN_SECONDS and tells the people waiting,
-    // through the front-end still up; a second signal ends the process at once (the handlers are `once`).
+    // through the front-end still up; a second, distinct Ctrl-C ends the process at once.
     await core.close({ drainMs });
     await frontEnd.stop();
     process.exit(0);
@@ -68,6 +69,13 @@ export async function runStandalone<Settings>(options: StandaloneOptions<Setting
       logger.error(`${frontEnd.name.toLowerCase()}: stopping failed`, err);
       process.exit(1);
     });
-  process.once('SIGINT', onSignal('SIGINT'));
-  process.once('SIGTERM', onSignal('SIGTERM'));
+  // The copies of one Ctrl-C that the launchers forward count as one press (shared/shutdown-signals.ts), so they do
+  // not cut the drain short; a later press does.
+  onShutdownSignals({
+    onDrain: (signal) => void onSignal(signal)(),
+    onForce: (signal) => {
+      logger.info(`${frontEnd.name.toLowerCase()}: ${signal} again, stopping now`);
+      process.exit(130);
+    },
+  });
 }

@@ -10,7 +10,7 @@ type FileKey = 'tokenFile' | 'tlsCert' | 'tlsKey' | 'tlsClientCa';
 export interface DaemonSetting {
   flag: string;
   /** The option it sets; the file settings are read and folded into `token` / `tls` afterwards. */
-  key: keyof DaemonOptions | 'logLevel' | FileKey;
+  key: keyof DaemonOptions | 'logLevel' | 'drainSeconds' | FileKey;
   variable: VariableSpec;
 }
 
@@ -32,6 +32,7 @@ const FLAGS: Array<[flag: string, env: string, key: DaemonSetting['key']]> = [
   ['provider', 'ANIMATE_EXECUTION_PROVIDER', 'executionProvider'],
   ['threads', 'ANIMATE_THREADS', 'threads'],
   ['log-level', 'ANIMATE_LOG_LEVEL', 'logLevel'],
+  ['drain-seconds', 'ANIMATE_DRAIN_SECONDS', 'drainSeconds'],
 ];
 
 export const DAEMON_SETTINGS: DaemonSetting[] = FLAGS.map(([flag, env, key]) => {
@@ -45,7 +46,7 @@ export class DaemonSettingError extends Error {
 }
 
 /** Reads settings from flag values (already split by parseArgs) and the environment; files relative to `cwd`. */
-export function daemonOptionsFrom(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, cwd = process.cwd()): DaemonOptions & { logLevel?: 'debug' | 'info' | 'warn' | 'error' } {
+export function daemonOptionsFrom(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, cwd = process.cwd()): DaemonOptions & { logLevel?: 'debug' | 'info' | 'warn' | 'error'; drainSeconds?: number } {
   const options: Record<string, unknown> = {};
   const sources: Partial<Record<DaemonSetting['key'], string>> = {};
   for (const { flag, key, variable } of DAEMON_SETTINGS) {

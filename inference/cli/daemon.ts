@@ -9,7 +9,8 @@ import { DAEMON_SETTINGS, daemonOptionsFrom, daemonSettingsHelp } from './daemon
 import { startDaemon } from '../server/daemon.ts';
 import { createLogger } from '../log.ts';
 
-const DRAIN = VARIABLES.find((v) => v.name === 'ANIMATE_DRAIN_SECONDS')!;
+/** The drain when neither --drain-seconds nor ANIMATE_DRAIN_SECONDS is given (the settings table's default). */
+const DEFAULT_DRAIN_SECONDS = Number(VARIABLES.find((v) => v.name === 'ANIMATE_DRAIN_SECONDS')!.default);
 
 const USAGE = `Usage: npm run daemon -- [options]
 
@@ -18,7 +19,6 @@ Every option can also be set by its environment variable (or .env); flags win.
 
 Options (flag, variable, meaning):
 ${daemonSettingsHelp()}
-  --${'drain-seconds'.padEnd(20)} ${DRAIN.name.padEnd(28)} ${DRAIN.meaning} (accepts ${DRAIN.accepts}; default ${DRAIN.default})
   -h, --help                                          show this help
 `;
 
@@ -31,7 +31,6 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       ...Object.fromEntries(DAEMON_SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
-      'drain-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -45,9 +44,9 @@ async function main(): Promise<void> {
   } catch {
     // No .env: the environment alone is fine.
   }
-  const { logLevel, ...options } = daemonOptionsFrom(values as Record<string, string | undefined>, process.env);
+  const { logLevel, drainSeconds, ...options } = daemonOptionsFrom(values as Record<string, string | undefined>, process.env);
   const log = createLogger(logLevel ?? 'info');
-  const drainMs = drainSeconds(values['drain-seconds'], process.env) * 1000;
+  const drainMs = (drainSeconds ?? DEFAULT_DRAIN_SECONDS) * 1000;
   const daemon = await startDaemon({ ...options, logger: log });
   process.stdout.write(`animate daemon ready on ${daemon.address} (models: ${daemon.models.names().join(', ')}; default ${daemon.models.defaultModel})\n`);
   // close() again with graceMs 0 stops the running jobs now; it resolves once the worker's current call has returned
@@ -67,15 +66,6 @@ async function main(): Promise<void> {
     },
     onForce: (signal) => force(`${signal} again`),
   });
-}
-
-/** --drain-seconds, else ANIMATE_DRAIN_SECONDS, else its default; a bad value names its source and what it accepts. */
-function drainSeconds(flag: string | undefined, env: NodeJS.ProcessEnv): number {
-  const raw = flag ?? env[DRAIN.name];
-  if (raw === undefined || raw === '') return Number(DRAIN.default);
-  const parsed = DRAIN.schema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${flag !== undefined ? '--drain-seconds' : DRAIN.name}=${JSON.stringify(raw)} is not valid: accepts ${DRAIN.accepts} (${DRAIN.meaning})`);
-  return Number(parsed.data);
 }
 
 main().catch((err: Error) => {
