@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, helpText, loadConfig, type AppConfig } from '../shared/config/index.ts';
-import { onShutdownSignals } from '../shared/shutdown-signals.ts';
+import { DRAIN_OVERRUN_S, FORCE_BOUND_MS, onShutdownSignals } from '../shared/shutdown-signals.ts';
 import { createBotCore, type BotCore, type CloseSummary } from '../bots/core/bot.ts';
 import type { FrontEnd } from '../bots/core/front-end.ts';
 import { consoleLogger, type Logger } from '../bots/core/logger.ts';
@@ -51,10 +51,6 @@ export interface StartOptions {
   frontEnds?: readonly FrontEndChoice[];
 }
 
-/** A forced stop waits at most this long for the inference worker's current call before exiting anyway. */
-const FORCE_BOUND_MS = 10_000;
-/** Seconds past the drain timeout after which a drain that has not finished is forced. */
-const DRAIN_OVERRUN_S = 15;
 
 export async function startAll(config: AppConfig, options: StartOptions = {}): Promise<StartedAll> {
   const logger = options.logger ?? consoleLogger('[start]');

@@ -9,6 +9,12 @@
 /** Seconds a first Ctrl-C waits for running clips (ANIMATE_DRAIN_SECONDS). Written once here, read by the settings table. */
 export const DEFAULT_DRAIN_SECONDS = 30;
 
+/** A forced stop waits at most this long (ms) for the inference worker's current call before exiting anyway. */
+export const FORCE_BOUND_MS = 10_000;
+
+/** Seconds past the drain after which a stop that has not finished is forced rather than left hanging. */
+export const DRAIN_OVERRUN_S = 15;
+
 /** Signals that arrive this close (ms) to the first one are copies of the same press (the launchers' forwarding). */
 export const DEFAULT_COLLAPSE_MS = 1000;
 

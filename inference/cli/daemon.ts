@@ -4,7 +4,7 @@
 // of one press, which the launchers forward, from a second press).
 import { parseArgs } from 'node:util';
 import { VARIABLES } from '../../shared/config/index.ts';
-import { onShutdownSignals } from '../../shared/shutdown-signals.ts';
+import { DRAIN_OVERRUN_S, FORCE_BOUND_MS, onShutdownSignals } from '../../shared/shutdown-signals.ts';
 import { DAEMON_SETTINGS, daemonOptionsFrom, daemonSettingsHelp } from './daemon-options.ts';
 import { startDaemon } from '../server/daemon.ts';
 import { createLogger } from '../log.ts';
@@ -22,10 +22,6 @@ ${daemonSettingsHelp()}
   -h, --help                                          show this help
 `;
 
-/** A forced stop waits at most this long for the inference worker's current call before exiting anyway. */
-const FORCE_BOUND_MS = 10_000;
-/** Seconds past the drain after which a stop that has not finished is forced. */
-const DRAIN_OVERRUN_S = 15;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
