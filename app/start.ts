@@ -51,7 +51,6 @@ export interface StartOptions {
   frontEnds?: readonly FrontEndChoice[];
 }
 
-
 export async function startAll(config: AppConfig, options: StartOptions = {}): Promise<StartedAll> {
   const logger = options.logger ?? consoleLogger('[start]');
   const print = options.print ?? ((line: string) => console.log(line));
