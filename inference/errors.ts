@@ -82,6 +82,13 @@ export class ShuttingDownError extends DaemonError {
   }
 }
 
+/** A cluster daemon cannot reach its queue (Redis), or the queue lost a job in flight: sending again is the remedy. */
+export class QueueUnavailableError extends DaemonError {
+  constructor(message: string, options?: CodedErrorOptions) {
+    super(DaemonErrorCode.QueueUnavailable, message, options);
+  }
+}
+
 export class WorkerCrashedError extends DaemonError {
   constructor(message: string, options?: CodedErrorOptions) {
     super(DaemonErrorCode.WorkerCrashed, message, options);

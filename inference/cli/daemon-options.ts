@@ -33,6 +33,10 @@ const FLAGS: Array<[flag: string, env: string, key: DaemonSetting['key']]> = [
   ['threads', 'ANIMATE_THREADS', 'threads'],
   ['log-level', 'ANIMATE_LOG_LEVEL', 'logLevel'],
   ['drain-seconds', 'ANIMATE_DRAIN_SECONDS', 'drainSeconds'],
+  ['queue', 'ANIMATE_QUEUE_URL', 'queueUrl'],
+  ['role', 'ANIMATE_ROLE', 'role'],
+  ['lease-seconds', 'ANIMATE_LEASE_SECONDS', 'leaseSeconds'],
+  ['metrics-listen', 'ANIMATE_METRICS_LISTEN', 'metricsListen'],
 ];
 
 export const DAEMON_SETTINGS: DaemonSetting[] = FLAGS.map(([flag, env, key]) => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadProtos } from '../../shared/rpc/proto.ts';
 import type { ExecutionProvider } from '../backend/onnx.ts';
-import { EXECUTION_PROVIDERS } from '../../shared/config/variables.ts';
+import { CLUSTER_ROLES, EXECUTION_PROVIDERS, type ClusterRole } from '../../shared/config/variables.ts';
 import { DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, isHostPort } from '../../shared/wire/address.ts';
 import { RequestCancelledError, ExecutionProviderUnavailableError, InvalidArgumentError, ShuttingDownError } from '../errors.ts';
 import { createLogger, type DaemonLogger } from '../log.ts';
@@ -54,6 +54,14 @@ export interface DaemonOptions {
   maxStreamsPerJob?: number;
   /** Generate streams on one client connection at most (a bot carries everyone's jobs on one). Default 256. */
   maxStreamsPerConnection?: number;
+  /** Join a cluster: jobs go on the BullMQ queue on this Redis (redis://HOST:PORT). Default: none, one process. */
+  queueUrl?: string;
+  /** With queueUrl: 'gateway' takes gRPC calls and queues them, 'worker' runs queued jobs, 'both' does both. Default 'both'. */
+  role?: ClusterRole;
+  /** With queueUrl: a worker's lease on its running job, s; a dead worker's job runs again within about twice this. Default 30. */
+  leaseSeconds?: number;
+  /** Serve Prometheus metrics on http://HOST:PORT/metrics. Default: none. */
+  metricsListen?: string;
   logger?: DaemonLogger;
   /** Observe finished generations (benchmarks). */
   onGenerationReport?: ServiceDeps['onGenerationReport'];
@@ -76,6 +84,10 @@ const optionsSchema = z.object({
   maxBatch: z.number().int().min(1).max(256).default(8),
   maxStreamsPerJob: z.number().int().min(1).max(100_000).default(8),
   maxStreamsPerConnection: z.number().int().min(1).max(100_000).default(256),
+  queueUrl: z.string().min(1).optional(),
+  role: z.enum(CLUSTER_ROLES).default('both'),
+  leaseSeconds: z.number().int().min(1).max(600).default(30),
+  metricsListen: z.string().refine(isHostPort, `expected ${HOST_PORT_HINT}`).optional(),
 });
 
 export interface RunningDaemon {

@@ -6,6 +6,9 @@ import { DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, HOST_PORT_PATTERN, MAX_PORT } f
 
 export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export const SLACK_MODES = ['socket', 'http'] as const;
+/** A cluster daemon's part (ANIMATE_ROLE): gateway (gRPC calls → the queue), worker (the queue → clips), or both. */
+export const CLUSTER_ROLES = ['gateway', 'worker', 'both'] as const;
+export type ClusterRole = (typeof CLUSTER_ROLES)[number];
 /** Variables with these prefixes belong to us: an unknown one is a typo and stops startup. */
 export const OWNED_PREFIXES = ['ANIMATE_', 'PLAYGROUND_', 'DISCORD_', 'SLACK_'] as const;
 
@@ -60,6 +63,15 @@ const url = (name: string, example: string) =>
       return false;
     }
   }, { error: `${name} must be a URL such as ${example}` });
+const queueUrl = (name: string) =>
+  z.string().refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, { error: `${name} must be a Redis URL such as redis://127.0.0.1:6379` });
 const text = (name: string) => z.string().min(1, { error: `${name} must not be empty` });
 const mb = (name: string) => {
   const message = `${name} must be a positive number of megabytes`;
@@ -80,6 +92,11 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ANIMATE_LOG_LEVEL', section: 'daemon', default: 'info', accepts: 'debug | info | warn | error', meaning: 'how much the daemon logs', schema: z.enum(['debug', 'info', 'warn', 'error'], { error: 'ANIMATE_LOG_LEVEL must be one of debug, info, warn, error' }) },
   { name: 'ANIMATE_DRAIN_SECONDS', section: 'daemon', default: String(DEFAULT_DRAIN_SECONDS), accepts: '0–3600', meaning: 'on Ctrl-C, how long running clips may take to finish (waiting ones are told at once to send again); a second Ctrl-C stops at once', schema: whole('ANIMATE_DRAIN_SECONDS', 0, 3600) },
   { name: 'ANIMATE_EXECUTION_PROVIDER', section: 'daemon', default: 'cpu', accepts: EXECUTION_PROVIDERS.join(' | '), meaning: 'onnxruntime execution provider', schema: z.enum(EXECUTION_PROVIDERS, { error: `ANIMATE_EXECUTION_PROVIDER must be one of ${EXECUTION_PROVIDERS.join(', ')}` }) },
+  // Cluster (README "Scale out"): without ANIMATE_QUEUE_URL the daemon is one process, as it always was
+  { name: 'ANIMATE_QUEUE_URL', section: 'daemon', accepts: 'redis://HOST:PORT[/DB] (rediss:// for TLS)', meaning: 'join a cluster: jobs go on the shared BullMQ queue on this Redis (6.2 or newer)', schema: queueUrl('ANIMATE_QUEUE_URL') },
+  { name: 'ANIMATE_ROLE', section: 'daemon', default: 'both', accepts: CLUSTER_ROLES.join(' | '), meaning: 'with ANIMATE_QUEUE_URL: a gateway takes gRPC calls and queues them, a worker runs them, both does both', schema: z.enum(CLUSTER_ROLES, { error: `ANIMATE_ROLE must be one of ${CLUSTER_ROLES.join(', ')}` }) },
+  { name: 'ANIMATE_LEASE_SECONDS', section: 'daemon', default: '30', accepts: '1–600', meaning: "with ANIMATE_QUEUE_URL: a worker's hold on its running job; a dead worker's job runs again elsewhere within about twice this", schema: whole('ANIMATE_LEASE_SECONDS', 1, 600) },
+  { name: 'ANIMATE_METRICS_LISTEN', section: 'daemon', accepts: 'HOST:PORT', meaning: 'serve Prometheus metrics on http://HOST:PORT/metrics (unset: no metrics server)', schema: hostPort('ANIMATE_METRICS_LISTEN') },
   { name: 'ANIMATE_DAEMON_ADDRESS', section: 'daemon', accepts: 'HOST:PORT', meaning: 'use this remote (e.g. GPU) daemon instead of starting one', schema: hostPort('ANIMATE_DAEMON_ADDRESS') },
   // Transport: token and TLS between the daemon and its clients (read by shared/config/transport.ts)
   { name: 'ANIMATE_TOKEN', section: 'transport', accepts: 'text', meaning: 'shared secret: the daemon requires it, the bots send it (prefer ANIMATE_TOKEN_FILE)', secret: true, schema: text('ANIMATE_TOKEN') },

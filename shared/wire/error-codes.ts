@@ -21,6 +21,7 @@ export const DaemonErrorCode = {
   RequestIdTaken: 'REQUEST_ID_TAKEN',
   RequestIdReused: 'REQUEST_ID_REUSED',
   TooManyStreams: 'TOO_MANY_STREAMS',
+  QueueUnavailable: 'QUEUE_UNAVAILABLE',
 } as const;
 export type DaemonErrorCode = (typeof DaemonErrorCode)[keyof typeof DaemonErrorCode];
 
@@ -43,6 +44,7 @@ export const DAEMON_ERROR_STATUS: Readonly<Record<DaemonErrorCode, GrpcStatus>> 
   DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
   UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
   SHUTTING_DOWN: GrpcStatus.UNAVAILABLE,
+  QUEUE_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   WORKER_CRASHED: GrpcStatus.INTERNAL,
   INFERENCE_FAILED: GrpcStatus.INTERNAL,
   ENCODE_FAILED: GrpcStatus.INTERNAL,
