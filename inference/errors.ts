@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { CodedError, type CodedErrorOptions } from '../shared/errors.ts';
 import { relativeToFolder } from '../shared/redact.ts';
-import { DaemonErrorCode } from '../shared/wire/error-codes.ts';
+import { DaemonErrorCode, isDaemonErrorCode } from '../shared/wire/error-codes.ts';
 import { excerpt } from './excerpt.ts';
 
 export { DaemonErrorCode } from '../shared/wire/error-codes.ts';
@@ -141,4 +141,16 @@ export function asDaemonError(err: unknown, fallback: (message: string) => Daemo
   const wrapped = fallback(message);
   if (err instanceof Error && err.stack) wrapped.stack = err.stack;
   return wrapped;
+}
+
+/**
+ * An error that happened elsewhere in a cluster (a worker), as it arrives at the gateway: its code and its message,
+ * already written for people. CANCELLED comes back as RequestCancelledError, so a relayed job ends 'cancelled'.
+ */
+export class RelayedDaemonError extends DaemonError {}
+
+export function errorFromCode(code: string, message: string): DaemonError {
+  if (code === DaemonErrorCode.Cancelled) return new RequestCancelledError(message);
+  if (isDaemonErrorCode(code)) return new RelayedDaemonError(code, message);
+  return new InferenceFailedError(message);
 }

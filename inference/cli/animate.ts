@@ -9,7 +9,7 @@ import { clientTransportFromEnv } from '../../shared/config/transport.ts';
 import { CodedError } from '../../shared/errors.ts';
 import { connectAnimator, isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
 import type { GenerateRequest } from '../../shared/rpc/types.ts';
-import { HOST_PORT_HINT, isHostPort } from '../../shared/wire/address.ts';
+import { daemonAddressMessage, parseDaemonTarget } from '../../shared/wire/address.ts';
 import { CLIP_FORMATS, CLIP_FORMAT_TO_WIRE, type ClipFormat } from '../../shared/wire/formats.ts';
 import { startDaemon, type RunningDaemon } from '../server/daemon.ts';
 import { createLogger } from '../log.ts';
@@ -44,7 +44,8 @@ Output:
   --seeds LIST         comma-separated seeds: one clip per seed and prompt (A/B runs)
 
 Daemon:
-  --daemon HOST:PORT   use a running daemon (env ANIMATE_DAEMON_ADDRESS); default: start one in-process
+  --daemon HOST:PORT   use a running daemon (env ANIMATE_DAEMON_ADDRESS); default: start one in-process. Several
+                       gateways: a:50051,b:50051 or dns:///gateways:50051 (calls spread over them)
   --token-file FILE    file holding the daemon's token (env ANIMATE_TOKEN_FILE, or ANIMATE_TOKEN); avoid
                        --token TOKEN, which every local user can read in the process list
   --tls                connect with TLS, verified against the system roots (env ANIMATE_TLS=true)
@@ -157,11 +158,10 @@ async function main(): Promise<number> {
   for (const [key, value] of optional) if (value !== undefined) (base as Record<string, unknown>)[key] = value;
 
   let daemon: RunningDaemon | undefined;
-  // --daemon keeps the same HOST:PORT rule as ANIMATE_DAEMON_ADDRESS (shared/wire/address.ts), so a typo is named here
-  // rather than surfacing as an unreachable daemon.
-  if (values.daemon !== undefined && !isHostPort(values.daemon.trim())) {
-    throw new AnimateCliError('INVALID_DAEMON_ADDRESS', `--daemon must be ${HOST_PORT_HINT} (got ${JSON.stringify(values.daemon)})`);
-  }
+  // --daemon keeps the same address-list rule as ANIMATE_DAEMON_ADDRESS (shared/wire/address.ts: HOST:PORT, a list of
+  // them, or dns:///HOST:PORT), so a typo is named here rather than surfacing as an unreachable daemon.
+  const daemonFlag = values.daemon === undefined ? undefined : parseDaemonTarget(values.daemon);
+  if (daemonFlag && 'problem' in daemonFlag) throw new AnimateCliError('INVALID_DAEMON_ADDRESS', daemonAddressMessage('--daemon', values.daemon!, daemonFlag.problem));
   const address = values.daemon?.trim() || (readSetting(process.env, 'ANIMATE_DAEMON_ADDRESS') as string | undefined);
   // Client TLS is read only for a daemon elsewhere: the in-process one is plaintext loopback, so a stale ANIMATE_TLS_CA
   // (or any client TLS setting) in the shell must not stop a local run. The token still applies to both.

@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   const log = createLogger(logLevel ?? 'info');
   const drainMs = (drainSeconds ?? DEFAULT_DRAIN_SECONDS) * 1000;
   const daemon = await startDaemon({ ...options, logger: log });
-  process.stdout.write(`animate daemon ready on ${daemon.address} (models: ${daemon.models.names().join(', ')}; default ${daemon.models.defaultModel})\n`);
+  // A cluster worker takes no gRPC calls: it says which worker it is instead of an address.
+  if (daemon.role === 'worker') process.stdout.write(`animate worker ready (worker ${daemon.workerId}; models: ${daemon.models.names().join(', ')})\n`);
+  else process.stdout.write(`animate daemon ready on ${daemon.address} (${daemon.role === 'single' ? '' : `cluster ${daemon.role}; `}models: ${daemon.models.names().join(', ')}; default ${daemon.models.defaultModel})\n`);
   // close() again with graceMs 0 stops the running jobs now; it resolves once the worker's current call has returned
   // (process.exit during an onnxruntime call aborts the process natively).
   let forcing = false;

@@ -15,11 +15,19 @@ import { TextToVideo } from '../pipeline/text-to-video.ts';
 import { FairScheduler } from '../queue/fair-scheduler.ts';
 import { getMediaBinaries } from '../media/binaries.ts';
 import { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
-import { createAnimatorHandlers, type ServiceDeps } from './animator-service.ts';
+import { createAnimatorHandlers } from './animator-service.ts';
+import { checkQueueReachable } from '../cluster/redis.ts';
+import { startClusterNode, type ClusterNode } from '../cluster/cluster-node.ts';
+import type { ClusterCounts } from '../cluster/gateway.ts';
+import type { JobDispatcher } from './dispatcher.ts';
+import { LocalDispatcher } from './local-dispatcher.ts';
+import type { RunJobDeps } from './run-job.ts';
 import { PERMIT_CLIENT_KEEPALIVE, isLoopbackHost, serverCredentials, type ServerTlsOptions } from './auth.ts';
 import { HealthState } from './health-service.ts';
 import { JobTable } from './job-table.ts';
 import { refuseMalformedRequests } from './malformed-requests.ts';
+import { DaemonMetrics } from '../metrics/registry.ts';
+import { startMetricsServer } from '../metrics/server.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_MODELS_DIR = path.join(REPO_ROOT, 'models');
@@ -64,7 +72,7 @@ export interface DaemonOptions {
   metricsListen?: string;
   logger?: DaemonLogger;
   /** Observe finished generations (benchmarks). */
-  onGenerationReport?: ServiceDeps['onGenerationReport'];
+  onGenerationReport?: RunJobDeps['onGenerationReport'];
 }
 
 const optionsSchema = z.object({
@@ -91,9 +99,15 @@ const optionsSchema = z.object({
 });
 
 export interface RunningDaemon {
-  /** The address it listens on, with the real port. */
+  /** The address it listens on, with the real port ('' for a cluster worker, which takes no gRPC calls). */
   address: string;
   port: number;
+  /** 'single' without a queue; else the cluster role. */
+  role: ClusterRole | 'single';
+  /** A cluster worker's id (as its heartbeat and logs name it). */
+  workerId?: string;
+  /** HOST:PORT of GET /metrics and /healthz (real port), when options.metricsListen is set. */
+  metricsAddress?: string;
   models: ModelRegistry<TextToVideo>;
   /**
    * Stops taking requests, lets running jobs finish for up to `graceMs` (default 10 s), cancels the rest with a message.
@@ -116,6 +130,13 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
   // Credentials first: a bad certificate or key is a start-up error before any model is loaded.
   const credentials = serverCredentials(options.tls);
 
+  const cluster = options.queueUrl ? { url: options.queueUrl, role: options.role } : undefined;
+  // A cluster gateway runs no model and a cluster worker takes no gRPC calls; a single daemon does both.
+  const runsJobs = !cluster || cluster.role !== 'gateway';
+  const servesCalls = !cluster || cluster.role !== 'worker';
+  // Before any model is loaded: an unreachable Redis is a start-up error naming ANIMATE_QUEUE_URL, at once.
+  if (cluster) await checkQueueReachable(cluster.url);
+
   const worker = new OnnxWorkerClient(
     { executionProvider: options.executionProvider, intraOpThreads: options.threads },
     (why) => log.error('inference worker crashed; started a new one', { why }),
@@ -134,7 +155,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
       serve: (sessions) => new TextToVideo(sessions, { maxBatch: options.maxBatch }),
     });
     // Load the default model now: a broken package or an unavailable execution provider fails at start, not on the first request.
-    await models.load(models.defaultModel).catch((err: Error) => {
+    if (runsJobs) await models.load(models.defaultModel).catch((err: Error) => {
       if (options.executionProvider !== 'cpu') {
         throw new ExecutionProviderUnavailableError(
           `execution provider "${options.executionProvider}" (ANIMATE_EXECUTION_PROVIDER) is unavailable on this machine: ${err.message}. Use cpu, or install the provider (see README).`,
@@ -148,70 +169,140 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
   }
 
   let shuttingDown = false;
-  const scheduler = new FairScheduler({ concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser, onError: (err) => log.error('a job run failed past its own handling', { error: err instanceof Error ? err.message : String(err) }) });
-  const jobs = new JobTable();
   const health = new HealthState();
-  const { animator, health: healthProto } = loadProtos();
-  const server = new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024, ...PERMIT_CLIENT_KEEPALIVE });
-  // Undecodable requests get INVALID_ARGUMENT instead of grpc-js's INTERNAL (malformed-requests.ts).
-  const animatorService = refuseMalformedRequests(
-    animator.animate.v1.Animator.service,
-    createAnimatorHandlers({ models, scheduler, jobs, log, token: options.token, isShuttingDown: () => shuttingDown, maxStreamsPerJob: options.maxStreamsPerJob, maxStreamsPerConnection: options.maxStreamsPerConnection, ...(onGenerationReport ? { onGenerationReport } : {}) }),
-  );
-  const healthService = refuseMalformedRequests(healthProto.grpc.health.v1.Health.service, health.handlers());
-  server.addService(animatorService.definition, animatorService.handlers);
-  server.addService(healthService.definition, healthService.handlers);
-
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.listen, credentials, (err, p) => (err ? reject(new InvalidArgumentError('listen', `cannot listen on ${options.listen}: ${err.message}`)) : resolve(p)));
-  }).catch(async (err) => {
-    await worker.close();
-    throw err;
+  let scheduler: FairScheduler | undefined;
+  let node: ClusterNode | undefined;
+  const counts = cachedCounts(() => node?.counts() ?? Promise.resolve({ waiting: 0, workers: 0, slots: 0, busy: 0 }));
+  // Metrics (inference/metrics/): gauges read the queue when scraped (the cluster's, from Redis); every job this daemon
+  // follows is observed (not a listener). A cluster worker's jobs are counted by the gateways that relay them.
+  const metrics = new DaemonMetrics({
+    sources: cluster
+      ? { queueDepth: async () => (await counts()).waiting, running: async () => (await counts()).busy, workers: async () => (await counts()).workers }
+      : { queueDepth: () => scheduler?.queuedCount ?? 0, running: () => scheduler?.runningCount ?? 0, workers: () => 1 },
+    onSourceError: (err) => log.warn('a metrics source failed', { error: err.message }),
   });
-  const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
-  const address = `${host}:${port}`;
-  log.info('daemon listening', { address, models: models.names().join(','), default: models.defaultModel, provider: options.executionProvider, cores: os.cpus().length, auth: options.token ? 'token' : 'none', tls: options.tls ? (options.tls.clientCa ? 'mutual' : 'on') : 'off' });
-  if (!options.tls && !isLoopbackHost(host))
-    log.warn('listening beyond this machine without TLS: prompts, clips and the token cross the network in clear; serve TLS with --tls-cert / --tls-key (README: "A GPU or remote daemon")', { address });
+  const jobs = new JobTable({ onAdd: (job) => metrics.observe(job) });
+  let dispatcher: JobDispatcher | undefined;
+  if (cluster) {
+    try {
+      node = await startClusterNode(
+        { url: cluster.url, role: cluster.role, leaseSeconds: options.leaseSeconds, concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser },
+        { models, log, jobs, onGenerationReport, onServing: (serving) => health.set(serving ? 'SERVING' : 'NOT_SERVING') },
+      );
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+    dispatcher = node.gateway;
+  } else {
+    scheduler = new FairScheduler({ concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser, onError: (err) => log.error('a job run failed past its own handling', { error: err instanceof Error ? err.message : String(err) }) });
+    dispatcher = new LocalDispatcher({ models, log, scheduler, jobs, onGenerationReport });
+  }
+  const server = servesCalls ? new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024, ...PERMIT_CLIENT_KEEPALIVE }) : undefined;
+  let address = '';
+  let port = 0;
+  if (server && dispatcher) {
+    const { animator, health: healthProto } = loadProtos();
+    // Undecodable requests get INVALID_ARGUMENT instead of grpc-js's INTERNAL (malformed-requests.ts).
+    const animatorService = refuseMalformedRequests(
+      animator.animate.v1.Animator.service,
+      createAnimatorHandlers({ models, dispatcher, log, token: options.token, isShuttingDown: () => shuttingDown, maxStreamsPerJob: options.maxStreamsPerJob, maxStreamsPerConnection: options.maxStreamsPerConnection }),
+    );
+    const healthService = refuseMalformedRequests(healthProto.grpc.health.v1.Health.service, health.handlers());
+    server.addService(animatorService.definition, animatorService.handlers);
+    server.addService(healthService.definition, healthService.handlers);
+
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(options.listen, credentials, (err, p) => (err ? reject(new InvalidArgumentError('listen', `cannot listen on ${options.listen}: ${err.message}`)) : resolve(p)));
+    }).catch(async (err) => {
+      await node?.close(Promise.resolve());
+      await worker.close();
+      throw err;
+    });
+    const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
+    address = `${host}:${port}`;
+    log.info('daemon listening', { address, models: models.names().join(','), default: models.defaultModel, provider: options.executionProvider, cores: os.cpus().length, auth: options.token ? 'token' : 'none', tls: options.tls ? (options.tls.clientCa ? 'mutual' : 'on') : 'off', role: cluster?.role ?? 'single' });
+    if (!options.tls && !isLoopbackHost(host))
+      log.warn('listening beyond this machine without TLS: prompts, clips and the token cross the network in clear; serve TLS with --tls-cert / --tls-key (README: "A GPU or remote daemon")', { address });
+  }
+
+  // After the gRPC bind, so a scrape never sees a daemon that cannot take calls; /healthz is 503 once it shuts down.
+  const metricsServer = options.metricsListen
+    ? await startMetricsServer({ listen: options.metricsListen, metrics, healthy: () => !shuttingDown && health.serving }).catch(async (err) => {
+        server?.forceShutdown();
+        await node?.close(Promise.resolve());
+        await worker.close();
+        throw err;
+      })
+    : undefined;
+  if (metricsServer) log.info('metrics listening', { address: metricsServer.address });
 
   let closing: Promise<void> | undefined;
   let hurry: (() => void) | undefined;
   return {
     address,
     port,
+    role: cluster?.role ?? 'single',
+    ...(node?.worker ? { workerId: node.worker.id } : {}),
     models,
     crashWorker: () => worker.crash(),
+    ...(metricsServer ? { metricsAddress: metricsServer.address } : {}),
     close({ graceMs = 10_000 } = {}) {
       if (closing && graceMs === 0) hurry?.();
       closing ??= (async () => {
         shuttingDown = true;
-        scheduler.close(); // no more place-in-line notices, and their timers are cleared
+        scheduler?.close(); // no more place-in-line notices, and their timers are cleared
         health.beginShutdown(); // NOT_SERVING; a Watch from now on is answered and ended at once
-        const active = jobs.active();
-        for (const job of active.filter((j) => j.state === 'queued')) {
-          scheduler.remove(job.id);
-          job.finish(new ShuttingDownError('the daemon is shutting down; this request was not started, please send it again'));
-        }
-        const running = active.filter((j) => j.state === 'running');
-        if (running.length) log.info('draining running jobs', { count: running.length, graceMs });
-        const drained = Promise.all(running.map((j) => new Promise<void>((resolve) => j.subscribe({ event: () => {}, end: () => resolve() }))));
-        const timer = new Promise<'timeout'>((resolve) => {
-          hurry = () => resolve('timeout');
-          setTimeout(hurry, graceMs).unref();
+        const graceOver = new Promise<void>((resolve) => {
+          hurry = resolve;
+          setTimeout(resolve, graceMs).unref();
         });
-        if ((await Promise.race([drained, timer])) === 'timeout') {
-          for (const j of running) j.abort.abort(new RequestCancelledError('the daemon shut down before this clip was finished; please send it again'));
+        const active = jobs.active();
+        if (scheduler) {
+          for (const job of active.filter((j) => j.state === 'queued')) {
+            scheduler.remove(job.id);
+            job.finish(new ShuttingDownError('the daemon is shutting down; this request was not started, please send it again'));
+          }
+        }
+        // A cluster gateway's jobs go on in the cluster: their callers are told to send again (another gateway follows
+        // them where they are); a single daemon's running jobs, and a cluster worker's, finish within the grace.
+        const draining = scheduler ? active.filter((j) => j.state === 'running') : active;
+        if (draining.length) log.info('draining jobs', { count: draining.length, graceMs });
+        const drained = Promise.all(draining.map((j) => new Promise<void>((resolve) => j.onFinished(resolve))));
+        const workerClosed = node ? node.close(graceOver) : Promise.resolve();
+        if ((await Promise.race([drained.then(() => 'drained' as const), graceOver.then(() => 'timeout' as const)])) === 'timeout') {
+          for (const j of draining) {
+            if (scheduler) j.abort.abort(new RequestCancelledError('the daemon shut down before this clip was finished; please send it again'));
+            else j.finish(new ShuttingDownError('this gateway is shutting down; send the request again with the same request_id and another gateway streams the job where it is'));
+          }
           await drained;
         }
+        await workerClosed;
         health.endWatches();
-        // Streams end above; a peer that keeps its connection open must not hold shutdown forever.
-        const forced = setTimeout(() => server.forceShutdown(), 2000);
-        await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-        clearTimeout(forced);
+        if (server) {
+          // Streams end above; a peer that keeps its connection open must not hold shutdown forever.
+          const forced = setTimeout(() => server.forceShutdown(), 2000);
+          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+          clearTimeout(forced);
+        }
+        await metricsServer?.close(); // last: scrapes still see the drain
         await worker.close();
         log.info('daemon stopped');
       })();
       return closing;
     },
+  };
+}
+
+/** One reading of the cluster's counts serves every gauge of a scrape (they are read together). */
+function cachedCounts(read: () => Promise<ClusterCounts>, maxAgeMs = 500): () => Promise<ClusterCounts> {
+  let last: { at: number; value: Promise<ClusterCounts> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (!last || now - last.at > maxAgeMs) {
+      last = { at: now, value: read() };
+      last.value.catch(() => (last = undefined));
+    }
+    return last.value;
   };
 }

@@ -9,6 +9,7 @@ import type { TextToVideo } from '../pipeline/text-to-video.ts';
 import type { RgbFrames } from '../pipeline/frames.ts';
 import type { Job } from './job.ts';
 import { CLIP_FORMAT_TO_WIRE } from '../../shared/wire/formats.ts';
+import type { ClipChunk } from '../../shared/rpc/types.ts';
 
 /**
  * Clip bytes per ClipChunk message. Small, because a stream holds about one chunk in flight (event-stream.ts): with
@@ -63,6 +64,27 @@ class PreviewPump {
   }
 }
 
+/** A finished clip of one format, as its ClipChunk events describe it (a cluster worker stores it in a blob store). */
+export interface FinishedClip {
+  format: NonNullable<ClipChunk['format']>;
+  mimeType: string;
+  data: Uint8Array;
+  width: number;
+  height: number;
+  frames: number;
+  fps: number;
+  fit: NonNullable<ClipChunk['fit']> | null;
+}
+
+/** Streams one clip as ClipChunk events of CLIP_CHUNK_BYTES (an empty clip is one empty last chunk). */
+export function emitClipChunks(job: Job, clip: FinishedClip): void {
+  const { data, ...about } = clip;
+  for (let offset = 0; offset < data.length || offset === 0; offset += CLIP_CHUNK_BYTES) {
+    job.emit({ clip: { ...about, data: data.subarray(offset, offset + CLIP_CHUNK_BYTES), offset, totalBytes: data.length, last: offset + CLIP_CHUNK_BYTES >= data.length } });
+    if (data.length === 0) break;
+  }
+}
+
 export async function runGeneration(job: Job, pipeline: TextToVideo): Promise<GenerationReport> {
   const spec = job.spec;
   const t0 = performance.now();
@@ -97,17 +119,7 @@ export async function runGeneration(job: Job, pipeline: TextToVideo): Promise<Ge
       if (signal.aborted) throw signal.reason;
       throw asDaemonError(err, (m) => new EncodeFailedError(`encoding the ${format.toUpperCase()} failed: ${isMediaError(err) ? err.message : m}`));
     }
-    const fit = clip.fit ? { ...clip.fit } : null;
-    for (let offset = 0; offset < clip.data.length || offset === 0; offset += CLIP_CHUNK_BYTES) {
-      const data = clip.data.subarray(offset, offset + CLIP_CHUNK_BYTES);
-      job.emit({
-        clip: {
-          format: CLIP_FORMAT_TO_WIRE[format], mimeType: clip.mimeType, data, offset, totalBytes: clip.data.length,
-          last: offset + CLIP_CHUNK_BYTES >= clip.data.length, width: clip.width, height: clip.height, frames: clip.frames, fps: clip.fps, fit,
-        },
-      });
-      if (clip.data.length === 0) break;
-    }
+    emitClipChunks(job, { format: CLIP_FORMAT_TO_WIRE[format], mimeType: clip.mimeType, data: clip.data, width: clip.width, height: clip.height, frames: clip.frames, fps: clip.fps, fit: clip.fit ? { ...clip.fit } : null });
   }
   const encodeMs = performance.now() - encodeStarted;
   const totalMs = performance.now() - t0;

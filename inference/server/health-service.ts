@@ -46,7 +46,14 @@ export class HealthState {
     return this.watchers.size;
   }
 
+  /** True while the daemon reports SERVING. */
+  get serving(): boolean {
+    return this.current === 'SERVING';
+  }
+
   set(next: ServingStatus): void {
+    // Shutting down is for good: a cluster gateway whose Redis comes back meanwhile stays NOT_SERVING.
+    if (this.closing && next === 'SERVING') return;
     this.current = next;
     // A watcher of an unknown service was told SERVICE_UNKNOWN; the daemon's state is none of its business.
     for (const [w, { known }] of this.watchers) if (known) w.write({ status: next });

@@ -14,6 +14,8 @@ export interface JobTableOptions {
   /** Age after which a finished job is forgotten, ms. Default 15 minutes. */
   keepMs?: number;
   now?: () => number;
+  /** Called with each job added (the daemon's metrics observe every job from its admission). Default: none. */
+  onAdd?: (job: Job) => void;
 }
 
 interface FinishedEntry {
@@ -32,12 +34,14 @@ export class JobTable {
   private readonly keepBytes: number;
   private readonly keepMs: number;
   private readonly now: () => number;
+  private readonly onAdd: ((job: Job) => void) | undefined;
 
   constructor(options: JobTableOptions = {}) {
     this.keepFinished = options.keepFinished ?? 64;
     this.keepBytes = options.keepBytes ?? 256 * 1024 * 1024;
     this.keepMs = options.keepMs ?? 15 * 60 * 1000;
     this.now = options.now ?? (() => performance.now());
+    this.onAdd = options.onAdd;
   }
 
   get(id: string): Job | undefined {
@@ -54,6 +58,7 @@ export class JobTable {
       this.finishedBytes += bytes;
       this.evict();
     });
+    this.onAdd?.(job);
   }
 
   /** Jobs queued or running. O(jobs): for shutdown, not for the request path. */

@@ -86,6 +86,8 @@ export class Job {
   private readonly history: GenerateEvent[] = [];
   private readonly cursors = new Set<JobCursor>();
   private readonly finishHooks: Array<() => void> = [];
+  /** Observers (observe()): told each event as it is emitted; not cursors, so not counted in listenerCount. */
+  private readonly observers = new Set<(event: GenerateEvent) => void>();
   private seq = 0;
   /** @internal read by JobCursor */
   queuedSlot: Slot | undefined;
@@ -116,7 +118,18 @@ export class Job {
     // Previews are transient: a reader only needs the newest, so only the newest is kept.
     else if (full.preview) this.previewSlot = { event: full, seq: ++this.seq, pos: this.history.length };
     else this.history.push(full);
+    for (const observer of this.observers) observer(full);
     this.wakeAll();
+  }
+
+  /**
+   * Tells `observer` each event emitted from now on (no replay; pair it with onFinished for the end). An observer is
+   * not a reader: it does not count in listenerCount, so a job whose last stream went away is still cancelled while
+   * metrics watch it. It must not throw. Returns a function that stops it.
+   */
+  observe(observer: (event: GenerateEvent) => void): () => void {
+    if (!this.finished) this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** A new reader, from the job's beginning. `wake` is called (synchronously) whenever there is more to read. */
@@ -157,6 +170,7 @@ export class Job {
     this.finishedAt = performance.now();
     this.outcome = error;
     this.wakeAll();
+    this.observers.clear(); // nothing is emitted after the end
     for (const hook of this.finishHooks.splice(0)) hook();
   }
 

@@ -2,7 +2,7 @@
 // `npm start -- --help` prints this table; loadConfig() validates against it. Add a variable here, nowhere else.
 import { z } from 'zod';
 import { DEFAULT_DRAIN_SECONDS } from '../shutdown-signals.ts';
-import { DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, HOST_PORT_PATTERN, MAX_PORT } from '../wire/address.ts';
+import { DAEMON_ADDRESS_FORMS, DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, HOST_PORT_PATTERN, MAX_PORT, parseDaemonTarget } from '../wire/address.ts';
 
 export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export const SLACK_MODES = ['socket', 'http'] as const;
@@ -97,7 +97,11 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ANIMATE_ROLE', section: 'daemon', default: 'both', accepts: CLUSTER_ROLES.join(' | '), meaning: 'with ANIMATE_QUEUE_URL: a gateway takes gRPC calls and queues them, a worker runs them, both does both', schema: z.enum(CLUSTER_ROLES, { error: `ANIMATE_ROLE must be one of ${CLUSTER_ROLES.join(', ')}` }) },
   { name: 'ANIMATE_LEASE_SECONDS', section: 'daemon', default: '30', accepts: '1–600', meaning: "with ANIMATE_QUEUE_URL: a worker's hold on its running job; a dead worker's job runs again elsewhere within about twice this", schema: whole('ANIMATE_LEASE_SECONDS', 1, 600) },
   { name: 'ANIMATE_METRICS_LISTEN', section: 'daemon', accepts: 'HOST:PORT', meaning: 'serve Prometheus metrics on http://HOST:PORT/metrics (unset: no metrics server)', schema: hostPort('ANIMATE_METRICS_LISTEN') },
-  { name: 'ANIMATE_DAEMON_ADDRESS', section: 'daemon', accepts: 'HOST:PORT', meaning: 'use this remote (e.g. GPU) daemon instead of starting one', schema: hostPort('ANIMATE_DAEMON_ADDRESS') },
+  // The address-list rule (shared/wire/address.ts): one daemon, or several gateways of a cluster that calls spread over.
+  { name: 'ANIMATE_DAEMON_ADDRESS', section: 'daemon', accepts: DAEMON_ADDRESS_FORMS, meaning: 'use this remote (e.g. GPU) daemon instead of starting one; several gateways of one cluster share the calls (round robin), and one that refuses new calls (draining, or its queue lost) is skipped', schema: z.string().superRefine((v, ctx) => {
+    const parsed = parseDaemonTarget(v);
+    if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: `ANIMATE_DAEMON_ADDRESS ${parsed.problem}` });
+  }) },
   // Transport: token and TLS between the daemon and its clients (read by shared/config/transport.ts)
   { name: 'ANIMATE_TOKEN', section: 'transport', accepts: 'text', meaning: 'shared secret: the daemon requires it, the bots send it (prefer ANIMATE_TOKEN_FILE)', secret: true, schema: text('ANIMATE_TOKEN') },
   { name: 'ANIMATE_TOKEN_FILE', section: 'transport', accepts: 'a file', meaning: 'file holding the shared secret (trailing newline ignored); instead of ANIMATE_TOKEN', schema: text('ANIMATE_TOKEN_FILE') },

@@ -1,0 +1,51 @@
+// The Redis keys of a cluster, written once (docs/cluster.md has the table). Every key of ours starts with the
+// prefix; BullMQ's own keys are `bull:<QUEUE_NAME>:*`. Job ids are request ids: client text, so they are bounded by the
+// request validation before they ever reach a key.
+
+/** BullMQ's queue of generation jobs. */
+export const QUEUE_NAME = 'animate-jobs';
+export const DEFAULT_KEY_PREFIX = 'animate';
+
+/** A finished job's record, events and clip are kept this long for resends (s). */
+export const RESULT_TTL_S = 15 * 60;
+/** An unfinished job's record and events expire after this long (s): a bound on what a lost job leaves behind. */
+export const JOB_TTL_S = 6 * 60 * 60;
+/** Entries kept per job event stream (approximate trim): progress and previews of a long job stay bounded. */
+export const EVENT_STREAM_MAXLEN = 512;
+
+/** BullMQ's id for a request's job: request ids may look like integers or hold ':', which BullMQ refuses or splits on. */
+export function bullJobId(requestId: string): string {
+  return `r-${Buffer.from(requestId, 'utf8').toString('hex')}`;
+}
+
+export interface ClusterKeys {
+  job(id: string): string;
+  events(id: string): string;
+  clip(id: string, format: string): string;
+  readonly rounds: string;
+  /** owner → jobs of theirs waiting (the per-person cap, cluster-wide). */
+  readonly waiting: string;
+  readonly round: string;
+  readonly workers: string;
+  worker(id: string): string;
+  readonly cancelChannel: string;
+  readonly epoch: string;
+  /** Mean job seconds, kept by the workers for cluster-wide ETAs. */
+  readonly jobSeconds: string;
+}
+
+export function clusterKeys(prefix = DEFAULT_KEY_PREFIX): ClusterKeys {
+  return {
+    job: (id) => `${prefix}:job:${id}`,
+    events: (id) => `${prefix}:events:${id}`,
+    clip: (id, format) => `${prefix}:clip:${id}:${format}`,
+    rounds: `${prefix}:rounds`,
+    waiting: `${prefix}:waiting`,
+    round: `${prefix}:round`,
+    workers: `${prefix}:workers`,
+    worker: (id) => `${prefix}:worker:${id}`,
+    cancelChannel: `${prefix}:cancel`,
+    epoch: `${prefix}:epoch`,
+    jobSeconds: `${prefix}:job-seconds`,
+  };
+}

@@ -1,0 +1,151 @@
+// The cluster's atomic steps, as Redis Lua scripts: each one reads and writes a job's record (and the fair rounds)
+// in one step, so two gateways admitting the same request_id, a worker presumed dead waking up, or a Cancel racing a
+// start cannot interleave. docs/cluster.md describes the record; keys.ts names the keys.
+import type { Redis } from 'ioredis';
+
+/** Final states: a record in one of them takes no more events. */
+export const FINAL_STATES = ['done', 'failed', 'cancelled'] as const;
+export type FinalState = (typeof FINAL_STATES)[number];
+
+// Admission: idempotency, ownership, the queue caps and the fair round, in one step.
+// KEYS: record, rounds, round, waiting (hash owner → jobs waiting), prioritized (BullMQ), wait (BullMQ)
+// ARGV: requester, fingerprint, owner, maxQueued, maxQueuedPerOwner, jobTtlSeconds
+// → { 'exists', requester, fingerprint, state } | { 'full', waiting, ownerWaiting } | { 'admitted', round }
+const ADMIT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local r = redis.call('HMGET', KEYS[1], 'requester', 'fingerprint', 'state')
+  return { 'exists', r[1] or '', r[2] or '', r[3] or '' }
+end
+local waiting = redis.call('ZCARD', KEYS[5]) + redis.call('LLEN', KEYS[6])
+if waiting == 0 then
+  -- Nothing waits: the rounds start again from 0 (BullMQ priorities are bounded), and the per-owner counts with them.
+  redis.call('DEL', KEYS[2], KEYS[4])
+  redis.call('SET', KEYS[3], 0)
+end
+local ownerWaiting = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0')
+if waiting >= tonumber(ARGV[4]) or ownerWaiting >= tonumber(ARGV[5]) then
+  return { 'full', tostring(waiting), tostring(ownerWaiting) }
+end
+local serving = tonumber(redis.call('GET', KEYS[3]) or '0')
+local last = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '-1')
+local round = math.max(last + 1, serving)
+redis.call('HSET', KEYS[2], ARGV[3], round)
+redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+redis.call('HSET', KEYS[1], 'requester', ARGV[1], 'fingerprint', ARGV[2], 'owner', ARGV[3], 'round', round, 'state', 'queued', 'attempt', 0)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+return { 'admitted', tostring(round) }
+`;
+
+// A worker starts an attempt: it takes the next attempt number as its fence and raises the round being served.
+// KEYS: record, round, waiting   ARGV: workerId
+// → { 'gone' } | { 'final', state } | { 'ok', attempt, cancelReason }
+const CLAIM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 'gone' } end
+local r = redis.call('HMGET', KEYS[1], 'state', 'owner', 'round', 'cancel')
+local state = r[1]
+if state == 'done' or state == 'failed' or state == 'cancelled' then return { 'final', state } end
+local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
+if attempt == 1 and r[2] then
+  local left = redis.call('HINCRBY', KEYS[3], r[2], -1)
+  if left <= 0 then redis.call('HDEL', KEYS[3], r[2]) end
+end
+redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[1])
+local serving = tonumber(redis.call('GET', KEYS[2]) or '0')
+local round = tonumber(r[3] or '0')
+if round > serving then redis.call('SET', KEYS[2], round) end
+return { 'ok', tostring(attempt), r[4] or '' }
+`;
+
+// Adds one entry to a job's events, fenced: only the current attempt ('*': any, for a gateway ending a job that no
+// worker runs) and never after the end. An 'x' entry (the end) sets the final state and the result TTL in the same step.
+// KEYS: record, events, waiting
+// ARGV: attempt, kind, payload, maxlen, jobTtl, resultTtl, finalState, code, message
+// → 'ok' | 'gone' | 'fenced' | 'final'
+const PUBLISH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+local r = redis.call('HMGET', KEYS[1], 'state', 'attempt', 'owner')
+local state = r[1]
+if state == 'done' or state == 'failed' or state == 'cancelled' then return 'final' end
+if ARGV[1] ~= '*' and r[2] ~= ARGV[1] then return 'fenced' end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[4]), '*', 'k', ARGV[2], 'v', ARGV[3])
+if ARGV[2] == 'x' then
+  if state == 'queued' and r[3] then
+    -- Ended before any worker took it (cancelled while waiting): it no longer counts against its owner's waiting jobs.
+    local left = redis.call('HINCRBY', KEYS[3], r[3], -1)
+    if left <= 0 then redis.call('HDEL', KEYS[3], r[3]) end
+  end
+  redis.call('HSET', KEYS[1], 'state', ARGV[7], 'code', ARGV[8], 'message', ARGV[9])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
+else
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+end
+return 'ok'
+`;
+
+// Cancel from any gateway: marks the record so that a worker that starts it or runs it stops.
+// KEYS: record   ARGV: reason, requesterOrEmpty   → { 'unknown' } | { 'taken' } | { state }
+const MARK_CANCEL = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 'unknown' } end
+local r = redis.call('HMGET', KEYS[1], 'state', 'requester')
+if ARGV[2] ~= '' and r[2] ~= ARGV[2] then return { 'taken' } end
+local state = r[1]
+if state == 'done' or state == 'failed' or state == 'cancelled' then return { 'finished' } end
+redis.call('HSET', KEYS[1], 'cancel', ARGV[1])
+return { state }
+`;
+
+async function run(redis: Redis, lua: string, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+  return redis.eval(lua, keys.length, ...keys, ...args);
+}
+
+export type AdmitResult =
+  | { kind: 'exists'; requester: string; fingerprint: string; state: string }
+  | { kind: 'full'; waiting: number; ownerWaiting: number }
+  | { kind: 'admitted'; round: number };
+
+export interface AdmitKeys {
+  record: string;
+  rounds: string;
+  round: string;
+  waiting: string;
+  prioritized: string;
+  wait: string;
+}
+
+export async function admitScript(redis: Redis, keys: AdmitKeys, args: { requester: string; fingerprint: string; owner: string; maxQueued: number; maxQueuedPerOwner: number; jobTtlSeconds: number }): Promise<AdmitResult> {
+  const r = (await run(redis, ADMIT, [keys.record, keys.rounds, keys.round, keys.waiting, keys.prioritized, keys.wait], [args.requester, args.fingerprint, args.owner, args.maxQueued, args.maxQueuedPerOwner, args.jobTtlSeconds])) as string[];
+  if (r[0] === 'exists') return { kind: 'exists', requester: r[1]!, fingerprint: r[2]!, state: r[3]! };
+  if (r[0] === 'full') return { kind: 'full', waiting: Number(r[1]), ownerWaiting: Number(r[2]) };
+  return { kind: 'admitted', round: Number(r[1]) };
+}
+
+export type ClaimResult = { kind: 'gone' } | { kind: 'final'; state: string } | { kind: 'ok'; attempt: number; cancelReason: string };
+
+export async function claimScript(redis: Redis, keys: { record: string; round: string; waiting: string }, workerId: string): Promise<ClaimResult> {
+  const r = (await run(redis, CLAIM, [keys.record, keys.round, keys.waiting], [workerId])) as string[];
+  if (r[0] === 'gone') return { kind: 'gone' };
+  if (r[0] === 'final') return { kind: 'final', state: r[1]! };
+  return { kind: 'ok', attempt: Number(r[1]), cancelReason: r[2] ?? '' };
+}
+
+export type PublishResult = 'ok' | 'gone' | 'fenced' | 'final';
+
+export interface PublishEntry {
+  kind: 'e' | 'c' | 'x';
+  payload: Buffer | string;
+  /** For 'x': the final state and, unless done, the code and message. */
+  end?: { state: FinalState; code: string; message: string };
+}
+
+export async function publishScript(redis: Redis, keys: { record: string; events: string; waiting: string }, attempt: number | '*', entry: PublishEntry, limits: { maxlen: number; jobTtl: number; resultTtl: number }): Promise<PublishResult> {
+  const end = entry.end ?? { state: 'done', code: '', message: '' };
+  return (await run(redis, PUBLISH, [keys.record, keys.events, keys.waiting], [String(attempt), entry.kind, entry.payload, limits.maxlen, limits.jobTtl, limits.resultTtl, end.state, end.code, end.message])) as PublishResult;
+}
+
+export type MarkCancelResult = 'unknown' | 'taken' | 'finished' | 'queued' | 'running';
+
+export async function markCancelScript(redis: Redis, record: string, reason: string, requester: string): Promise<MarkCancelResult> {
+  const r = (await run(redis, MARK_CANCEL, [record], [reason, requester])) as string[];
+  return r[0] as MarkCancelResult;
+}
