@@ -22,6 +22,9 @@ export async function startEmbeddedDaemon(config: AppConfig): Promise<EmbeddedDa
     throw new ConfigError([
       `ANIMATE_DEFAULT_MODEL=${d.defaultModel} is not a folder in ANIMATE_MODELS_DIR (${d.modelsDir}). Put a model package there (docs/model-package.md) or set ANIMATE_DAEMON_ADDRESS to use a running daemon.`,
     ]);
+  // The bots reach the embedded daemon over gRPC, which a cluster worker does not serve.
+  if (d.queueUrl && d.role === 'worker')
+    throw new ConfigError(['ANIMATE_ROLE=worker takes no gRPC calls, so npm start has nothing for its bots to reach: use gateway or both here, and run workers with npm run daemon -- --role worker (README "Scale out").']);
   const daemon = await startDaemon({
     listen: d.listen,
     modelsDir: d.modelsDir,
@@ -33,13 +36,15 @@ export async function startEmbeddedDaemon(config: AppConfig): Promise<EmbeddedDa
     executionProvider: d.executionProvider,
     maxStreamsPerJob: d.maxStreamsPerJob,
     maxStreamsPerConnection: d.maxStreamsPerConnection,
+    ...(d.queueUrl ? { queueUrl: d.queueUrl, role: d.role, leaseSeconds: d.leaseSeconds } : {}),
+    ...(d.metricsListen ? { metricsListen: d.metricsListen } : {}),
     ...(d.token ? { token: d.token } : {}),
     ...(d.tls ? { tls: d.tls } : {}),
     logger: createLogger(d.logLevel),
   });
   return {
     address: daemon.address,
-    where: `grpc://${daemon.address} (model ${d.defaultModel}, ${d.executionProvider})`,
+    where: `grpc://${daemon.address} (model ${d.defaultModel}, ${d.executionProvider}${d.queueUrl ? `, cluster ${d.role}` : ''})`,
     close: (options) => daemon.close(options),
   };
 }

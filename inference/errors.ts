@@ -147,7 +147,7 @@ export function asDaemonError(err: unknown, fallback: (message: string) => Daemo
  * An error that happened elsewhere in a cluster (a worker), as it arrives at the gateway: its code and its message,
  * already written for people. CANCELLED comes back as RequestCancelledError, so a relayed job ends 'cancelled'.
  */
-export class RelayedDaemonError extends DaemonError {}
+class RelayedDaemonError extends DaemonError {}
 
 export function errorFromCode(code: string, message: string): DaemonError {
   if (code === DaemonErrorCode.Cancelled) return new RequestCancelledError(message);

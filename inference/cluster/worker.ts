@@ -74,7 +74,9 @@ export class ClusterWorker {
       connection: link.dedicated('animate-worker'),
       concurrency: this.options.concurrency,
       lockDuration: leaseMs,
-      stalledInterval: leaseMs,
+      // A job is moved back after two checks find it without its lock: checking twice per lease takes a dead worker's
+      // job up again within about two leases of its death.
+      stalledInterval: Math.max(500, Math.round(leaseMs / 2)),
       maxStalledCount: this.options.maxRestarts ?? 2,
       // Long polls end sooner than BullMQ's 5 s, so a shutdown is not held by an idle poll.
       drainDelay: 1,

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { resolveClientTls, resolveServerTls, resolveToken, type ClientTlsFiles, type ServerTlsFiles } from './transport.ts';
-import { EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type Section, type VariableSpec } from './variables.ts';
+import { EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type ClusterRole, type Section, type VariableSpec } from './variables.ts';
 import { DEFAULT_DAEMON_ADDRESS } from '../wire/address.ts';
 
 export { VARIABLES, OWNED_PREFIXES, EXECUTION_PROVIDERS, SLACK_MODES, type VariableSpec } from './variables.ts';
@@ -39,6 +39,12 @@ export interface DaemonConfig {
   maxStreamsPerConnection: number;
   /** ANIMATE_DRAIN_SECONDS: on Ctrl-C, how long running clips may take to finish. */
   drainSeconds: number;
+  /** ANIMATE_QUEUE_URL / ANIMATE_ROLE / ANIMATE_LEASE_SECONDS: the embedded daemon joins this cluster (docs/cluster.md). */
+  queueUrl: string | undefined;
+  role: ClusterRole;
+  leaseSeconds: number;
+  /** ANIMATE_METRICS_LISTEN: the embedded daemon's Prometheus metrics. */
+  metricsListen: string | undefined;
 }
 
 export interface PlaygroundConfig {
@@ -230,6 +236,10 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       maxStreamsPerJob: num('ANIMATE_MAX_STREAMS_PER_JOB'),
       maxStreamsPerConnection: num('ANIMATE_MAX_STREAMS_PER_CONNECTION'),
       drainSeconds: num('ANIMATE_DRAIN_SECONDS'),
+      queueUrl: str('ANIMATE_QUEUE_URL'),
+      role: (str('ANIMATE_ROLE') ?? 'both') as ClusterRole,
+      leaseSeconds: num('ANIMATE_LEASE_SECONDS') ?? 30,
+      metricsListen: str('ANIMATE_METRICS_LISTEN'),
     },
     playground: { enabled: (values.PLAYGROUND_ENABLED as boolean | undefined) ?? true, host: str('PLAYGROUND_HOST') ?? '127.0.0.1', port: num('PLAYGROUND_PORT') ?? 8787 },
     discord: {

@@ -4,9 +4,14 @@
 // - keepalive pings, so a frozen daemon or a network cut without a reset fails the calls on it with UNAVAILABLE
 //   (within keepaliveTimeMs + keepaliveTimeoutMs, 15 s by default) instead of leaving them hanging;
 // - waiting for the channel to be ready before each call (up to readyTimeoutMs), with a short reconnect backoff,
-//   so the first request after a daemon restart succeeds instead of failing fast while the channel backs off.
+//   so the first request after a daemon restart succeeds instead of failing fast while the channel backs off;
+// - several gateways (a comma-separated list or a dns:/// name): calls spread over them (round_robin), and a call a
+//   gateway refuses at once with UNAVAILABLE (it is draining, or lost its queue: its health is NOT_SERVING) is retried
+//   on the next one. grpc-js has no client-side health checking; the refusal is the signal.
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from './proto.ts';
+import { registerAddressListResolver, ADDRESS_LIST_SCHEME } from './address-list-resolver.ts';
+import { daemonTargetOf, describeDaemonTarget, DNS_TARGET_PREFIX, type DaemonTarget } from '../wire/address.ts';
 import type { AnimatorClient, GenerateEvent__Output, GenerateRequest, ListModelsResponse__Output, CancelResponse__Output, Requester } from './types.ts';
 
 export interface TlsClientOptions {
@@ -16,7 +21,10 @@ export interface TlsClientOptions {
   cert?: Buffer | string | undefined;
   /** PEM private key of `cert`. */
   key?: Buffer | string | undefined;
-  /** Name the daemon's certificate must carry. Default: the host part of the address. */
+  /**
+   * Name the daemon's certificate must carry. Default: the host part of the address; for a list, of its first entry
+   * (grpc-js checks one name per channel, so every gateway's certificate must carry it: set this to a name they share).
+   */
   serverName?: string | undefined;
 }
 
@@ -35,6 +43,12 @@ export interface AnimatorClientOptions {
   reconnectBackoffMaxMs?: number | undefined;
   /** Deadline of each unary call (Cancel, ListModels), counted once the channel is ready. Default 10 s. */
   unaryDeadlineMs?: number | undefined;
+  /**
+   * Several gateways only: attempts per call when gateways refuse it with UNAVAILABLE before answering (2–5; grpc-js
+   * caps attempts at 5). Default CLIENT_DEFAULTS.gatewayAttempts (5): round_robin hands each attempt to the next
+   * gateway, and under concurrent calls a retry may land on the refusing one again, so a few spare attempts help.
+   */
+  gatewayAttempts?: number | undefined;
 }
 
 /** The transport defaults, written once. Frozen-daemon detection takes at most keepaliveTimeMs + keepaliveTimeoutMs. */
@@ -44,11 +58,20 @@ export const CLIENT_DEFAULTS = {
   readyTimeoutMs: 3_000,
   reconnectBackoffMaxMs: 1_000,
   unaryDeadlineMs: 10_000,
+  gatewayAttempts: 5,
+  /** The first retry's backoff (grpc-js jitters it ±20% and doubles it per attempt, up to gatewayRetryMaxBackoffMs). */
+  gatewayRetryBackoffMs: 50,
+  gatewayRetryMaxBackoffMs: 500,
 } as const;
+
+/** The Animator service, as a service config names it. */
+const ANIMATOR_SERVICE = 'animate.v1.Animator';
+/** grpc.health.v1 Check: every daemon serves it, no token needed. */
+const HEALTH_CHECK_METHOD = '/grpc.health.v1.Health/Check';
 
 export interface AnimatorConnection {
   readonly raw: AnimatorClient;
-  /** The address this connection dials. */
+  /** The address this connection dials, as given: HOST:PORT, a comma-separated list, or dns:///HOST:PORT. */
   readonly address: string;
   /** Streams the events of one generation. Aborting the signal cancels the call (the daemon stops the job). */
   generate(request: GenerateRequest, opts?: { signal?: AbortSignal; deadline?: Date }): AsyncIterable<GenerateEvent__Output>;
@@ -77,6 +100,41 @@ function channelCredentials(tls: AnimatorClientOptions['tls']): grpc.ChannelCred
   return grpc.credentials.createSsl(asBuffer(tls.ca), asBuffer(tls.key), asBuffer(tls.cert));
 }
 
+/**
+ * The grpc-js channel target and the options that go with it. One HOST:PORT is dialled exactly as it always was
+ * (pick_first, no retries); several gateways get round_robin and a retry policy for calls refused with UNAVAILABLE.
+ */
+function channelTarget(target: DaemonTarget, attempts: number): { target: string; options: grpc.ChannelOptions } {
+  if (target.kind === 'single') return { target: target.address, options: {} };
+  if (target.kind === 'list') registerAddressListResolver();
+  const serviceConfig = {
+    loadBalancingConfig: [{ round_robin: {} }],
+    methodConfig: [
+      {
+        name: [{ service: ANIMATOR_SERVICE }],
+        // grpc-js retries only what is not yet committed: a call with no reply headers or message yet. A gateway's
+        // refusal is trailers-only, so it is retried; a Generate stream that has sent its first event never is
+        // (its job exists; a resend with its request_id follows it instead).
+        retryPolicy: {
+          maxAttempts: attempts,
+          initialBackoff: `${CLIENT_DEFAULTS.gatewayRetryBackoffMs / 1000}s`,
+          maxBackoff: `${CLIENT_DEFAULTS.gatewayRetryMaxBackoffMs / 1000}s`,
+          backoffMultiplier: 2,
+          retryableStatusCodes: ['UNAVAILABLE'],
+        },
+      },
+    ],
+  };
+  return {
+    target: target.kind === 'list' ? `${ADDRESS_LIST_SCHEME}:${target.entries.map((e) => `${e.host}:${e.port}`).join(',')}` : `${DNS_TARGET_PREFIX}${target.host}:${target.port}`,
+    options: {
+      'grpc.service_config': JSON.stringify(serviceConfig),
+      // Ours is the only service config: a DNS TXT record must not replace it (nor cost a lookup per resolution).
+      'grpc.service_config_disable_resolution': 1,
+    },
+  };
+}
+
 function positive(name: string, value: number | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < min) throw new RangeError(`${name} must be a number of milliseconds ≥ ${min}, got ${value}`);
@@ -89,9 +147,15 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
   const readyTimeoutMs = positive('readyTimeoutMs', options.readyTimeoutMs, CLIENT_DEFAULTS.readyTimeoutMs, 0);
   const backoffMaxMs = positive('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs, CLIENT_DEFAULTS.reconnectBackoffMaxMs, 1);
   const unaryDeadlineMs = positive('unaryDeadlineMs', options.unaryDeadlineMs, CLIENT_DEFAULTS.unaryDeadlineMs, 1);
+  const attempts = options.gatewayAttempts ?? CLIENT_DEFAULTS.gatewayAttempts;
+  if (!Number.isInteger(attempts) || attempts < 2 || attempts > 5) throw new RangeError(`gatewayAttempts must be a whole number from 2 to 5, got ${attempts}`);
+  const parsed = daemonTargetOf('connectAnimator(address)', address);
+  const where = describeDaemonTarget(parsed);
+  const dial = channelTarget(parsed, attempts);
   const { animator } = loadProtos();
   const serverName = typeof options.tls === 'object' ? options.tls.serverName : undefined;
-  const raw = new animator.animate.v1.Animator(address, channelCredentials(options.tls), {
+  const raw = new animator.animate.v1.Animator(dial.target, channelCredentials(options.tls), {
+    ...dial.options,
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
     'grpc.keepalive_time_ms': keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': keepaliveTimeoutMs,
@@ -107,11 +171,19 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
     return md;
   };
 
-  /** The last connection error, for the message: a call on a channel in TRANSIENT_FAILURE fails at once with it. */
+  /**
+   * The last connection error, for the message: a call on a channel in TRANSIENT_FAILURE fails at once with it. The
+   * probe is a health Check (an empty request): it is outside the Animator retry policy of a multi-gateway channel, so
+   * it fails at once there too instead of retrying until its deadline.
+   */
   function lastConnectError(): Promise<string | undefined> {
     if (raw.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      raw.ListModels({}, metadata(), { deadline: Date.now() + 500 }, (err) => resolve(err ? err.details.replace(/\.?\s*Resolution note:\s*$/, '') : undefined));
+      raw.makeUnaryRequest(HEALTH_CHECK_METHOD, () => Buffer.alloc(0), (b: Buffer) => b, {}, metadata(), { deadline: Date.now() + 500 }, (err) =>
+        // round_robin wraps its children's text ("round_robin: No connection established. Last error: No connection
+        // established. Last error: …"): keep one layer of it.
+        resolve(err ? err.details.replace(/\.?\s*Resolution note:\s*$/, '').replace(/^round_robin: /, '').replace(/(No connection established\. Last error: )+/, '$1') : undefined),
+      );
     });
   }
 
@@ -131,9 +203,9 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
       raw.waitForReady(deadline, (err) => {
         signal?.removeEventListener('abort', onAbort);
         if (!err) return resolve();
-        if (deadline !== readyBy) return reject(statusError(grpc.status.DEADLINE_EXCEEDED, `the deadline passed while connecting to the daemon at ${address}`));
+        if (deadline !== readyBy) return reject(statusError(grpc.status.DEADLINE_EXCEEDED, `the deadline passed while connecting to ${where}`));
         void lastConnectError().then((last) =>
-          reject(statusError(grpc.status.UNAVAILABLE, `the daemon at ${address} is unreachable: no connection within ${readyTimeoutMs} ms${last ? ` (${last})` : ''}`)),
+          reject(statusError(grpc.status.UNAVAILABLE, `${where} ${parsed.kind === 'single' ? 'is' : 'are'} unreachable: no connection within ${readyTimeoutMs} ms${last ? ` (${last})` : ''}`)),
         );
       });
     });
