@@ -116,7 +116,7 @@ export class ClusterGateway implements JobDispatcher {
     const queueKeys = this.deps.queue.keys;
     const result = await admitScript(
       link.command,
-      { record: keys.job(spec.requestId), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, prioritized: queueKeys.prioritized!, wait: queueKeys.wait! },
+      { record: keys.job(spec.requestId), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, prioritized: queueKeys.prioritized!, wait: queueKeys.wait!, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit },
       { requester: identity.requester, fingerprint: identity.fingerprint, owner, maxQueued: this.options.maxQueued, maxQueuedPerOwner: this.options.maxQueuedPerOwner, jobTtlSeconds: JOB_TTL_S },
     ).catch((err: Error) => {
       throw new QueueUnavailableError(`the job queue (Redis) did not answer: ${err.message}; try again shortly`);
@@ -181,7 +181,7 @@ export class ClusterGateway implements JobDispatcher {
   /** Writes a job's end entry from this gateway, for a job no worker will end (taken out of line, or stalled for good). */
   private async end(requestId: string, code: string, message: string, state: 'cancelled' | 'failed'): Promise<void> {
     const { link, keys } = this.deps;
-    await publishScript(link.command, { record: keys.job(requestId), events: keys.events(requestId), waiting: keys.waiting }, '*', { kind: 'x', payload: JSON.stringify({ code, message }), end: { state, code, message } }, EVENT_LIMITS);
+    await publishScript(link.command, { record: keys.job(requestId), events: keys.events(requestId), waiting: keys.waiting, waitingTotal: keys.waitingTotal }, '*', { kind: 'x', payload: JSON.stringify({ code, message }), end: { state, code, message } }, EVENT_LIMITS);
   }
 
   private async queueFull(waiting: number, ownerWaiting: number): Promise<QueueFullError> {

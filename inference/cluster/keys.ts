@@ -25,6 +25,10 @@ export interface ClusterKeys {
   readonly rounds: string;
   /** owner → jobs of theirs waiting (the per-person cap, cluster-wide). */
   readonly waiting: string;
+  /** Jobs admitted and not yet started, in all: admissions in flight count before BullMQ holds them. */
+  readonly waitingTotal: string;
+  /** When the last job was admitted (ms, Redis's clock). */
+  readonly lastAdmit: string;
   readonly round: string;
   readonly workers: string;
   worker(id: string): string;
@@ -41,6 +45,8 @@ export function clusterKeys(prefix = DEFAULT_KEY_PREFIX): ClusterKeys {
     clip: (id, format) => `${prefix}:clip:${id}:${format}`,
     rounds: `${prefix}:rounds`,
     waiting: `${prefix}:waiting`,
+    waitingTotal: `${prefix}:waiting-total`,
+    lastAdmit: `${prefix}:last-admit`,
     round: `${prefix}:round`,
     workers: `${prefix}:workers`,
     worker: (id) => `${prefix}:worker:${id}`,

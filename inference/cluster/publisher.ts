@@ -102,7 +102,7 @@ export class JobPublisher {
 
   private async publish(entry: PublishEntry): Promise<void> {
     if (this.stopped) return;
-    const result = await publishScript(this.redis, { record: this.keys.job(this.requestId), events: this.keys.events(this.requestId), waiting: this.keys.waiting }, this.attempt, entry, LIMITS);
+    const result = await publishScript(this.redis, { record: this.keys.job(this.requestId), events: this.keys.events(this.requestId), waiting: this.keys.waiting, waitingTotal: this.keys.waitingTotal }, this.attempt, entry, LIMITS);
     if (result === 'ok') return;
     this.stopped = result;
     this.onRefused(result);

@@ -51,7 +51,7 @@ export async function checkQueueReachable(url: string): Promise<void> {
       throw new QueueUnavailableError(`the Redis at ${maskQueueUrl(url)} (${QUEUE_URL_SOURCE}) is version ${major}.${minor}; the queue needs ${MIN_REDIS_VERSION.join('.')} or newer`);
   } catch (err) {
     if (err instanceof QueueUnavailableError) throw err;
-    throw new QueueUnavailableError(`cannot reach the queue's Redis at ${maskQueueUrl(url)} (${QUEUE_URL_SOURCE}): ${(err as Error).message}. Start Redis there, or fix the URL`);
+    throw new QueueUnavailableError(`cannot reach the queue's Redis at ${maskQueueUrl(url)} (${QUEUE_URL_SOURCE}): ${(err as Error).message.replace(/\.+$/, "")}. Start Redis there, or fix the URL`);
   } finally {
     probe.disconnect();
   }

@@ -8,20 +8,30 @@ export const FINAL_STATES = ['done', 'failed', 'cancelled'] as const;
 export type FinalState = (typeof FINAL_STATES)[number];
 
 // Admission: idempotency, ownership, the queue caps and the fair round, in one step.
-// KEYS: record, rounds, round, waiting (hash owner → jobs waiting), prioritized (BullMQ), wait (BullMQ)
+// KEYS: record, rounds, round, waiting (hash owner → jobs waiting), prioritized (BullMQ), wait (BullMQ),
+//       waitingTotal, lastAdmit
 // ARGV: requester, fingerprint, owner, maxQueued, maxQueuedPerOwner, jobTtlSeconds
 // → { 'exists', requester, fingerprint, state } | { 'full', waiting, ownerWaiting } | { 'admitted', round }
+// Jobs waiting are counted here (waitingTotal), not read from BullMQ alone: a burst of admissions is on its way to
+// BullMQ's sets while the next one runs, and must not look like an empty line (which restarts the rounds).
 const ADMIT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local r = redis.call('HMGET', KEYS[1], 'requester', 'fingerprint', 'state')
   return { 'exists', r[1] or '', r[2] or '', r[3] or '' }
 end
-local waiting = redis.call('ZCARD', KEYS[5]) + redis.call('LLEN', KEYS[6])
-if waiting == 0 then
-  -- Nothing waits: the rounds start again from 0 (BullMQ priorities are bounded), and the per-owner counts with them.
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local queued = redis.call('ZCARD', KEYS[5]) + redis.call('LLEN', KEYS[6])
+local total = tonumber(redis.call('GET', KEYS[7]) or '0')
+if queued == 0 and (total <= 0 or nowMs - tonumber(redis.call('GET', KEYS[8]) or '0') > 10000) then
+  -- Nothing waits (what is still counted 10 s after the last admission never reached the queue: a gateway died
+  -- between its admission and BullMQ's add). The rounds start again from 0 (BullMQ priorities are bounded).
   redis.call('DEL', KEYS[2], KEYS[4])
   redis.call('SET', KEYS[3], 0)
+  redis.call('SET', KEYS[7], 0)
+  total = 0
 end
+local waiting = math.max(total, queued)
 local ownerWaiting = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0')
 if waiting >= tonumber(ARGV[4]) or ownerWaiting >= tonumber(ARGV[5]) then
   return { 'full', tostring(waiting), tostring(ownerWaiting) }
@@ -31,13 +41,15 @@ local last = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '-1')
 local round = math.max(last + 1, serving)
 redis.call('HSET', KEYS[2], ARGV[3], round)
 redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+redis.call('INCR', KEYS[7])
+redis.call('SET', KEYS[8], nowMs)
 redis.call('HSET', KEYS[1], 'requester', ARGV[1], 'fingerprint', ARGV[2], 'owner', ARGV[3], 'round', round, 'state', 'queued', 'attempt', 0)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
 return { 'admitted', tostring(round) }
 `;
 
 // A worker starts an attempt: it takes the next attempt number as its fence and raises the round being served.
-// KEYS: record, round, waiting   ARGV: workerId
+// KEYS: record, round, waiting, waitingTotal   ARGV: workerId
 // → { 'gone' } | { 'final', state } | { 'ok', attempt, cancelReason }
 const CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return { 'gone' } end
@@ -48,6 +60,7 @@ local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
 if attempt == 1 and r[2] then
   local left = redis.call('HINCRBY', KEYS[3], r[2], -1)
   if left <= 0 then redis.call('HDEL', KEYS[3], r[2]) end
+  if redis.call('DECR', KEYS[4]) < 0 then redis.call('SET', KEYS[4], 0) end
 end
 redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[1])
 local serving = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -58,7 +71,7 @@ return { 'ok', tostring(attempt), r[4] or '' }
 
 // Adds one entry to a job's events, fenced: only the current attempt ('*': any, for a gateway ending a job that no
 // worker runs) and never after the end. An 'x' entry (the end) sets the final state and the result TTL in the same step.
-// KEYS: record, events, waiting
+// KEYS: record, events, waiting, waitingTotal
 // ARGV: attempt, kind, payload, maxlen, jobTtl, resultTtl, finalState, code, message
 // → 'ok' | 'gone' | 'fenced' | 'final'
 const PUBLISH = `
@@ -73,6 +86,7 @@ if ARGV[2] == 'x' then
     -- Ended before any worker took it (cancelled while waiting): it no longer counts against its owner's waiting jobs.
     local left = redis.call('HINCRBY', KEYS[3], r[3], -1)
     if left <= 0 then redis.call('HDEL', KEYS[3], r[3]) end
+    if redis.call('DECR', KEYS[4]) < 0 then redis.call('SET', KEYS[4], 0) end
   end
   redis.call('HSET', KEYS[1], 'state', ARGV[7], 'code', ARGV[8], 'message', ARGV[9])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
@@ -111,10 +125,12 @@ export interface AdmitKeys {
   waiting: string;
   prioritized: string;
   wait: string;
+  waitingTotal: string;
+  lastAdmit: string;
 }
 
 export async function admitScript(redis: Redis, keys: AdmitKeys, args: { requester: string; fingerprint: string; owner: string; maxQueued: number; maxQueuedPerOwner: number; jobTtlSeconds: number }): Promise<AdmitResult> {
-  const r = (await run(redis, ADMIT, [keys.record, keys.rounds, keys.round, keys.waiting, keys.prioritized, keys.wait], [args.requester, args.fingerprint, args.owner, args.maxQueued, args.maxQueuedPerOwner, args.jobTtlSeconds])) as string[];
+  const r = (await run(redis, ADMIT, [keys.record, keys.rounds, keys.round, keys.waiting, keys.prioritized, keys.wait, keys.waitingTotal, keys.lastAdmit], [args.requester, args.fingerprint, args.owner, args.maxQueued, args.maxQueuedPerOwner, args.jobTtlSeconds])) as string[];
   if (r[0] === 'exists') return { kind: 'exists', requester: r[1]!, fingerprint: r[2]!, state: r[3]! };
   if (r[0] === 'full') return { kind: 'full', waiting: Number(r[1]), ownerWaiting: Number(r[2]) };
   return { kind: 'admitted', round: Number(r[1]) };
@@ -122,8 +138,8 @@ export async function admitScript(redis: Redis, keys: AdmitKeys, args: { request
 
 export type ClaimResult = { kind: 'gone' } | { kind: 'final'; state: string } | { kind: 'ok'; attempt: number; cancelReason: string };
 
-export async function claimScript(redis: Redis, keys: { record: string; round: string; waiting: string }, workerId: string): Promise<ClaimResult> {
-  const r = (await run(redis, CLAIM, [keys.record, keys.round, keys.waiting], [workerId])) as string[];
+export async function claimScript(redis: Redis, keys: { record: string; round: string; waiting: string; waitingTotal: string }, workerId: string): Promise<ClaimResult> {
+  const r = (await run(redis, CLAIM, [keys.record, keys.round, keys.waiting, keys.waitingTotal], [workerId])) as string[];
   if (r[0] === 'gone') return { kind: 'gone' };
   if (r[0] === 'final') return { kind: 'final', state: r[1]! };
   return { kind: 'ok', attempt: Number(r[1]), cancelReason: r[2] ?? '' };
@@ -138,9 +154,9 @@ export interface PublishEntry {
   end?: { state: FinalState; code: string; message: string };
 }
 
-export async function publishScript(redis: Redis, keys: { record: string; events: string; waiting: string }, attempt: number | '*', entry: PublishEntry, limits: { maxlen: number; jobTtl: number; resultTtl: number }): Promise<PublishResult> {
+export async function publishScript(redis: Redis, keys: { record: string; events: string; waiting: string; waitingTotal: string }, attempt: number | '*', entry: PublishEntry, limits: { maxlen: number; jobTtl: number; resultTtl: number }): Promise<PublishResult> {
   const end = entry.end ?? { state: 'done', code: '', message: '' };
-  return (await run(redis, PUBLISH, [keys.record, keys.events, keys.waiting], [String(attempt), entry.kind, entry.payload, limits.maxlen, limits.jobTtl, limits.resultTtl, end.state, end.code, end.message])) as PublishResult;
+  return (await run(redis, PUBLISH, [keys.record, keys.events, keys.waiting, keys.waitingTotal], [String(attempt), entry.kind, entry.payload, limits.maxlen, limits.jobTtl, limits.resultTtl, end.state, end.code, end.message])) as PublishResult;
 }
 
 export type MarkCancelResult = 'unknown' | 'taken' | 'finished' | 'queued' | 'running';

@@ -109,7 +109,7 @@ export class ClusterWorker {
     const { spec, identity } = bullJob.data;
     const id = spec.requestId;
     const redis = this.publisherConnection!;
-    const claim = await claimScript(redis, { record: keys.job(id), round: keys.round, waiting: keys.waiting }, this.id);
+    const claim = await claimScript(redis, { record: keys.job(id), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, this.id);
     if (claim.kind !== 'ok') {
       log.info('queued job not run: it has ended or the queue lost it', { id, state: claim.kind === 'final' ? claim.state : 'gone' });
       return;

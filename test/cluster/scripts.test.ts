@@ -26,7 +26,7 @@ beforeEach(async () => {
 });
 
 async function admit(id: string, owner: string, caps = { maxQueued: 100, maxQueuedPerOwner: 100 }) {
-  const r = await admitScript(client, { record: keys.job(id), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, ...bull }, { requester: owner, fingerprint: `fp-${id}`, owner, ...caps, jobTtlSeconds: 600 });
+  const r = await admitScript(client, { record: keys.job(id), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit, ...bull }, { requester: owner, fingerprint: `fp-${id}`, owner, ...caps, jobTtlSeconds: 600 });
   // What a gateway does next: BullMQ's add puts it in the prioritized set with priority round + 1 (score order).
   if (r.kind === 'admitted') await client.zadd(bull.prioritized, (r.round + 1) * 2 ** 32 + Number(await client.incr('t:seq')), id);
   return r;
@@ -35,7 +35,7 @@ async function admit(id: string, owner: string, caps = { maxQueued: 100, maxQueu
 /** What a worker does when it takes the first job in line. */
 async function startNext(): Promise<string> {
   const [id] = await client.zpopmin(bull.prioritized);
-  await claimScript(client, { record: keys.job(id!), round: keys.round, waiting: keys.waiting }, 'w1');
+  await claimScript(client, { record: keys.job(id!), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w1');
   return id!;
 }
 
@@ -58,6 +58,13 @@ describe('fair rounds', () => {
     // Round 1 has no one else waiting (a2 started), so D goes next, before A's rounds 2..4.
     expect(await startNext()).toBe('d1');
     expect(await startNext()).toBe('a3');
+  });
+
+  it('a burst of admissions that BullMQ does not hold yet still counts as waiting: the rounds go on', async () => {
+    const admitOnly = (id: string) => admitScript(client, { record: keys.job(id), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit, ...bull }, { requester: 'A', fingerprint: id, owner: 'A', maxQueued: 100, maxQueuedPerOwner: 100, jobTtlSeconds: 600 });
+    const rounds = [];
+    for (let i = 0; i < 4; i++) rounds.push(await admitOnly(`burst${i}`));
+    expect(rounds).toEqual([0, 1, 2, 3].map((round) => ({ kind: 'admitted', round })));
   });
 
   it('the rounds start again from 0 when nothing waits', async () => {
@@ -87,17 +94,17 @@ describe('admission', () => {
 });
 
 describe('fenced publishing', () => {
-  const ids = (id: string) => ({ record: keys.job(id), events: keys.events(id), waiting: keys.waiting });
+  const ids = (id: string) => ({ record: keys.job(id), events: keys.events(id), waiting: keys.waiting, waitingTotal: keys.waitingTotal });
   const event = (text: string) => ({ kind: 'e' as const, payload: text });
 
   it('only the current attempt publishes; the end is written once and nothing follows it', async () => {
     await admit('j', 'A');
     await client.zpopmin(bull.prioritized);
-    const first = await claimScript(client, { record: keys.job('j'), round: keys.round, waiting: keys.waiting }, 'w1');
+    const first = await claimScript(client, { record: keys.job('j'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w1');
     expect(first).toEqual({ kind: 'ok', attempt: 1, cancelReason: '' });
     expect(await publishScript(client, ids('j'), 1, event('step 1'), limits)).toBe('ok');
     // w1 is presumed dead; w2 takes the job up.
-    const second = await claimScript(client, { record: keys.job('j'), round: keys.round, waiting: keys.waiting }, 'w2');
+    const second = await claimScript(client, { record: keys.job('j'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w2');
     expect(second).toMatchObject({ kind: 'ok', attempt: 2 });
     expect(await publishScript(client, ids('j'), 1, event('late step from w1'), limits)).toBe('fenced');
     expect(await publishScript(client, ids('j'), 2, { kind: 'x', payload: '{}', end: { state: 'done', code: '', message: '' } }, limits)).toBe('ok');
@@ -113,12 +120,12 @@ describe('fenced publishing', () => {
 
   it('a record Redis lost is "gone" to the worker; cancel marks are checked against the requester', async () => {
     expect(await publishScript(client, ids('nope'), 1, event('x'), limits)).toBe('gone');
-    expect(await claimScript(client, { record: keys.job('nope'), round: keys.round, waiting: keys.waiting }, 'w1')).toEqual({ kind: 'gone' });
+    expect(await claimScript(client, { record: keys.job('nope'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w1')).toEqual({ kind: 'gone' });
     await admit('k', 'A');
     expect(await markCancelScript(client, keys.job('k'), 'stop', 'B')).toBe('taken');
     expect(await markCancelScript(client, keys.job('k'), 'stop', 'A')).toBe('queued');
     await client.zpopmin(bull.prioritized);
-    expect(await claimScript(client, { record: keys.job('k'), round: keys.round, waiting: keys.waiting }, 'w1')).toEqual({ kind: 'ok', attempt: 1, cancelReason: 'stop' });
+    expect(await claimScript(client, { record: keys.job('k'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w1')).toEqual({ kind: 'ok', attempt: 1, cancelReason: 'stop' });
     expect(await markCancelScript(client, keys.job('unknown'), 'stop', '')).toBe('unknown');
   });
 

@@ -10,7 +10,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export interface DaemonProcess {
   child: ChildProcess;
   pid: number;
-  /** 'host:port' it listens on. */
+  /** 'host:port' it listens on ('' when its ready line names none: a cluster worker). */
   address: string;
   /** Everything it printed so far (stdout and stderr), for failure messages. */
   output(): string;
@@ -27,12 +27,19 @@ export interface DaemonProcessOptions {
   env?: Record<string, string>;
   /** How long to wait for 'animate daemon ready on ADDRESS'. Default 60 s (a loaded machine starts slowly). */
   readyTimeoutMs?: number;
+  /** More command-line arguments (after the listen, models-dir and model ones). Default none. */
+  args?: string[];
+  /**
+   * The line that says it is ready; its first capture group, when it has one, is the address. Default
+   * /animate daemon ready on (\S+)/ (a cluster worker listens on nothing and prints another line).
+   */
+  readyPattern?: RegExp;
 }
 
 export async function startDaemonProcess(options: DaemonProcessOptions): Promise<DaemonProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'inference/cli/daemon.ts', '--listen', '127.0.0.1:0', '--models-dir', options.modelsDir, '--model', options.defaultModel],
+    ['--import', 'tsx', 'inference/cli/daemon.ts', '--listen', '127.0.0.1:0', '--models-dir', options.modelsDir, '--model', options.defaultModel, ...(options.args ?? [])],
     // No .env of the developer's may leak in: run with a clean ANIMATE_* environment.
     { cwd: REPO_ROOT, env: { ...withoutAnimateVariables(process.env), ANIMATE_LOG_LEVEL: 'warn', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -48,10 +55,10 @@ export async function startDaemonProcess(options: DaemonProcessOptions): Promise
       reject(new Error(`daemon not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${out}`));
     }, options.readyTimeoutMs ?? 60_000);
     const check = () => {
-      const m = /animate daemon ready on (\S+)/.exec(out);
+      const m = (options.readyPattern ?? /animate daemon ready on (\S+)/).exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(m[1] ?? '');
       }
     };
     child.stdout!.on('data', check);
