@@ -45,11 +45,17 @@ export interface ClusterNode {
 export async function startClusterNode(options: ClusterNodeOptions, deps: ClusterNodeDeps): Promise<ClusterNode> {
   const { log } = deps;
   let gateway: ClusterGateway | undefined;
+  // A gateway decides its own serving state (it re-checks the epoch first); a worker's follows the link directly, for
+  // /healthz.
   const link = new QueueLink(options.url, {
-    onUp: () => gateway?.linkUp(),
+    onUp: () => {
+      if (gateway) gateway.linkUp();
+      else deps.onServing(true);
+    },
     onDown: (why) => {
-      if (gateway) gateway.linkDown(why);
-      else log.warn('lost the job queue (Redis); reconnecting', { why });
+      if (gateway) return gateway.linkDown(why);
+      log.warn('lost the job queue (Redis); reconnecting', { why });
+      deps.onServing(false);
     },
   });
   await link.ready();

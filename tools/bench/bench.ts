@@ -14,8 +14,10 @@ import { TextToVideo } from '../../inference/pipeline/text-to-video.ts';
 import { DEFAULT_MODELS_DIR, DEFAULT_MODEL, startDaemon } from '../../inference/server/daemon.ts';
 import { OnnxWorkerClient } from '../../inference/worker/onnx-worker-client.ts';
 import { encodeClip } from '../../inference/media/index.ts';
+import { clusterBenchCli } from './cluster.ts';
 
 const USAGE = `Usage: npm run bench -- [--model-dir DIR] [--runs N] [--steps N] [--prompt TEXT] [--threads N]
+       npm run bench -- --cluster [options]    (1 vs 2 workers and failover on a local Redis; --cluster --help)
 
 Defaults: the embedded model (models/${DEFAULT_MODEL}), 5 runs, the model's default steps.
 `;
@@ -29,6 +31,9 @@ function median(values: number[]): number {
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
+  // The cluster bench has its own flags and figures (tools/bench/cluster.ts).
+  const argv = process.argv.slice(2);
+  if (argv.includes('--cluster')) return clusterBenchCli(argv.filter((a) => a !== '--cluster'));
   const { values } = parseArgs({
     options: { 'model-dir': { type: 'string' }, runs: { type: 'string' }, steps: { type: 'string' }, prompt: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
