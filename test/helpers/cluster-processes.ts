@@ -56,6 +56,11 @@ export interface ClusterDaemon extends DaemonProcess {
 export interface ClusterDaemonOptions {
   /** --lease-seconds (a worker's hold on its job). Default: the daemon's own (ANIMATE_LEASE_SECONDS' default). */
   leaseSeconds?: number;
+  /**
+   * --metrics-listen HOST:PORT (port 0: a free one; metricsAddressOf finds it, with ANIMATE_LOG_LEVEL=info in `env`).
+   * Default: no metrics server.
+   */
+  metricsListen?: string;
   /** --concurrency. Default CLUSTER_TEST_DEFAULTS.concurrency. */
   concurrency?: number;
   /** More ANIMATE_* environment. Default none. */
@@ -144,6 +149,7 @@ export async function startClusterDaemon(o: ClusterDaemonStart): Promise<Cluster
     '--threads', String(CLUSTER_TEST_DEFAULTS.threads),
     '--concurrency', String(o.concurrency ?? CLUSTER_TEST_DEFAULTS.concurrency),
     ...(o.leaseSeconds !== undefined ? ['--lease-seconds', String(o.leaseSeconds)] : []),
+    ...(o.metricsListen !== undefined ? ['--metrics-listen', o.metricsListen] : []),
   ];
   const d = await startDaemonProcess({
     modelsDir: o.modelsDir,
@@ -169,6 +175,20 @@ export async function startClusterDaemon(o: ClusterDaemonStart): Promise<Cluster
       await within(exited, CLUSTER_TEST_DEFAULTS.killTimeoutMs, `${o.role} pid ${d.pid} to exit after SIGKILL`);
     },
   };
+}
+
+/** The line a daemon logs at info level once its metrics server listens; its capture is the real HOST:PORT. */
+const METRICS_LISTENING = /metrics listening address=(\S+)/;
+
+/**
+ * Where a daemon started with `metricsListen` serves /metrics: the address its info-level log line gives (port 0 is
+ * chosen by the daemon, and only that line tells it). The line goes to stderr, which may arrive after the ready line on
+ * stdout, so it is waited for, up to `timeoutMs`.
+ */
+export async function metricsAddressOf(daemon: DaemonProcess, timeoutMs = 5_000): Promise<string> {
+  let address: string | undefined;
+  await waitFor(() => (address = METRICS_LISTENING.exec(daemon.output())?.[1]) !== undefined, `the "metrics listening" line of pid ${daemon.pid} (started with metricsListen and ANIMATE_LOG_LEVEL=info?)`, timeoutMs, 50);
+  return address!;
 }
 
 /** A daemon run that is expected to fail at start-up: its exit code and output (killed after `timeoutMs`). */
