@@ -16,6 +16,7 @@ export interface Done {
   'height'?: (number);
   'fps'?: (number);
   'scheduler'?: (string);
+  'lastFrame'?: (Buffer | Uint8Array | string);
 }
 
 export interface Done__Output {
@@ -32,4 +33,5 @@ export interface Done__Output {
   'height': (number);
   'fps': (number);
   'scheduler': (string);
+  'lastFrame': (Buffer);
 }

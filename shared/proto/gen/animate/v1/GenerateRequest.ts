@@ -23,6 +23,8 @@ export interface GenerateRequest {
   'upscale'?: (number);
   'scheduler'?: (string);
   'maxClipBytes'?: (number);
+  'image'?: (Buffer | Uint8Array | string);
+  'imageMimeType'?: (string);
   '_seed'?: "seed";
   '_steps'?: "steps";
   '_guidanceScale'?: "guidanceScale";
@@ -53,6 +55,8 @@ export interface GenerateRequest__Output {
   'upscale'?: (number);
   'scheduler': (string);
   'maxClipBytes'?: (number);
+  'image': (Buffer);
+  'imageMimeType': (string);
   '_seed'?: "seed";
   '_steps'?: "steps";
   '_guidanceScale'?: "guidanceScale";
