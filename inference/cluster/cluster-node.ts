@@ -8,7 +8,7 @@ import type { JobTable } from '../server/job-table.ts';
 import type { RunJobDeps } from '../server/run-job.ts';
 import { RedisBlobStore } from './blob-store.ts';
 import { EventRelay } from './event-relay.ts';
-import { ClusterGateway, type ClusterCounts } from './gateway.ts';
+import { ClusterGateway, readClusterCounts, type ClusterCounts } from './gateway.ts';
 import { clusterKeys, QUEUE_NAME } from './keys.ts';
 import { maskQueueUrl, QueueLink } from './redis.ts';
 import { ClusterWorker } from './worker.ts';
@@ -61,12 +61,12 @@ export async function startClusterNode(options: ClusterNodeOptions, deps: Cluste
   await link.ready();
   const keys = clusterKeys();
   const blobs = new RedisBlobStore(link.command);
-  let queue: Queue | undefined;
+  // Every role holds a queue client: gateways add to it; every daemon's metrics read its line.
+  const queue = new Queue(QUEUE_NAME, { connection: link.command });
+  queue.on('error', (err) => log.debug('queue client error', { error: err.message }));
   let worker: ClusterWorker | undefined;
   try {
     if (options.role !== 'worker') {
-      queue = new Queue(QUEUE_NAME, { connection: link.command });
-      queue.on('error', (err) => log.debug('queue client error', { error: err.message }));
       const relay = new EventRelay(link.dedicated('animate-relay'), keys, blobs, log);
       gateway = new ClusterGateway({ link, queue, keys, models: deps.models, jobs: deps.jobs, relay, log, onServing: deps.onServing }, { maxQueued: options.maxQueued, maxQueuedPerOwner: options.maxQueuedPerOwner });
       await gateway.start();
@@ -84,14 +84,12 @@ export async function startClusterNode(options: ClusterNodeOptions, deps: Cluste
   return {
     gateway,
     worker,
-    async counts() {
-      if (gateway) return gateway.counts();
-      return { workers: 0, slots: 0, busy: worker?.busy ?? 0, waiting: 0 };
-    },
+    // Gateways and workers report the same cluster-wide figures (a worker's own busy count is in its heartbeat).
+    counts: () => readClusterCounts(link.command, keys, queue.keys),
     async close(graceOver) {
       await worker?.close(graceOver);
       await gateway?.close();
-      await queue?.close().catch(() => {});
+      await queue.close().catch(() => {});
       await link.close();
     },
   };

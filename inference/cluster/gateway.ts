@@ -5,6 +5,7 @@
 // in flight end after QUEUE_LOSS_GRACE_MS; when it comes back without the jobs (a restart), they end at once.
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
 import { DaemonErrorCode, QueueFullError, QueueUnavailableError, RequestIdTakenError, type DaemonError } from '../errors.ts';
 import type { DaemonLogger } from '../log.ts';
@@ -51,6 +52,18 @@ export interface ClusterGatewayDeps {
 /** What a gateway knows of the cluster's line, for metrics. */
 export interface ClusterCounts extends Census {
   waiting: number;
+}
+
+/** Jobs in BullMQ's line: the prioritized set (every job a gateway adds has a priority) and the plain wait list. */
+async function readWaitingCount(redis: Redis, queueKeys: Queue['keys']): Promise<number> {
+  const [z, l] = await Promise.all([redis.zcard(queueKeys.prioritized!), redis.llen(queueKeys.wait!)]);
+  return z + l;
+}
+
+/** Jobs waiting, workers, slots and busy slots, cluster-wide (metrics). */
+export async function readClusterCounts(redis: Redis, keys: ClusterKeys, queueKeys: Queue['keys']): Promise<ClusterCounts> {
+  const [census, waiting] = await Promise.all([readCensus(redis, keys), readWaitingCount(redis, queueKeys)]);
+  return { ...census, waiting };
 }
 
 const unreachable = () => new QueueUnavailableError('the job queue (Redis) is unreachable from this gateway; try again shortly');
@@ -154,7 +167,7 @@ export class ClusterGateway implements JobDispatcher {
   async cancelById(requestId: string, requester: string | undefined, error: DaemonError): Promise<CancelState> {
     const { link, keys, queue } = this.deps;
     if (!link.isUp) throw unreachable();
-    const marked = await markCancelScript(link.command, keys.job(requestId), error.message, requester ?? '');
+    const marked = await markCancelScript(link.command, keys.job(requestId), { reason: error.message, code: error.code }, requester ?? '');
     if (marked === 'taken') throw new RequestIdTakenError(requestId);
     if (marked === 'unknown' || marked === 'finished') return marked;
     await link.command.publish(keys.cancelChannel, requestId);
@@ -164,18 +177,8 @@ export class ClusterGateway implements JobDispatcher {
     return marked;
   }
 
-  /** Jobs waiting, workers and slots, for metrics. */
-  async counts(): Promise<ClusterCounts> {
-    const { link, keys, queue } = this.deps;
-    const [census, waiting] = await Promise.all([readCensus(link.command, keys), this.waitingCount()]);
-    void queue;
-    return { ...census, waiting };
-  }
-
-  private async waitingCount(): Promise<number> {
-    const { link, queue } = this.deps;
-    const [z, l] = await Promise.all([link.command.zcard(queue.keys.prioritized!), link.command.llen(queue.keys.wait!)]);
-    return z + l;
+  private waitingCount(): Promise<number> {
+    return readWaitingCount(this.deps.link.command, this.deps.queue.keys);
   }
 
   /** Writes a job's end entry from this gateway, for a job no worker will end (taken out of line, or stalled for good). */

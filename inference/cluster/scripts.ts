@@ -50,10 +50,10 @@ return { 'admitted', tostring(round) }
 
 // A worker starts an attempt: it takes the next attempt number as its fence and raises the round being served.
 // KEYS: record, round, waiting, waitingTotal   ARGV: workerId
-// → { 'gone' } | { 'final', state } | { 'ok', attempt, cancelReason }
+// → { 'gone' } | { 'final', state } | { 'ok', attempt, cancelReason, cancelCode }
 const CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return { 'gone' } end
-local r = redis.call('HMGET', KEYS[1], 'state', 'owner', 'round', 'cancel')
+local r = redis.call('HMGET', KEYS[1], 'state', 'owner', 'round', 'cancel', 'cancel_code')
 local state = r[1]
 if state == 'done' or state == 'failed' or state == 'cancelled' then return { 'final', state } end
 local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
@@ -66,7 +66,7 @@ redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[1])
 local serving = tonumber(redis.call('GET', KEYS[2]) or '0')
 local round = tonumber(r[3] or '0')
 if round > serving then redis.call('SET', KEYS[2], round) end
-return { 'ok', tostring(attempt), r[4] or '' }
+return { 'ok', tostring(attempt), r[4] or '', r[5] or '' }
 `;
 
 // Adds one entry to a job's events, fenced: only the current attempt ('*': any, for a gateway ending a job that no
@@ -97,15 +97,16 @@ end
 return 'ok'
 `;
 
-// Cancel from any gateway: marks the record so that a worker that starts it or runs it stops.
-// KEYS: record   ARGV: reason, requesterOrEmpty   → { 'unknown' } | { 'taken' } | { state }
+// Cancel from any gateway: marks the record so that a worker that starts it or runs it stops, with this code
+// (CANCELLED, or DEADLINE_EXCEEDED when the caller's deadline passed) and reason.
+// KEYS: record   ARGV: reason, requesterOrEmpty, code   → { 'unknown' } | { 'taken' } | { state }
 const MARK_CANCEL = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return { 'unknown' } end
 local r = redis.call('HMGET', KEYS[1], 'state', 'requester')
 if ARGV[2] ~= '' and r[2] ~= ARGV[2] then return { 'taken' } end
 local state = r[1]
 if state == 'done' or state == 'failed' or state == 'cancelled' then return { 'finished' } end
-redis.call('HSET', KEYS[1], 'cancel', ARGV[1])
+redis.call('HSET', KEYS[1], 'cancel', ARGV[1], 'cancel_code', ARGV[3])
 return { state }
 `;
 
@@ -136,13 +137,13 @@ export async function admitScript(redis: Redis, keys: AdmitKeys, args: { request
   return { kind: 'admitted', round: Number(r[1]) };
 }
 
-export type ClaimResult = { kind: 'gone' } | { kind: 'final'; state: string } | { kind: 'ok'; attempt: number; cancelReason: string };
+export type ClaimResult = { kind: 'gone' } | { kind: 'final'; state: string } | { kind: 'ok'; attempt: number; cancelReason: string; cancelCode: string };
 
 export async function claimScript(redis: Redis, keys: { record: string; round: string; waiting: string; waitingTotal: string }, workerId: string): Promise<ClaimResult> {
   const r = (await run(redis, CLAIM, [keys.record, keys.round, keys.waiting, keys.waitingTotal], [workerId])) as string[];
   if (r[0] === 'gone') return { kind: 'gone' };
   if (r[0] === 'final') return { kind: 'final', state: r[1]! };
-  return { kind: 'ok', attempt: Number(r[1]), cancelReason: r[2] ?? '' };
+  return { kind: 'ok', attempt: Number(r[1]), cancelReason: r[2] ?? '', cancelCode: r[3] ?? '' };
 }
 
 export type PublishResult = 'ok' | 'gone' | 'fenced' | 'final';
@@ -161,7 +162,7 @@ export async function publishScript(redis: Redis, keys: { record: string; events
 
 export type MarkCancelResult = 'unknown' | 'taken' | 'finished' | 'queued' | 'running';
 
-export async function markCancelScript(redis: Redis, record: string, reason: string, requester: string): Promise<MarkCancelResult> {
-  const r = (await run(redis, MARK_CANCEL, [record], [reason, requester])) as string[];
+export async function markCancelScript(redis: Redis, record: string, cancel: { reason: string; code: string }, requester: string): Promise<MarkCancelResult> {
+  const r = (await run(redis, MARK_CANCEL, [record], [cancel.reason, requester, cancel.code])) as string[];
   return r[0] as MarkCancelResult;
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueUnavailableError, RequestCancelledError, ShuttingDownError } from '../errors.ts';
+import { DaemonErrorCode, errorFromCode, QueueUnavailableError, RequestCancelledError, ShuttingDownError } from '../errors.ts';
 import type { DaemonLogger } from '../log.ts';
 import { Job, type JobIdentity } from '../server/job.ts';
 import { runJob, type RunJobDeps } from '../server/run-job.ts';
@@ -125,7 +125,7 @@ export class ClusterWorker {
     job.subscribe({ event: (e) => publisher.event(e), end: (error) => publisher.end(error) });
     try {
       // Cancelled while it waited, and this worker took it before the gateway could take it out of line.
-      if (claim.cancelReason) job.finish(new RequestCancelledError(claim.cancelReason));
+      if (claim.cancelReason) job.finish(errorFromCode(claim.cancelCode || DaemonErrorCode.Cancelled, claim.cancelReason));
       const started = performance.now();
       await runJob(job, this.deps, { announce: claim.attempt > 1 ? 'restarted' : 'started' });
       await publisher.flushed();
@@ -143,7 +143,8 @@ export class ClusterWorker {
   private async cancelRunning(id: string): Promise<void> {
     const entry = this.running.get(id);
     if (!entry || entry.job.finished) return;
-    const reason = await this.deps.link.command.hget(this.deps.keys.job(id), 'cancel').catch(() => null);
-    entry.job.abort.abort(new RequestCancelledError(reason || 'cancelled on request'));
+    // The code says why: CANCELLED (a Cancel, a caller gone) or DEADLINE_EXCEEDED (a caller's deadline), as in one process.
+    const [reason, code] = await this.deps.link.command.hmget(this.deps.keys.job(id), 'cancel', 'cancel_code').catch(() => [null, null]);
+    entry.job.abort.abort(errorFromCode(code || DaemonErrorCode.Cancelled, reason || 'cancelled on request'));
   }
 }

@@ -101,7 +101,7 @@ describe('fenced publishing', () => {
     await admit('j', 'A');
     await client.zpopmin(bull.prioritized);
     const first = await claimScript(client, { record: keys.job('j'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w1');
-    expect(first).toEqual({ kind: 'ok', attempt: 1, cancelReason: '' });
+    expect(first).toEqual({ kind: 'ok', attempt: 1, cancelReason: '', cancelCode: '' });
     expect(await publishScript(client, ids('j'), 1, event('step 1'), limits)).toBe('ok');
     // w1 is presumed dead; w2 takes the job up.
     const second = await claimScript(client, { record: keys.job('j'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w2');
@@ -122,11 +122,11 @@ describe('fenced publishing', () => {
     expect(await publishScript(client, ids('nope'), 1, event('x'), limits)).toBe('gone');
     expect(await claimScript(client, { record: keys.job('nope'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w1')).toEqual({ kind: 'gone' });
     await admit('k', 'A');
-    expect(await markCancelScript(client, keys.job('k'), 'stop', 'B')).toBe('taken');
-    expect(await markCancelScript(client, keys.job('k'), 'stop', 'A')).toBe('queued');
+    expect(await markCancelScript(client, keys.job('k'), { reason: 'stop', code: 'CANCELLED' }, 'B')).toBe('taken');
+    expect(await markCancelScript(client, keys.job('k'), { reason: 'stop', code: 'CANCELLED' }, 'A')).toBe('queued');
     await client.zpopmin(bull.prioritized);
-    expect(await claimScript(client, { record: keys.job('k'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w1')).toEqual({ kind: 'ok', attempt: 1, cancelReason: 'stop' });
-    expect(await markCancelScript(client, keys.job('unknown'), 'stop', '')).toBe('unknown');
+    expect(await claimScript(client, { record: keys.job('k'), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, 'w1')).toEqual({ kind: 'ok', attempt: 1, cancelReason: 'stop', cancelCode: 'CANCELLED' });
+    expect(await markCancelScript(client, keys.job('unknown'), { reason: 'stop', code: 'CANCELLED' }, '')).toBe('unknown');
   });
 
   it('a job ended while it waited gives its owner’s place back', async () => {
