@@ -3,6 +3,7 @@
 import * as ort from 'onnxruntime-node';
 
 import type { EXECUTION_PROVIDERS } from '../../shared/config/variables.ts';
+import { fromFloat16Array, toFloat16Array } from './half-float.ts';
 
 // The providers the daemon accepts are listed once, with the settings they are chosen by.
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
@@ -51,13 +52,24 @@ export async function createSession(modelPath: string, options: SessionOptions):
   return { session, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
 }
 
+/**
+ * Runs one session. The rest of the daemon speaks float32: a float32 feed for a float16 input is converted here
+ * (round to nearest even), and float16 outputs come back as float32 (exact), so half precision stays at this edge.
+ */
 export async function runSession(loaded: LoadedSession, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
   const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+  for (const [name, t] of Object.entries(feeds)) {
+    const wanted = loaded.inputs.find((i) => i.name === name)?.type;
+    ortFeeds[name] = wanted === 'float16' && t.data instanceof Float32Array ? new ort.Tensor('float16', toFloat16Array(t.data), t.dims) : new ort.Tensor(t.type, t.data, t.dims);
+  }
   const results = await loaded.session.run(ortFeeds);
   const out: Record<string, TensorData> = {};
   for (const [name, tensor] of Object.entries(results)) {
-    if (tensor.type !== 'float32' && tensor.type !== 'int64') throw new Error(`output ${name} has type ${tensor.type}; only float32 and int64 are supported`);
+    if (tensor.type === 'float16') {
+      out[name] = { type: 'float32', dims: [...tensor.dims], data: fromFloat16Array(tensor.data as Uint16Array) };
+      continue;
+    }
+    if (tensor.type !== 'float32' && tensor.type !== 'int64') throw new Error(`output ${name} has type ${tensor.type}; only float32, float16 and int64 are supported`);
     // onnxruntime-node hands CPU outputs over in a JS-owned buffer: when the typed array spans it whole, the buffer
     // itself can be transferred to the main thread; otherwise copy it out first.
     const view = tensor.data as Float32Array | BigInt64Array;

@@ -31,6 +31,7 @@ const FLAGS: Array<[flag: string, env: string, key: DaemonSetting['key']]> = [
   ['tls-client-ca', 'ANIMATE_TLS_CLIENT_CA', 'tlsClientCa'],
   ['provider', 'ANIMATE_EXECUTION_PROVIDER', 'executionProvider'],
   ['threads', 'ANIMATE_THREADS', 'threads'],
+  ['guidance-passes', 'ANIMATE_GUIDANCE_PASSES', 'guidancePasses'],
   ['log-level', 'ANIMATE_LOG_LEVEL', 'logLevel'],
   ['drain-seconds', 'ANIMATE_DRAIN_SECONDS', 'drainSeconds'],
   ['queue', 'ANIMATE_QUEUE_URL', 'queueUrl'],
@@ -85,6 +86,9 @@ export function daemonOptionsFrom(flags: Record<string, string | undefined>, env
     cwd,
   );
   const problems = [...resolvedToken.problems, ...tls.problems];
+  // A role or a lease without a queue would be ignored in silence: a "worker" that serves gRPC alone is a surprise.
+  for (const key of ['role', 'leaseSeconds'] as const)
+    if (options[key] !== undefined && options.queueUrl === undefined) problems.push(`${sources[key]} needs --queue (ANIMATE_QUEUE_URL): without a queue the daemon is one process and has no ${key === 'role' ? 'role' : 'lease'}`);
   if (problems.length) throw new DaemonSettingError(problems.join('\n'));
   if (resolvedToken.value !== undefined) options.token = resolvedToken.value;
   if (tls.value) options.tls = tls.value;

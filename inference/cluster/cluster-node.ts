@@ -37,8 +37,10 @@ export interface ClusterNode {
   worker: ClusterWorker | undefined;
   /** The cluster's line and workers, as this node sees them (metrics). */
   counts(): Promise<ClusterCounts>;
-  /** Worker: finish running jobs until `graceOver` resolves, give the rest back; then every connection closes. */
-  close(graceOver: Promise<unknown>): Promise<void>;
+  /** Worker: finish running jobs until `graceOver` resolves, then give the rest back to the queue. */
+  closeWorker(graceOver: Promise<unknown>): Promise<void>;
+  /** After the drain (the gateway's streams have ended): the relay and every connection close. */
+  close(): Promise<void>;
 }
 
 /** Starts the role's parts; the caller has checked that Redis answers (checkQueueReachable), before loading models. */
@@ -58,7 +60,6 @@ export async function startClusterNode(options: ClusterNodeOptions, deps: Cluste
       deps.onServing(false);
     },
   });
-  await link.ready();
   const keys = clusterKeys();
   const blobs = new RedisBlobStore(link.command);
   // Every role holds a queue client: gateways add to it; every daemon's metrics read its line.
@@ -66,9 +67,10 @@ export async function startClusterNode(options: ClusterNodeOptions, deps: Cluste
   queue.on('error', (err) => log.debug('queue client error', { error: err.message }));
   let worker: ClusterWorker | undefined;
   try {
+    await link.ready();
     if (options.role !== 'worker') {
       const relay = new EventRelay(link.dedicated('animate-relay'), keys, blobs, log);
-      gateway = new ClusterGateway({ link, queue, keys, models: deps.models, jobs: deps.jobs, relay, log, onServing: deps.onServing }, { maxQueued: options.maxQueued, maxQueuedPerOwner: options.maxQueuedPerOwner });
+      gateway = new ClusterGateway({ link, queue, keys, models: deps.models, jobs: deps.jobs, relay, blobs, log, onServing: deps.onServing }, { maxQueued: options.maxQueued, maxQueuedPerOwner: options.maxQueuedPerOwner });
       await gateway.start();
     }
     if (options.role !== 'gateway') {
@@ -76,7 +78,9 @@ export async function startClusterNode(options: ClusterNodeOptions, deps: Cluste
       await worker.start();
     }
   } catch (err) {
+    await worker?.close(Promise.resolve());
     await gateway?.close();
+    await queue.close().catch(() => {});
     await link.close();
     throw err;
   }
@@ -86,8 +90,11 @@ export async function startClusterNode(options: ClusterNodeOptions, deps: Cluste
     worker,
     // Gateways and workers report the same cluster-wide figures (a worker's own busy count is in its heartbeat).
     counts: () => readClusterCounts(link.command, keys, queue.keys),
-    async close(graceOver) {
+    async closeWorker(graceOver) {
       await worker?.close(graceOver);
+    },
+    async close() {
+      await worker?.close(Promise.resolve());
       await gateway?.close();
       await queue.close().catch(() => {});
       await link.close();

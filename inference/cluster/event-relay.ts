@@ -30,6 +30,9 @@ interface Followed {
   key: string;
   lastId: string;
   startedSeen: boolean;
+  /** Formats whose clip was relayed, and whether Done was: a later attempt's copies (its worker died between them and the end) are dropped, so the person gets one of each. */
+  clipsSeen: Set<string>;
+  doneSeen: boolean;
 }
 
 export class EventRelay {
@@ -53,7 +56,7 @@ export class EventRelay {
   follow(job: Job): void {
     const key = this.keys.events(job.id);
     if (this.followed.has(key)) return;
-    this.followed.set(key, { job, key, lastId: '0', startedSeen: false });
+    this.followed.set(key, { job, key, lastId: '0', startedSeen: false, clipsSeen: new Set(), doneSeen: false });
     job.onFinished(() => this.followed.delete(key));
     this.wake?.();
   }
@@ -120,9 +123,15 @@ export class EventRelay {
           job.startedAt = performance.now();
         }
       }
+      if (event.done) {
+        if (f.doneSeen) return;
+        f.doneSeen = true;
+      }
       job.emit(event);
     } else if (kind === 'c') {
       const ref = JSON.parse(value.toString()) as ClipReference;
+      if (f.clipsSeen.has(String(ref.format))) return;
+      f.clipsSeen.add(String(ref.format));
       const bytes = await this.blobs.get(ref.blobKey);
       if (!bytes) {
         job.finish(new QueueUnavailableError('the finished clip expired from the queue before it could be sent; please send the request again'));

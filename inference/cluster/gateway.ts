@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
-import { DaemonErrorCode, QueueFullError, QueueUnavailableError, RequestIdTakenError, type DaemonError } from '../errors.ts';
+import { DaemonErrorCode, errorFromCode, QueueFullError, QueueUnavailableError, RequestIdTakenError, type DaemonError } from '../errors.ts';
 import type { DaemonLogger } from '../log.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import type { TextToVideo } from '../pipeline/text-to-video.ts';
@@ -15,17 +15,23 @@ import { checkIdentity, knownJob, type CancelState, type JobDispatcher } from '.
 import { Job, type JobIdentity } from '../server/job.ts';
 import type { JobTable } from '../server/job-table.ts';
 import { validateGenerateRequest } from '../server/validate.ts';
+import type { BlobStore } from './blob-store.ts';
 import type { EventRelay } from './event-relay.ts';
-import { bullJobId, EVENT_STREAM_MAXLEN, JOB_TTL_S, RESULT_TTL_S, type ClusterKeys } from './keys.ts';
+import type { QueuedJobData } from './worker.ts';
+import { bullJobId, EVENT_LIMITS, eventKeys, JOB_TTL_S, type ClusterKeys } from './keys.ts';
 import type { QueueLink } from './redis.ts';
-import { admitScript, markCancelScript, publishScript } from './scripts.ts';
+import { admitScript, FINAL_STATES, markCancelScript, publishScript, unadmitScript } from './scripts.ts';
 import { readCensus, readJobSeconds, type Census } from './worker-census.ts';
 
 /** Calls in flight end this long after Redis became unreachable, unless it is back (ms). */
 export const QUEUE_LOSS_GRACE_MS = 5000;
 /** How often places in line are recomputed and the followed jobs checked (ms). */
 export const LINE_TICK_MS = 1000;
-export const EVENT_LIMITS = { maxlen: EVENT_STREAM_MAXLEN, jobTtl: JOB_TTL_S, resultTtl: RESULT_TTL_S } as const;
+/**
+ * A followed job whose record says it ended, but whose end has not come through the relay this long after, is ended
+ * from the record (a wedged relay connection must not hold a stream open for ever) (ms).
+ */
+export const RELAY_LAG_LIMIT_MS = 10_000;
 
 export interface ClusterGatewayOptions {
   /** Jobs waiting in the cluster at most. */
@@ -44,6 +50,8 @@ export interface ClusterGatewayDeps {
   /** This gateway's jobs (mirrors of the cluster's, holding their streams' history). */
   jobs: JobTable;
   relay: EventRelay;
+  /** Where an input image waits for its worker. */
+  blobs: BlobStore;
   log: DaemonLogger;
   /** Told when this gateway can serve (Redis reachable) and when not: grpc.health.v1 follows it. */
   onServing(serving: boolean): void;
@@ -78,6 +86,11 @@ export class ClusterGateway implements JobDispatcher {
   private readonly told = new Map<string, number>();
   /** Jobs whose BullMQ job was found failed or missing once: a second look ends them (a stall beyond recovery). */
   private readonly suspect = new Set<string>();
+  /** Jobs whose record was first seen final at this time (ms) while their end had not been relayed. */
+  private readonly endedInRecord = new Map<string, number>();
+  private closed = false;
+  /** Whether this gateway told health it serves; while not, each tick retries the check that restores it. */
+  private serving = true;
 
   constructor(private readonly deps: ClusterGatewayDeps, private readonly options: ClusterGatewayOptions) {
     this.random = options.random ?? Math.random;
@@ -92,6 +105,8 @@ export class ClusterGateway implements JobDispatcher {
   }
 
   async close(): Promise<void> {
+    // From here on the link's going down is this gateway's own doing, not an outage to report.
+    this.closed = true;
     clearInterval(this.ticker);
     clearTimeout(this.lossTimer);
     await this.deps.relay.stop();
@@ -99,8 +114,9 @@ export class ClusterGateway implements JobDispatcher {
 
   /** The link to Redis dropped: not serving; calls in flight end unless it is back within the grace. */
   linkDown(why: string): void {
+    if (this.closed) return;
     this.deps.log.warn('lost the job queue (Redis): not serving', { why });
-    this.deps.onServing(false);
+    this.setServing(false);
     clearTimeout(this.lossTimer);
     this.lossTimer = setTimeout(() => {
       this.endAll(new QueueUnavailableError(`the job queue (Redis) was unreachable for ${QUEUE_LOSS_GRACE_MS / 1000} s; please send the request again`));
@@ -110,18 +126,30 @@ export class ClusterGateway implements JobDispatcher {
 
   /** The link is back: serving again; jobs a restarted Redis forgot end at once. */
   linkUp(): void {
+    if (this.closed) return;
     clearTimeout(this.lossTimer);
-    void this.checkEpoch()
-      .then(() => {
-        this.deps.log.info('job queue (Redis) reachable: serving');
-        this.deps.onServing(true);
-      })
-      .catch((err: Error) => this.deps.log.warn('job queue back, but its epoch could not be read', { error: err.message }));
+    void this.restoreServing();
+  }
+
+  /** Serving again once the epoch is read (and what a restarted Redis lost is ended); retried by the tick if it fails. */
+  private async restoreServing(): Promise<void> {
+    try {
+      await this.checkEpoch();
+      this.deps.log.info('job queue (Redis) reachable: serving');
+      this.setServing(true);
+    } catch (err) {
+      this.deps.log.warn('job queue back, but its epoch could not be read; retrying', { error: (err as Error).message });
+    }
+  }
+
+  private setServing(serving: boolean): void {
+    this.serving = serving;
+    this.deps.onServing(serving);
   }
 
   async admit(request: GenerateRequest__Output, identity: JobIdentity): Promise<Job> {
     const { link, jobs, keys, log } = this.deps;
-    if (!link.isUp) throw unreachable();
+    if (!link.isUp || !this.serving) throw unreachable();
     const local = knownJob(jobs, request, identity, log);
     if (local) return local;
     const spec = validateGenerateRequest(request, this.deps.models.package(request.model), () => randomUUID());
@@ -129,7 +157,7 @@ export class ClusterGateway implements JobDispatcher {
     const queueKeys = this.deps.queue.keys;
     const result = await admitScript(
       link.command,
-      { record: keys.job(spec.requestId), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, prioritized: queueKeys.prioritized!, wait: queueKeys.wait!, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit },
+      { record: keys.job(spec.requestId), events: keys.events(spec.requestId), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, prioritized: queueKeys.prioritized!, wait: queueKeys.wait!, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit },
       { requester: identity.requester, fingerprint: identity.fingerprint, owner, maxQueued: this.options.maxQueued, maxQueuedPerOwner: this.options.maxQueuedPerOwner, jobTtlSeconds: JOB_TTL_S },
     ).catch((err: Error) => {
       throw new QueueUnavailableError(`the job queue (Redis) did not answer: ${err.message}; try again shortly`);
@@ -142,10 +170,19 @@ export class ClusterGateway implements JobDispatcher {
       log.info('request id known to the cluster: following its job', { id: job.id, state: result.state });
     } else {
       try {
-        await this.deps.queue.add('generate', { spec, identity }, { jobId: bullJobId(spec.requestId), priority: result.round + 1, attempts: 1, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 3600 } });
+        // BullMQ forgets a job once it ends (the record and the stream hold its outcome): a request id sent again after
+        // the record expired is a new BullMQ job, not a silent duplicate of a finished one.
+        const { inputImage, ...queuedSpec } = spec;
+        const data: QueuedJobData = { spec: queuedSpec, identity };
+        if (inputImage) {
+          data.image = { blobKey: keys.image(spec.requestId), mimeType: inputImage.mimeType, header: inputImage.header };
+          await this.deps.blobs.put(data.image.blobKey, inputImage.data, JOB_TTL_S);
+        }
+        await this.deps.queue.add('generate', data, { jobId: bullJobId(spec.requestId), priority: result.round + 1, attempts: 1, removeOnComplete: true, removeOnFail: true });
       } catch (err) {
-        await link.command.del(keys.job(spec.requestId)).catch(() => {});
-        throw new QueueUnavailableError(`the job could not be put on the queue (Redis): ${(err as Error).message}; try again shortly`);
+        // The admission is undone (record gone, the person's place back), so nothing drifts.
+        await unadmitScript(link.command, { record: keys.job(spec.requestId), waiting: keys.waiting, waitingTotal: keys.waitingTotal }).catch(() => {});
+        throw new QueueUnavailableError(`the job could not be put on the queue: ${(err as Error).message}; try again shortly`);
       }
       log.info('job queued', { id: job.id, owner, round: result.round });
     }
@@ -153,6 +190,7 @@ export class ClusterGateway implements JobDispatcher {
     job.onFinished(() => {
       this.told.delete(job.id);
       this.suspect.delete(job.id);
+      this.endedInRecord.delete(job.id);
     });
     this.deps.relay.follow(job);
     return job;
@@ -184,7 +222,7 @@ export class ClusterGateway implements JobDispatcher {
   /** Writes a job's end entry from this gateway, for a job no worker will end (taken out of line, or stalled for good). */
   private async end(requestId: string, code: string, message: string, state: 'cancelled' | 'failed'): Promise<void> {
     const { link, keys } = this.deps;
-    await publishScript(link.command, { record: keys.job(requestId), events: keys.events(requestId), waiting: keys.waiting, waitingTotal: keys.waitingTotal }, '*', { kind: 'x', payload: JSON.stringify({ code, message }), end: { state, code, message } }, EVENT_LIMITS);
+    await publishScript(link.command, eventKeys(keys, requestId), '*', { kind: 'x', payload: JSON.stringify({ code, message }), end: { state, code, message } }, EVENT_LIMITS);
   }
 
   private async queueFull(waiting: number, ownerWaiting: number): Promise<QueueFullError> {
@@ -217,15 +255,16 @@ export class ClusterGateway implements JobDispatcher {
   private async tick(): Promise<void> {
     const { link, keys, queue, jobs } = this.deps;
     if (this.ticking || !link.isUp) return;
+    if (!this.serving && !this.closed) return void this.restoreServing();
     const active = jobs.active();
     if (!active.length) return;
     this.ticking = true;
     try {
       const pipeline = link.command.pipeline();
-      for (const job of active) pipeline.hget(keys.job(job.id), 'state');
+      for (const job of active) pipeline.hmget(keys.job(job.id), 'state', 'code', 'message');
       for (const job of active) pipeline.zrank(queue.keys.prioritized!, bullJobId(job.id));
       const rows = (await pipeline.exec()) ?? [];
-      const states = rows.slice(0, active.length).map(([, v]) => v as string | null);
+      const records = rows.slice(0, active.length).map(([, v]) => v as [string | null, string | null, string | null]);
       const ranks = rows.slice(active.length).map(([, v]) => v as number | null);
       const queuedJobs = active.filter((job, i) => job.state === 'queued' && ranks[i] !== null);
       let context: { length: number; jobSeconds: number; slots: number } | undefined;
@@ -235,9 +274,13 @@ export class ClusterGateway implements JobDispatcher {
       }
       for (const [i, job] of active.entries()) {
         if (job.finished) continue;
-        const state = states[i];
-        if (state === null || state === undefined) {
+        const [state, code, message] = records[i] ?? [null, null, null];
+        if (state === null) {
           job.finish(new QueueUnavailableError('the job queue lost this job (its Redis restarted without it); please send the request again'));
+          continue;
+        }
+        if ((FINAL_STATES as readonly string[]).includes(state)) {
+          this.endFromRecordIfStuck(job, state, code, message);
           continue;
         }
         const rank = ranks[i];
@@ -257,10 +300,23 @@ export class ClusterGateway implements JobDispatcher {
     }
   }
 
+  /** The record says the job ended; if its end has not come through the relay for RELAY_LAG_LIMIT_MS, end it from the record. */
+  private endFromRecordIfStuck(job: Job, state: string, code: string | null, message: string | null): void {
+    const since = this.endedInRecord.get(job.id);
+    const now = performance.now();
+    if (since === undefined) return void this.endedInRecord.set(job.id, now);
+    if (now - since < RELAY_LAG_LIMIT_MS) return;
+    this.deps.log.error('a job ended in the queue but its end never came through the relay: ending it from its record', { id: job.id, state });
+    // A done job's clip did not come through: asking for it again (same request_id) streams it from the queue.
+    if (state === 'done') job.finish(new QueueUnavailableError('the clip was made but could not be relayed; send the request again to receive it'));
+    else job.finish(errorFromCode(code || DaemonErrorCode.InferenceFailed, message || 'the job failed'));
+  }
+
   /** A job BullMQ failed (stalled more often than allowed) or lost, while its record says it is not over. */
   private async checkStalled(job: Job): Promise<void> {
     const state = await this.deps.queue.getJobState(bullJobId(job.id));
-    if (state !== 'failed' && state !== 'unknown') {
+    // 'completed' while the record is not final: the job ended in BullMQ without its end written (a worker died between).
+    if (state !== 'failed' && state !== 'unknown' && state !== 'completed') {
       this.suspect.delete(job.id);
       return;
     }

@@ -10,10 +10,8 @@ import type { FinishedClip } from '../server/generation.ts';
 import type { BlobStore } from './blob-store.ts';
 import { encodeEvent } from './event-codec.ts';
 import type { ClipReference, EndEntry } from './event-relay.ts';
-import { EVENT_STREAM_MAXLEN, JOB_TTL_S, RESULT_TTL_S, type ClusterKeys } from './keys.ts';
+import { EVENT_LIMITS, eventKeys, RESULT_TTL_S, type ClusterKeys } from './keys.ts';
 import { publishScript, type PublishEntry, type PublishResult } from './scripts.ts';
-
-const LIMITS = { maxlen: EVENT_STREAM_MAXLEN, jobTtl: JOB_TTL_S, resultTtl: RESULT_TTL_S } as const;
 
 /** A clip being put together from its chunks, before it is stored once. */
 interface Assembly {
@@ -23,8 +21,11 @@ interface Assembly {
 
 export class JobPublisher {
   private chain: Promise<void> = Promise.resolve();
-  private stopped: Exclude<PublishResult, 'ok'> | 'handed-over' | undefined;
+  private stopped: Exclude<PublishResult, 'ok' | 'cancel'> | 'handed-over' | undefined;
   private readonly clips = new Map<string, Assembly>();
+  /** The newest preview waiting to be written: while Redis is slow only the newest is kept, as PreviewPump does. */
+  private pendingPreview: Buffer | undefined;
+  private cancelSeen = false;
 
   constructor(
     private readonly redis: Redis,
@@ -33,7 +34,7 @@ export class JobPublisher {
     private readonly requestId: string,
     private readonly attempt: number,
     private readonly log: DaemonLogger,
-    /** Publishing was refused: 'gone' (Redis lost the job), 'fenced' (a newer attempt owns it) or 'final'. */
+    /** Publishing was refused: 'gone' (Redis lost the job), 'fenced' (a newer attempt owns it), 'final', or 'cancel'. */
     private readonly onRefused: (why: Exclude<PublishResult, 'ok'>) => void,
   ) {}
 
@@ -47,6 +48,17 @@ export class JobPublisher {
     if (event.queued) return;
     if (event.clip) return this.clipChunk(event.clip);
     const bytes = encodeEvent(event);
+    if (event.preview) {
+      const queued = this.pendingPreview !== undefined;
+      this.pendingPreview = bytes;
+      if (queued) return; // the step already queued writes this newer one
+      this.enqueue(async () => {
+        const newest = this.pendingPreview;
+        this.pendingPreview = undefined;
+        if (newest) await this.publish({ kind: 'e', payload: newest });
+      });
+      return;
+    }
     this.enqueue(() => this.publish({ kind: 'e', payload: bytes }));
   }
 
@@ -81,7 +93,7 @@ export class JobPublisher {
     if (!chunk.last) return;
     this.clips.delete(format);
     const done = assembly;
-    const blobKey = this.keys.clip(this.requestId, format);
+    const blobKey = this.keys.clip(this.requestId, this.attempt, format);
     this.enqueue(async () => {
       await this.blobs.put(blobKey, done.bytes, RESULT_TTL_S);
       const ref: ClipReference = { ...done.about, blobKey };
@@ -102,8 +114,16 @@ export class JobPublisher {
 
   private async publish(entry: PublishEntry): Promise<void> {
     if (this.stopped) return;
-    const result = await publishScript(this.redis, { record: this.keys.job(this.requestId), events: this.keys.events(this.requestId), waiting: this.keys.waiting, waitingTotal: this.keys.waitingTotal }, this.attempt, entry, LIMITS);
+    const result = await publishScript(this.redis, eventKeys(this.keys, this.requestId), this.attempt, entry, EVENT_LIMITS);
     if (result === 'ok') return;
+    if (result === 'cancel') {
+      // Marked cancelled: progress is no longer written, but the end still is (the worker stops the job at once).
+      if (!this.cancelSeen) {
+        this.cancelSeen = true;
+        this.onRefused(result);
+      }
+      return;
+    }
     this.stopped = result;
     this.onRefused(result);
   }

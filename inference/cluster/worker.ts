@@ -11,7 +11,7 @@ import { DaemonErrorCode, errorFromCode, QueueUnavailableError, RequestCancelled
 import type { DaemonLogger } from '../log.ts';
 import { Job, type JobIdentity } from '../server/job.ts';
 import { runJob, type RunJobDeps } from '../server/run-job.ts';
-import type { JobSpec } from '../server/validate.ts';
+import type { InputImage, JobSpec } from '../server/validate.ts';
 import type { BlobStore } from './blob-store.ts';
 import { QUEUE_NAME, type ClusterKeys } from './keys.ts';
 import { JobPublisher } from './publisher.ts';
@@ -19,10 +19,11 @@ import type { QueueLink } from './redis.ts';
 import { claimScript } from './scripts.ts';
 import { recordJobSeconds, WorkerHeartbeat } from './worker-census.ts';
 
-/** What a gateway puts on the queue. */
+/** What a gateway puts on the queue: JSON, so an input image travels through the blob store, by key. */
 export interface QueuedJobData {
-  spec: JobSpec;
+  spec: Omit<JobSpec, 'inputImage'>;
   identity: JobIdentity;
+  image?: Omit<InputImage, 'data'> & { blobKey: string };
 }
 
 export interface ClusterWorkerOptions {
@@ -53,6 +54,7 @@ export class ClusterWorker {
   private subscriber: Redis | undefined;
   private readonly heartbeat: WorkerHeartbeat;
   private handingOver = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly deps: ClusterWorkerDeps, private readonly options: ClusterWorkerOptions) {
     this.heartbeat = new WorkerHeartbeat(deps.link.command, deps.keys, this.id, options.concurrency, () => this.running.size);
@@ -88,6 +90,11 @@ export class ClusterWorker {
 
   /** Stops taking jobs, lets running ones finish until `graceOver` resolves, then gives the rest back to the queue. */
   async close(graceOver: Promise<unknown>): Promise<void> {
+    this.closing ??= this.shutDown(graceOver);
+    return this.closing;
+  }
+
+  private async shutDown(graceOver: Promise<unknown>): Promise<void> {
     await this.heartbeat.stop();
     if (!this.bull) return;
     const closing = this.bull.close();
@@ -106,26 +113,31 @@ export class ClusterWorker {
 
   private async process(bullJob: BullJob<QueuedJobData>, token: string | undefined): Promise<void> {
     const { keys, log } = this.deps;
-    const { spec, identity } = bullJob.data;
-    const id = spec.requestId;
+    const { identity, image } = bullJob.data;
+    const id = bullJob.data.spec.requestId;
     const redis = this.publisherConnection!;
     const claim = await claimScript(redis, { record: keys.job(id), round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal }, this.id);
     if (claim.kind !== 'ok') {
       log.info('queued job not run: it has ended or the queue lost it', { id, state: claim.kind === 'final' ? claim.state : 'gone' });
       return;
     }
-    const job = new Job(spec, identity);
+    const imageBytes = image ? await this.deps.blobs.get(image.blobKey) : undefined;
+    const spec: JobSpec = { ...bullJob.data.spec, ...(image && imageBytes ? { inputImage: { data: imageBytes, mimeType: image.mimeType, header: image.header } } : {}) };
+    // Its time in line counts from its admission (BullMQ's timestamp), not from this worker's start (Done.timings.queuedMs).
+    const job = new Job(spec, identity, { createdAt: performance.now() - Math.max(0, Date.now() - bullJob.timestamp) });
     const publisher = new JobPublisher(redis, keys, this.deps.blobs, id, claim.attempt, log, (why) => {
       if (job.finished) return;
       if (why === 'gone') job.abort.abort(new QueueUnavailableError('the job queue lost this job (its Redis restarted)'));
+      else if (why === 'cancel') void this.cancelRunning(id);
       else job.abort.abort(new RequestCancelledError(why === 'fenced' ? 'another worker took this job over' : 'the job has ended'));
     });
     const entry = { job, publisher };
     this.running.set(id, entry);
     job.subscribe({ event: (e) => publisher.event(e), end: (error) => publisher.end(error) });
     try {
+      if (image && !imageBytes) job.finish(new QueueUnavailableError('the input image expired from the queue before the job could start; please send the request again'));
       // Cancelled while it waited, and this worker took it before the gateway could take it out of line.
-      if (claim.cancelReason) job.finish(errorFromCode(claim.cancelCode || DaemonErrorCode.Cancelled, claim.cancelReason));
+      else if (claim.cancelReason) job.finish(errorFromCode(claim.cancelCode || DaemonErrorCode.Cancelled, claim.cancelReason));
       const started = performance.now();
       await runJob(job, this.deps, { announce: claim.attempt > 1 ? 'restarted' : 'started' });
       await publisher.flushed();

@@ -39,6 +39,19 @@ export const animateSectionSchema = z.object({
   defaults: defaultsSchema.default(defaultsSchema.parse({})),
   limits: limitsSchema.default(limitsSchema.parse({})),
   example_prompts: z.array(z.string()).default([]),
+  // Wan2.x-class settings (docs/model-package.md "Wan2.x settings"); the defaults are what packages before them meant.
+  /** The transformer's patch [t, h, w] (diffusers' transformer config `patch_size`); only 1×h×w patches. */
+  patch_size: z.tuple([z.literal(1, { error: 'the temporal patch must be 1 (only 1×h×w patches are supported)' }), z.number().int().min(1), z.number().int().min(1)]).default([1, 1, 1]),
+  /** "batch": timestep [B]; "tokens": timestep [B, T], one per patch token (diffusers' `expand_timesteps`). */
+  timestep_shape: z.enum(['batch', 'tokens']).default('batch'),
+  /** Zero the text encoder's output past each prompt's real length (its attention mask), as Wan's UMT5 path does. */
+  zero_text_padding: z.boolean().default(false),
+  /** 1: cond and uncond in one batch of 2; 2: two passes of batch 1 (cards where a batch of 2 does not fit). */
+  guidance_passes: z.union([z.literal(1), z.literal(2)], { error: 'expected 1 (one batch of cond and uncond) or 2 (two passes)' }).default(1),
+  /** With transformer_2/: below boundary_ratio × num_train_timesteps the second transformer denoises (Wan2.2 A14B). */
+  boundary_ratio: z.number().gt(0).lt(1).optional(),
+  /** Guidance of transformer_2's steps; absent: the request's guidance. */
+  guidance_scale_2: z.number().min(0).optional(),
 });
 
 export const modelIndexSchema = z.object({

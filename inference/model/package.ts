@@ -2,15 +2,18 @@
 // Every problem names the file, key, input or shape at fault, relative to the package, and the package by name.
 // ONNX graphs are only located here; ModelRegistry has onnxruntime check them (session-check.ts).
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelInvalidError } from '../errors.ts';
 import { defaultSchedulerName, type SchedulerName } from '../schedulers/index.ts';
+import { externalDataProblem } from './external-data.ts';
 import { describeZodError, modelIndexSchema, previewFactorsSchema, type AnimateSection, type PreviewFactors } from './manifest.ts';
 import { PromptTokenizer } from './tokenizer.ts';
 
-export type ComponentName = 'text_encoder' | 'denoiser' | 'vae_decoder' | 'preview_decoder';
+/** denoiser_2 is transformer_2/ (Wan2.2 A14B's low-noise expert); vae_encoder turns an image into the first latent frame. */
+export type ComponentName = 'text_encoder' | 'denoiser' | 'denoiser_2' | 'vae_decoder' | 'vae_encoder' | 'preview_decoder';
+type OptionalComponent = 'preview_decoder' | 'vae_encoder' | 'denoiser_2';
 
 export interface ModelPackage {
   name: string;
@@ -23,7 +26,7 @@ export interface ModelPackage {
   tokenizer: PromptTokenizer;
   previewFactors: PreviewFactors | undefined;
   /** Absolute paths of the ONNX graphs. */
-  onnx: Record<Exclude<ComponentName, 'preview_decoder'>, string> & { preview_decoder?: string };
+  onnx: Record<Exclude<ComponentName, OptionalComponent>, string> & Partial<Record<OptionalComponent, string>>;
 }
 
 /** The package's name as known so far: the folder's until model_index.json says otherwise. */
@@ -68,7 +71,8 @@ export async function hashPackage(dir: string): Promise<string> {
   const hash = createHash('sha256');
   for (const rel of await listFiles(dir)) {
     hash.update(rel);
-    hash.update(await readFile(path.join(dir, rel)));
+    // Streamed: external-data weights are many gigabytes, past what one readFile may hold (2 GiB).
+    for await (const chunk of createReadStream(path.join(dir, rel), { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   }
   return hash.digest('hex');
 }
@@ -118,13 +122,23 @@ export async function readModelPackage(dir: string): Promise<ModelPackage> {
     previewFactors = parsed.data;
   }
 
-  const previewModel = path.join(absDir, 'preview/model.onnx');
+  const optional = (rel: string): string | undefined => (existsSync(path.join(absDir, rel)) ? path.join(absDir, rel) : undefined);
+  const previewModel = optional('preview/model.onnx');
+  const vaeEncoder = optional('vae_encoder/model.onnx');
+  const transformer2 = optional('transformer_2/model.onnx');
   const onnx: ModelPackage['onnx'] = {
     text_encoder: requireFile(at, ['text_encoder/model.onnx']),
     denoiser: requireFile(at, ['transformer/model.onnx', 'unet/model.onnx']),
     vae_decoder: requireFile(at, ['vae_decoder/model.onnx']),
-    ...(existsSync(previewModel) ? { preview_decoder: previewModel } : {}),
+    ...(previewModel ? { preview_decoder: previewModel } : {}),
+    ...(vaeEncoder ? { vae_encoder: vaeEncoder } : {}),
+    ...(transformer2 ? { denoiser_2: transformer2 } : {}),
   };
+  checkWanSettings(at, config, transformer2 !== undefined);
+  for (const file of Object.values(onnx)) {
+    const problem = await externalDataProblem(absDir, file);
+    if (problem) throw invalid(at, problem);
+  }
 
   return {
     name: at.name,
@@ -137,4 +151,37 @@ export async function readModelPackage(dir: string): Promise<ModelPackage> {
     previewFactors,
     onnx,
   };
+}
+
+/**
+ * The settings that only make sense together (docs/model-package.md "Wan2.x settings"): a second transformer and
+ * its boundary, and the size grid the VAE and the patches need (a side must be a multiple of factor × patch).
+ */
+function checkWanSettings(at: Where, config: AnimateSection, hasTransformer2: boolean): void {
+  if (hasTransformer2 && config.boundary_ratio === undefined) {
+    throw invalid(at, 'transformer_2/model.onnx is present but model_index.json has no animate.boundary_ratio (the fraction of num_train_timesteps below which transformer_2 takes over, e.g. 0.875)');
+  }
+  if (!hasTransformer2 && config.boundary_ratio !== undefined) {
+    throw invalid(at, `model_index.json: animate.boundary_ratio is ${config.boundary_ratio} but transformer_2/model.onnx is missing`);
+  }
+  if (config.guidance_scale_2 !== undefined && config.boundary_ratio === undefined) {
+    throw invalid(at, 'model_index.json: animate.guidance_scale_2 is set but there is no transformer_2 (animate.boundary_ratio); remove it');
+  }
+  const s = config.vae_scale_factor_spatial;
+  const [, ph, pw] = config.patch_size;
+  const grid = lcm(s * ph, s * pw);
+  const { size_multiple: multiple, min_side: minSide } = config.limits;
+  if (multiple % grid !== 0) {
+    throw invalid(at, `model_index.json: animate.limits.size_multiple is ${multiple}, but sides must be multiples of vae_scale_factor_spatial × patch_size = ${grid} (${s} × ${Math.max(ph, pw)}); use a multiple of ${grid}`);
+  }
+  if (minSide < grid) throw invalid(at, `model_index.json: animate.limits.min_side is ${minSide}, below the smallest side the model can take (${grid})`);
+  for (const key of ['width', 'height'] as const) {
+    const side = config.defaults[key];
+    if (side % grid !== 0) throw invalid(at, `model_index.json: animate.defaults.${key} is ${side}, not a multiple of vae_scale_factor_spatial × patch_size = ${grid}`);
+  }
+}
+
+function lcm(a: number, b: number): number {
+  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+  return (a / gcd(a, b)) * b;
 }

@@ -25,6 +25,10 @@ export async function loadCheckedSession(pkg: ModelPackage, worker: OnnxWorkerCl
   const rel = path.relative(pkg.dir, file).split(path.sep).join('/');
   const info = await worker.load(key, file).catch((err: unknown) => {
     const why = err instanceof Error ? err.message : String(err);
+    // onnxruntime-node cannot even describe a bf16 input or output (TensorProto type 16): say what to do instead.
+    if (/Unsupported data type: 16\b/.test(why)) {
+      throw new ModelInvalidError(pkg.dir, `${rel} has bfloat16 inputs or outputs, which onnxruntime-node cannot feed or read; export it with float16 or float32 at the graph's edges (bf16 weights inside, a Cast at each input and output)`, { name: pkg.name, cause: err });
+    }
     throw new ModelInvalidError(pkg.dir, `${rel} cannot be loaded by onnxruntime (${why})`, { name: pkg.name, cause: err });
   });
   return checkComponentIO(pkg, component, info);

@@ -6,7 +6,7 @@ import type { TensorData } from '../backend/onnx.ts';
 export interface DenoiseCall {
   /** [b, C, F, H, W] */
   hiddenStates: Float32Array;
-  /** [b] */
+  /** [b], or [b, T] with one timestep per patch token (the package's timestep_shape "tokens"). */
   timesteps: Float32Array;
   /** [b, L, D] */
   encoderHiddenStates: Float32Array;
@@ -15,7 +15,7 @@ export interface DenoiseCall {
 
 interface Pending extends DenoiseCall {
   shapeKey: string;
-  itemDims: { latent: number[]; text: number[] };
+  itemDims: { latent: number[]; text: number[]; timestep: number[] };
   resolve: (v: DenoiseResult) => void;
   reject: (e: unknown) => void;
 }
@@ -48,9 +48,11 @@ export class DenoiseBatcher {
     private readonly maxBatch: number,
   ) {}
 
-  denoise(call: DenoiseCall, latentItemDims: number[], textItemDims: number[]): Promise<DenoiseResult> {
+  /** `timestepItemDims` is [] for a timestep per item, [T] for one per token. */
+  denoise(call: DenoiseCall, latentItemDims: number[], textItemDims: number[], timestepItemDims: number[] = []): Promise<DenoiseResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ...call, shapeKey: `${latentItemDims.join('x')}|${textItemDims.join('x')}`, itemDims: { latent: latentItemDims, text: textItemDims }, resolve, reject });
+      const shapeKey = `${latentItemDims.join('x')}|${textItemDims.join('x')}|${timestepItemDims.join('x')}`;
+      this.queue.push({ ...call, shapeKey, itemDims: { latent: latentItemDims, text: textItemDims, timestep: timestepItemDims }, resolve, reject });
       this.pump();
     });
   }
@@ -90,7 +92,7 @@ export class DenoiseBatcher {
     };
     const feeds: Record<string, TensorData> = {
       hidden_states: { type: 'float32', dims: [items, ...head.itemDims.latent], data: concat((p) => p.hiddenStates) },
-      timestep: { type: 'float32', dims: [items], data: concat((p) => p.timesteps) },
+      timestep: { type: 'float32', dims: [items, ...head.itemDims.timestep], data: concat((p) => p.timesteps) },
       encoder_hidden_states: { type: 'float32', dims: [items, ...head.itemDims.text], data: concat((p) => p.encoderHiddenStates) },
     };
     this.stats.calls += group.length;

@@ -1,12 +1,15 @@
 // The text-to-video loop over one model's loaded sessions: text encoding, the denoising loop with classifier-free
-// guidance (cond and uncond as one batch; the unconditional embedding cached), previews of the x0 estimate and the
-// VAE decode. One instance per served model, shared by its jobs, so their denoiser steps meet in one DenoiseBatcher.
-// Loading the sessions is model/sessions.ts's job; this module only runs them.
+// guidance (cond and uncond as one batch, or as two passes; the unconditional embedding cached), previews of the x0
+// estimate and the VAE decode. Wan2.x packages add per-token timesteps, zeroed text padding, a second transformer
+// below a boundary of the noise schedule, and an image encoded into the first latent frame (conditioning.ts).
+// One instance per served model, shared by its jobs, so their denoiser steps meet in one DenoiseBatcher per
+// transformer. Loading the sessions is model/sessions.ts's job; this module only runs them.
 import type { TensorData } from '../backend/onnx.ts';
-import { RequestCancelledError, DaemonError, InferenceFailedError } from '../errors.ts';
+import { RequestCancelledError, DaemonError, InferenceFailedError, InvalidArgumentError } from '../errors.ts';
 import type { ComponentName, ModelPackage } from '../model/package.ts';
 import type { ModelSessions } from '../model/sessions.ts';
 import { createScheduler, type SchedulerName } from '../schedulers/index.ts';
+import { fillTokenTimesteps, normaliseLatent, pinFirstFrame, rgbToSample, tokenCount, zeroPastLength } from './conditioning.ts';
 import { DenoiseBatcher } from './denoise-batcher.ts';
 import { decodedToFrames, latentToPreviewFrames, type RgbFrames } from './frames.ts';
 import { gaussianNoise } from './rng.ts';
@@ -25,6 +28,13 @@ export interface TextToVideoParams {
   previewEvery: number;
   /** Longest side of preview frames in pixels. */
   previewMaxSide: number;
+  /**
+   * Image-to-video: the clip's first frame, already fitted to width × height (8-bit RGB, row-major HWC). Needs a
+   * package with vae_encoder/ (`acceptsImage`).
+   */
+  image?: { width: number; height: number; rgb: Uint8Array };
+  /** Guidance of transformer_2's steps (A14B); default the package's guidance_scale_2, else guidanceScale. */
+  guidanceScale2?: number;
 }
 
 export interface TextToVideoHooks {
@@ -35,6 +45,8 @@ export interface TextToVideoHooks {
 
 export interface TextToVideoTimings {
   textEncodeMs: number;
+  /** The image through the VAE encoder (0 without an image). */
+  imageEncodeMs: number;
   denoiseMs: number;
   decodeMs: number;
   firstPreviewMs: number;
@@ -60,9 +72,17 @@ export interface TextToVideoOptions {
   maxBatch?: number;
   /** Entries kept in the unconditional-embedding cache. Default 64. */
   uncondCacheSize?: number;
+  /**
+   * Overrides the package's guidance_passes (the daemon's ANIMATE_GUIDANCE_PASSES). With 2, cond and uncond run as
+   * two session runs of batch 1 and no run is ever batched past 1 item, across jobs either: a batch of two is what
+   * does not fit.
+   */
+  guidancePasses?: 1 | 2 | undefined;
 }
 
-const DEFAULT_OPTIONS: Required<TextToVideoOptions> = { maxBatch: 8, uncondCacheSize: 64 };
+const DEFAULT_OPTIONS = { maxBatch: 8, uncondCacheSize: 64 };
+
+type Denoiser = 'denoiser' | 'denoiser_2';
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (!signal?.aborted) return;
@@ -72,9 +92,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 export class TextToVideo {
   readonly pkg: ModelPackage;
-  private readonly batcher: DenoiseBatcher;
+  /** 1: cond and uncond in one batch; 2: two passes (package setting, or the daemon's override). */
+  readonly guidancePasses: 1 | 2;
+  private readonly batchers: Record<Denoiser, DenoiseBatcher | undefined>;
   private readonly uncondCache = new Map<string, Float32Array>();
-  private readonly options: Required<TextToVideoOptions>;
+  private readonly options: { maxBatch: number; uncondCacheSize: number };
   private textDims: number[] = [];
 
   constructor(
@@ -82,12 +104,26 @@ export class TextToVideo {
     options: TextToVideoOptions = {},
   ) {
     this.pkg = sessions.pkg;
-    this.options = { ...DEFAULT_OPTIONS, ...options };
-    this.batcher = new DenoiseBatcher((feeds) => this.sessions.run('denoiser', feeds), this.options.maxBatch);
+    this.options = { maxBatch: options.maxBatch ?? DEFAULT_OPTIONS.maxBatch, uncondCacheSize: options.uncondCacheSize ?? DEFAULT_OPTIONS.uncondCacheSize };
+    this.guidancePasses = options.guidancePasses ?? this.pkg.config.guidance_passes;
+    const maxBatch = this.guidancePasses === 2 ? 1 : this.options.maxBatch;
+    const batcher = (component: Denoiser) => new DenoiseBatcher((feeds) => this.sessions.run(component, feeds), maxBatch);
+    this.batchers = { denoiser: batcher('denoiser'), denoiser_2: this.pkg.onnx.denoiser_2 ? batcher('denoiser_2') : undefined };
   }
 
+  /** Step batching of the (first) transformer. */
   get batchStats() {
-    return this.batcher.stats;
+    return this.batchers.denoiser!.stats;
+  }
+
+  /** Step batching of transformer_2, when the package has one. */
+  get batchStats2() {
+    return this.batchers.denoiser_2?.stats;
+  }
+
+  /** Whether `params.image` can be given: the package has a vae_encoder/ to put it into the first latent frame. */
+  get acceptsImage(): boolean {
+    return this.pkg.onnx.vae_encoder !== undefined;
   }
 
   private async runComponent(component: ComponentName, feeds: Record<string, TensorData>, timings: TextToVideoTimings): Promise<TensorData> {
@@ -122,7 +158,12 @@ export class TextToVideo {
     if (this.sessions.hasAttentionMask) feeds.attention_mask = { type: 'int64', dims: [texts.length, L], data: mask };
     const out = await this.runComponent('text_encoder', feeds, timings);
     this.textDims = out.dims.slice(1);
-    return out.data as Float32Array;
+    const data = out.data as Float32Array;
+    if (this.pkg.config.zero_text_padding) {
+      const lengths = texts.map((_, i) => mask.subarray(i * L, (i + 1) * L).reduce((n, m) => n + Number(m), 0));
+      zeroPastLength(data, lengths, out.dims[1] ?? L, out.dims[2] ?? data.length / (texts.length * L));
+    }
+    return data;
   }
 
   /** Conditional and unconditional embeddings; the unconditional one is computed once per negative prompt. */
@@ -173,17 +214,19 @@ export class TextToVideo {
 
   /** One clip: the prompt encoded, `params.steps` denoising steps (batched with other jobs' steps), decoded. */
   async run(params: TextToVideoParams, hooks: TextToVideoHooks = {}): Promise<TextToVideoResult> {
-    const timings: TextToVideoTimings = { textEncodeMs: 0, denoiseMs: 0, decodeMs: 0, firstPreviewMs: 0, sessionRunMs: 0 };
+    const timings: TextToVideoTimings = { textEncodeMs: 0, imageEncodeMs: 0, denoiseMs: 0, decodeMs: 0, firstPreviewMs: 0, sessionRunMs: 0 };
     const t0 = performance.now();
-    const useGuidance = params.guidanceScale !== 1;
+    this.checkParams(params);
+    const guidance = this.guidanceScales(params);
+    const needUncond = guidance.some((g) => g !== 1);
     throwIfAborted(hooks.signal);
     const unknownWords = this.pkg.tokenizer.unknownWords(params.prompt);
-    const { cond, uncond } = await this.encodePrompt(params.prompt, params.negativePrompt, useGuidance, timings);
+    const { cond, uncond } = await this.encodePrompt(params.prompt, params.negativePrompt, needUncond, timings);
     const shape = this.latentShape(params);
-    const text = useGuidance && uncond ? concat2(cond, uncond) : cond;
+    const firstFrame = params.image ? await this.encodeImage(params.image, shape, timings) : undefined;
 
     const denoiseStarted = performance.now();
-    const x = await this.denoise(params, hooks, { text, useGuidance, shape, timings, t0 });
+    const x = await this.denoise(params, hooks, { cond, uncond, guidance, shape, firstFrame, timings, t0 });
     timings.denoiseMs = performance.now() - denoiseStarted;
     throwIfAborted(hooks.signal);
 
@@ -193,36 +236,112 @@ export class TextToVideo {
     return { video, unknownWords, timings };
   }
 
+  /** What the request validation may not have caught (CLIs and the bench call the pipeline directly). */
+  private checkParams(params: TextToVideoParams): void {
+    const c = this.pkg.config;
+    const [, ph, pw] = c.patch_size;
+    for (const [field, side, patch] of [['width', params.width, pw], ['height', params.height, ph]] as const) {
+      const grid = c.vae_scale_factor_spatial * patch;
+      if (!Number.isInteger(side) || side <= 0 || side % grid !== 0) throw new InvalidArgumentError(field, `${side} is not a multiple of ${grid} (vae_scale_factor_spatial ${c.vae_scale_factor_spatial} × patch ${patch}); allowed: multiples of ${c.limits.size_multiple}`);
+    }
+    const image = params.image;
+    if (!image) return;
+    if (!this.acceptsImage) throw new InvalidArgumentError('image', `model "${this.pkg.name}" cannot start from an image: its package has no vae_encoder/ (send the request without an image, or pick a model that takes one)`);
+    if (image.width !== params.width || image.height !== params.height) throw new InvalidArgumentError('image', `is ${image.width}×${image.height} but the clip is ${params.width}×${params.height}; the image must be fitted to the clip's size first`);
+    if (image.rgb.length !== image.width * image.height * 3) throw new InvalidArgumentError('image', `holds ${image.rgb.length} bytes; ${image.width}×${image.height} RGB needs ${image.width * image.height * 3}`);
+  }
+
+  /** [first transformer's guidance, transformer_2's guidance] (the second equals the first without transformer_2). */
+  private guidanceScales(params: TextToVideoParams): [number, number] {
+    const g = params.guidanceScale;
+    if (!this.pkg.onnx.denoiser_2) return [g, g];
+    return [g, params.guidanceScale2 ?? this.pkg.config.guidance_scale_2 ?? g];
+  }
+
+  /** The image through vae_encoder (sample [1, 3, 1, H·s, W·s]) into a normalised latent frame [C, H, W]. */
+  private async encodeImage(image: NonNullable<TextToVideoParams['image']>, shape: LatentShape, timings: TextToVideoTimings): Promise<Float32Array> {
+    const started = performance.now();
+    const sample = { type: 'float32' as const, dims: [1, 3, 1, image.height, image.width], data: rgbToSample(image.rgb, image.width, image.height) };
+    const out = await this.runComponent('vae_encoder', { sample }, timings);
+    const want = [1, shape.channels, 1, shape.height, shape.width];
+    if (out.dims.length !== 5 || out.dims.some((d, i) => d !== want[i])) {
+      throw new InferenceFailedError(`vae_encoder returned [${out.dims.join(', ')}] for a ${image.width}×${image.height} image, expected [${want.join(', ')}]`);
+    }
+    const { latents_mean: mean, latents_std: std } = this.pkg.config;
+    const frame = normaliseLatent(out.data as Float32Array, shape.channels, mean, std);
+    timings.imageEncodeMs = performance.now() - started;
+    return frame;
+  }
+
+  /** Which transformer denoises at scheduler timestep `t`: the second below boundary_ratio × num_train_timesteps. */
+  private expertAt(t: number): Denoiser {
+    const ratio = this.pkg.config.boundary_ratio;
+    if (ratio === undefined || !this.batchers.denoiser_2) return 'denoiser';
+    const trainSteps = Number(this.pkg.schedulerConfig.num_train_timesteps ?? 1000);
+    return t >= ratio * trainSteps ? 'denoiser' : 'denoiser_2';
+  }
+
   /** The denoising loop from seeded noise to the final latent, with guidance, step hooks and previews. */
   private async denoise(params: TextToVideoParams, hooks: TextToVideoHooks, ctx: DenoiseContext): Promise<Float32Array> {
-    const { text, useGuidance, shape, timings, t0 } = ctx;
+    const { cond, uncond, guidance, shape, firstFrame, timings, t0 } = ctx;
     const latentDims = [shape.channels, shape.frames, shape.height, shape.width];
     const n = latentDims.reduce((a, b) => a * b, 1);
     const scheduler = createScheduler(this.pkg.schedulerConfig, params.steps, params.scheduler);
-    const batch = useGuidance ? 2 : 1;
+    const perToken = this.pkg.config.timestep_shape === 'tokens';
+    const patch = this.pkg.config.patch_size;
+    const tokens = perToken ? tokenCount(shape, patch) : 1;
+    const timestepDims = perToken ? [tokens] : [];
+    const both = uncond ? concat2(cond, uncond) : cond;
 
     let x = gaussianNoise(params.seed, n);
+    if (firstFrame) pinFirstFrame(x, firstFrame, shape);
     // Buffers reused across steps (the worker receives copies, the scheduler keeps none of them): less garbage per step.
-    const hidden = new Float32Array(batch * n);
-    const timesteps = new Float32Array(batch);
+    const hidden2 = new Float32Array(2 * n);
+    const step = new Float32Array(tokens);
+    const step2 = new Float32Array(2 * tokens);
     const velocity = new Float32Array(n);
     for (let i = 0; i < params.steps; i++) {
       throwIfAborted(hooks.signal);
-      hidden.set(x);
-      if (useGuidance) hidden.set(x, n);
-      timesteps.fill(scheduler.timesteps[i]!);
-      const { output: out, runMs } = await this.batcher.denoise({ hiddenStates: hidden, timesteps, encoderHiddenStates: text, batch }, latentDims, this.textDims);
-      timings.sessionRunMs += runMs;
-      if (useGuidance) {
-        const g = params.guidanceScale;
-        for (let k = 0; k < n; k++) {
-          const vc = out[k]!;
-          const vu = out[n + k]!;
-          velocity[k] = vu + g * (vc - vu);
-        }
-      } else velocity.set(out.subarray(0, n));
+      const t = scheduler.timesteps[i]!;
+      const expert = this.expertAt(t);
+      const batcher = this.batchers[expert]!;
+      const g = guidance[expert === 'denoiser' ? 0 : 1];
+      const guided = g !== 1 && uncond !== undefined;
+      if (perToken) fillTokenTimesteps(step, t, shape, patch, firstFrame !== undefined);
+      else step[0] = t;
+      const call = (hiddenStates: Float32Array, timesteps: Float32Array, text: Float32Array, batch: number) =>
+        batcher.denoise({ hiddenStates, timesteps, encoderHiddenStates: text, batch }, latentDims, this.textDims, timestepDims);
+      let vc: Float32Array;
+      let vu: Float32Array | undefined;
+      if (!guided) {
+        const r = await call(x, step, cond, 1);
+        timings.sessionRunMs += r.runMs;
+        vc = r.output;
+      } else if (this.guidancePasses === 1) {
+        hidden2.set(x);
+        hidden2.set(x, n);
+        step2.set(step);
+        step2.set(step, tokens);
+        const r = await call(hidden2, step2, both, 2);
+        timings.sessionRunMs += r.runMs;
+        vc = r.output.subarray(0, n);
+        vu = r.output.subarray(n, 2 * n);
+      } else {
+        // Two passes, as diffusers runs Wan: the same latent and timesteps, cond then uncond text.
+        const [rc, ru] = await Promise.all([call(x, step, cond, 1), call(x, step, uncond!, 1)]);
+        timings.sessionRunMs += rc.runMs + ru.runMs;
+        vc = rc.output;
+        vu = ru.output;
+      }
+      if (vu) for (let k = 0; k < n; k++) velocity[k] = vu[k]! + g * (vc[k]! - vu[k]!);
+      else velocity.set(vc.subarray(0, n));
       const { next, x0 } = scheduler.step(i, velocity, x);
       x = next;
+      if (firstFrame) {
+        // The image frame is clean at every step: the scheduler's update of it is discarded (diffusers does the same).
+        pinFirstFrame(x, firstFrame, shape);
+        pinFirstFrame(x0, firstFrame, shape);
+      }
       hooks.onStep?.(i + 1, params.steps);
       const wantPreview = params.previewEvery > 0 && i + 1 < params.steps && (i === 0 || (i + 1) % params.previewEvery === 0);
       if (wantPreview && hooks.onPreview) {
@@ -248,10 +367,15 @@ export class TextToVideo {
 
 /** What the denoising loop of one run needs from the steps before it. */
 interface DenoiseContext {
-  /** [batch, L, D] text embeddings: cond, then uncond when guided. */
-  text: Float32Array;
-  useGuidance: boolean;
+  /** [L, D] text embedding of the prompt. */
+  cond: Float32Array;
+  /** [L, D] of the negative prompt, when some step is guided. */
+  uncond: Float32Array | undefined;
+  /** Guidance of the first transformer's steps and of transformer_2's. */
+  guidance: [number, number];
   shape: LatentShape;
+  /** The image as latent frame 0 [C, H, W], normalised (image-to-video). */
+  firstFrame: Float32Array | undefined;
   timings: TextToVideoTimings;
   /** When the run started (performance.now()), for the time to the first preview. */
   t0: number;

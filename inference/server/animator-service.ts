@@ -17,7 +17,7 @@ import type { JobDispatcher } from './dispatcher.ts';
 import type { Job } from './job.ts';
 import { requesterKey, requestFingerprint } from './request-identity.ts';
 import { StreamCaps } from './stream-caps.ts';
-import { wireModelDefaults, wireModelLimits } from './validate.ts';
+import { checkRequestId, wireModelDefaults, wireModelLimits } from './validate.ts';
 import { checkAuth } from './auth.ts';
 
 export interface ServiceDeps {
@@ -65,8 +65,16 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
         // Refuse before admitting, so a refused stream never queues a job nobody follows.
         caps.checkConnection(peer);
         job = await admit(call.request);
+      } catch (err) {
+        call.emit('error', toServiceError(asDaemonError(err)));
+        return;
+      }
+      try {
         release = caps.acquire(peer, job);
       } catch (err) {
+        // Other calls on this connection took the last slots while this one was admitted: a job nobody follows must
+        // not run for nobody.
+        if (job.listenerCount === 0) dispatcher.cancel(job, new RequestCancelledError('the stream was refused: too many streams on this connection'));
         call.emit('error', toServiceError(asDaemonError(err)));
         return;
       }
@@ -114,7 +122,7 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
     async Cancel(call, callback) {
       try {
         checkAuth(deps.token, call.metadata);
-        const id = call.request.requestId;
+        const id = checkRequestId(call.request.requestId);
         // A job id is no secret (it rides on the chat's buttons): a caller naming a requester must be the job's, so
         // nobody can stop another person's job and put their own words into its CANCELLED status.
         const requester = call.request.requester ? requesterKey(call.request) : undefined;

@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadProtos } from '../../shared/rpc/proto.ts';
 import type { ExecutionProvider } from '../backend/onnx.ts';
-import { CLUSTER_ROLES, EXECUTION_PROVIDERS, type ClusterRole } from '../../shared/config/variables.ts';
+import { CLUSTER_ROLES, EXECUTION_PROVIDERS, queueUrl, type ClusterRole } from '../../shared/config/variables.ts';
 import { DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, isHostPort } from '../../shared/wire/address.ts';
+// The receive limit fits GenerateRequest.image (image-to-video); past it grpc-js refuses with RESOURCE_EXHAUSTED.
+import { MAX_REQUEST_MESSAGE_BYTES } from '../../shared/wire/image-limits.ts';
 import { RequestCancelledError, ExecutionProviderUnavailableError, InvalidArgumentError, ShuttingDownError } from '../errors.ts';
 import { createLogger, type DaemonLogger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
@@ -58,6 +60,8 @@ export interface DaemonOptions {
   threads?: number;
   /** Largest denoiser batch across jobs. Default 8. */
   maxBatch?: number;
+  /** Guidance as one batch of cond and uncond (1) or two passes (2), for every model. Default: each package's guidance_passes. */
+  guidancePasses?: 1 | 2;
   /** Generate streams following one job at most (a retried id, a second viewer). Default 8. */
   maxStreamsPerJob?: number;
   /** Generate streams on one client connection at most (a bot carries everyone's jobs on one). Default 256. */
@@ -90,9 +94,10 @@ const optionsSchema = z.object({
   executionProvider: z.enum(EXECUTION_PROVIDERS).default('cpu'),
   threads: z.number().int().min(0).max(256).default(0),
   maxBatch: z.number().int().min(1).max(256).default(8),
+  guidancePasses: z.union([z.literal(1), z.literal(2)]).optional(),
   maxStreamsPerJob: z.number().int().min(1).max(100_000).default(8),
   maxStreamsPerConnection: z.number().int().min(1).max(100_000).default(256),
-  queueUrl: z.string().min(1).optional(),
+  queueUrl: queueUrl('queueUrl (ANIMATE_QUEUE_URL)').optional(),
   role: z.enum(CLUSTER_ROLES).default('both'),
   leaseSeconds: z.number().int().min(1).max(600).default(30),
   metricsListen: z.string().refine(isHostPort, `expected ${HOST_PORT_HINT}`).optional(),
@@ -152,7 +157,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
       preferredDefault: DEFAULT_MODEL,
       worker,
       log,
-      serve: (sessions) => new TextToVideo(sessions, { maxBatch: options.maxBatch }),
+      serve: (sessions) => new TextToVideo(sessions, { maxBatch: options.maxBatch, guidancePasses: options.guidancePasses }),
     });
     // Load the default model now: a broken package or an unavailable execution provider fails at start, not on the first request.
     if (runsJobs) await models.load(models.defaultModel).catch((err: Error) => {
@@ -198,7 +203,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
     scheduler = new FairScheduler({ concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser, onError: (err) => log.error('a job run failed past its own handling', { error: err instanceof Error ? err.message : String(err) }) });
     dispatcher = new LocalDispatcher({ models, log, scheduler, jobs, onGenerationReport });
   }
-  const server = servesCalls ? new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024, ...PERMIT_CLIENT_KEEPALIVE }) : undefined;
+  const server = servesCalls ? new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024, 'grpc.max_receive_message_length': MAX_REQUEST_MESSAGE_BYTES, ...PERMIT_CLIENT_KEEPALIVE }) : undefined;
   let address = '';
   let port = 0;
   if (server && dispatcher) {
@@ -215,7 +220,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
     port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(options.listen, credentials, (err, p) => (err ? reject(new InvalidArgumentError('listen', `cannot listen on ${options.listen}: ${err.message}`)) : resolve(p)));
     }).catch(async (err) => {
-      await node?.close(Promise.resolve());
+      await node?.close();
       await worker.close();
       throw err;
     });
@@ -230,7 +235,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
   const metricsServer = options.metricsListen
     ? await startMetricsServer({ listen: options.metricsListen, metrics, healthy: () => !shuttingDown && health.serving }).catch(async (err) => {
         server?.forceShutdown();
-        await node?.close(Promise.resolve());
+        await node?.close();
         await worker.close();
         throw err;
       })
@@ -269,7 +274,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
         const draining = scheduler ? active.filter((j) => j.state === 'running') : active;
         if (draining.length) log.info('draining jobs', { count: draining.length, graceMs });
         const drained = Promise.all(draining.map((j) => new Promise<void>((resolve) => j.onFinished(resolve))));
-        const workerClosed = node ? node.close(graceOver) : Promise.resolve();
+        const workerClosed = node ? node.closeWorker(graceOver) : Promise.resolve();
         if ((await Promise.race([drained.then(() => 'drained' as const), graceOver.then(() => 'timeout' as const)])) === 'timeout') {
           for (const j of draining) {
             if (scheduler) j.abort.abort(new RequestCancelledError('the daemon shut down before this clip was finished; please send it again'));
@@ -278,6 +283,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
           await drained;
         }
         await workerClosed;
+        await node?.close(); // after the drain: the relay fed the gateway's streams until now
         health.endWatches();
         if (server) {
           // Streams end above; a peer that keeps its connection open must not hold shutdown forever.

@@ -3,7 +3,7 @@
 // a cluster gateway with the shared queue on Redis (../cluster/gateway.ts). The Generate stream, its backpressure and
 // the caps are the same for both (animator-service.ts).
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
-import { QueueFullError, RequestIdReusedError, RequestIdTakenError, ShuttingDownError, type DaemonError } from '../errors.ts';
+import { QueueFullError, QueueUnavailableError, RequestIdReusedError, RequestIdTakenError, ShuttingDownError, type DaemonError } from '../errors.ts';
 import type { DaemonLogger } from '../log.ts';
 import type { Job, JobIdentity } from './job.ts';
 import type { JobTable } from './job-table.ts';
@@ -22,9 +22,12 @@ export interface JobDispatcher {
   cancelById(requestId: string, requester: string | undefined, error: DaemonError): Promise<CancelState>;
 }
 
-/** Refusals that ask the person to send the request again: a retry with the same request_id runs it. */
+/**
+ * Refusals that ask the person to send the request again: a retry with the same request_id runs it (or, on a cluster
+ * gateway, follows the cluster's job again) instead of replaying the refusal.
+ */
 export function isSendAgainRefusal(outcome: DaemonError | undefined): boolean {
-  return outcome instanceof QueueFullError || outcome instanceof ShuttingDownError;
+  return outcome instanceof QueueFullError || outcome instanceof ShuttingDownError || outcome instanceof QueueUnavailableError;
 }
 
 /** Checks a known request id's owner and parameters against a new call; throws when the call may not have the job. */

@@ -1,10 +1,13 @@
-// Runs one job: the text-to-video loop on the model's pipeline, previews encoded alongside it, the final clip encoded
-// in each requested format (fitted to the request's max_clip_bytes from the frames: media/fit.ts) and streamed in
-// small chunks (CLIP_CHUNK_BYTES).
+// Runs one job: the request's image (image-to-video) decoded and fitted to the clip's size, the text-to-video loop on
+// the model's pipeline, previews encoded alongside it, the final clip encoded in each requested format (fitted to the
+// request's max_clip_bytes from the frames: media/fit.ts) and streamed in small chunks (CLIP_CHUNK_BYTES), and the
+// clip's last frame as a PNG in Done (what Extend sends back as the next request's image).
 import { encodePreview } from '../media/encode.ts';
+import { encodeRaw } from '../media/encode-raw.ts';
+import { decodeImageInput, ImageInputError, type FittedImage } from '../media/image-input.ts';
 import { fitClip } from '../media/fit.ts';
 import { isMediaError } from '../media/errors.ts';
-import { asDaemonError, EncodeFailedError } from '../errors.ts';
+import { asDaemonError, EncodeFailedError, InvalidArgumentError } from '../errors.ts';
 import type { TextToVideo } from '../pipeline/text-to-video.ts';
 import type { RgbFrames } from '../pipeline/frames.ts';
 import type { Job } from './job.ts';
@@ -85,16 +88,53 @@ export function emitClipChunks(job: Job, clip: FinishedClip): void {
   }
 }
 
+/**
+ * The request's image decoded and fitted (centre crop) to the clip's width × height. A problem with it is the
+ * requester's: INVALID_ARGUMENT naming the field, as at admission (validate.ts checked the limits; only decoding is
+ * left to fail here).
+ */
+async function fittedImage(job: Job): Promise<FittedImage | undefined> {
+  const { inputImage, width, height } = job.spec;
+  if (!inputImage) return undefined;
+  try {
+    return await decodeImageInput(inputImage.data, { mimeType: inputImage.mimeType, width, height, fit: 'crop', signal: job.abort.signal });
+  } catch (err) {
+    if (job.abort.signal.aborted) throw job.abort.signal.reason;
+    if (err instanceof ImageInputError) throw new InvalidArgumentError(err.field, err.message);
+    throw asDaemonError(err);
+  }
+}
+
+/**
+ * The clip's last frame as a PNG at the generated size (before any upscale or fitting: the size a follow-up request
+ * for the same clip size asks for), for Done.last_frame. Best compression, since it rides in the Done message. An
+ * empty buffer when it cannot be made: the clip is already delivered, and only Extend needs the frame.
+ */
+async function lastFramePng(video: { width: number; height: number; frames: Uint8Array[] }, signal: AbortSignal): Promise<Uint8Array> {
+  const last = video.frames[video.frames.length - 1];
+  if (!last) return new Uint8Array(0);
+  try {
+    return await encodeRaw(
+      { width: video.width, height: video.height, fps: 1, frames: [last] },
+      { filterGraph: '', outputOptions: ['-frames:v', '1', '-c:v', 'png', '-pred', 'mixed', '-compression_level', '9', '-f', 'image2'], extension: 'png', what: 'Last-frame PNG encode', signal },
+    );
+  } catch {
+    if (signal.aborted) throw signal.reason;
+    return new Uint8Array(0);
+  }
+}
+
 export async function runGeneration(job: Job, pipeline: TextToVideo): Promise<GenerationReport> {
   const spec = job.spec;
   const t0 = performance.now();
   const signal = job.abort.signal;
+  const image = await fittedImage(job);
   const previews = new PreviewPump(job, Math.max(1, spec.fps / pipeline.pkg.config.vae_scale_factor_temporal), t0);
   const stepStarted = performance.now();
   let result;
   try {
     result = await pipeline.run(
-      { ...spec, previewEvery: spec.preview.enabled ? spec.preview.everyNSteps : 0, previewMaxSide: spec.preview.maxSide },
+      { ...spec, previewEvery: spec.preview.enabled ? spec.preview.everyNSteps : 0, previewMaxSide: spec.preview.maxSide, ...(image ? { image } : {}) },
       {
         signal,
         onStep: (step, total) => {
@@ -121,13 +161,14 @@ export async function runGeneration(job: Job, pipeline: TextToVideo): Promise<Ge
     }
     emitClipChunks(job, { format: CLIP_FORMAT_TO_WIRE[format], mimeType: clip.mimeType, data: clip.data, width: clip.width, height: clip.height, frames: clip.frames, fps: clip.fps, fit: clip.fit ? { ...clip.fit } : null });
   }
+  const lastFrame = await lastFramePng(result.video, signal);
   const encodeMs = performance.now() - encodeStarted;
   const totalMs = performance.now() - t0;
   const firstPreviewMs = previews.firstSentMs;
   job.emit({
     done: {
       seed: spec.seed, model: pipeline.pkg.name, modelHash: pipeline.pkg.hash, unknownWords: result.unknownWords, prompt: spec.prompt,
-      steps: spec.steps, guidanceScale: spec.guidanceScale, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, scheduler: spec.scheduler,
+      steps: spec.steps, guidanceScale: spec.guidanceScale, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, scheduler: spec.scheduler, lastFrame,
       timings: {
         queuedMs: job.startedAt - job.createdAt, textEncodeMs: result.timings.textEncodeMs, denoiseMs: result.timings.denoiseMs,
         decodeMs: result.timings.decodeMs, encodeMs, totalMs, perStepMs: result.timings.denoiseMs / spec.steps, firstPreviewMs,

@@ -79,7 +79,8 @@ export class JobCursor {
 export class Job {
   state: JobState = 'queued';
   readonly abort = new AbortController();
-  readonly createdAt = performance.now();
+  /** When the job was admitted (performance.now() ms); a cluster worker's copy of a job says when the gateway admitted it. */
+  readonly createdAt: number;
   startedAt = 0;
   finishedAt = 0;
   /** Events every reader must see, in order; never spliced, so cursors stay valid. */
@@ -96,7 +97,9 @@ export class Job {
   /** @internal read by JobCursor */
   outcome: DaemonError | undefined;
 
-  constructor(readonly spec: JobSpec, readonly identity: JobIdentity = { requester: '', fingerprint: '' }) {}
+  constructor(readonly spec: JobSpec, readonly identity: JobIdentity = { requester: '', fingerprint: '' }, options: { createdAt?: number } = {}) {
+    this.createdAt = options.createdAt ?? performance.now();
+  }
 
   get id(): string {
     return this.spec.requestId;

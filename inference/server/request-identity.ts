@@ -13,7 +13,8 @@ export function requesterKey(req: Pick<GenerateRequest__Output, 'requester'>): s
 
 /**
  * A digest of the request's parameters as sent, before defaults are applied: an absent seed stays absent (the daemon
- * picks one), so a retry that again leaves it out matches, while a retry naming any seed does not.
+ * picks one), so a retry that again leaves it out matches, while a retry naming any seed does not. The image counts
+ * by its SHA-256.
  */
 export function requestFingerprint(req: GenerateRequest__Output): string {
   const p = req.preview;
@@ -35,5 +36,9 @@ export function requestFingerprint(req: GenerateRequest__Output): string {
     req.scheduler,
     req.maxClipBytes ?? null,
   ];
+  // Image-to-video: a digest of the image (the bytes, not a name), so a resend with another image is another request.
+  // Appended only when there is one, so a text-to-video request's fingerprint is what it was before images existed.
+  const image = req.image ?? new Uint8Array(0);
+  if (image.length > 0 || req.imageMimeType) parts.push(['image', createHash('sha256').update(image).digest('base64url'), req.imageMimeType ?? '']);
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }

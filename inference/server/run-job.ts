@@ -17,7 +17,7 @@ export interface RunJobDeps {
 export interface RunJobOptions {
   /**
    * How the run is announced: 'started' (the Started event), or 'restarted' (a cluster job taken up again after its
-   * worker died: the stream had its Started already, so a Progress with stage "restarted" says steps count from 0).
+   * worker died: Started, then a Progress with stage "restarted" saying steps count from 0).
    */
   announce?: 'started' | 'restarted';
 }
@@ -29,8 +29,10 @@ export async function runJob(job: Job, deps: RunJobDeps, options: RunJobOptions 
   job.startedAt = performance.now();
   const spec = job.spec;
   try {
+    // A restarted job says Started again (a relay drops the copy where the first arrived; where the first attempt died
+    // before publishing it, this one is the only one), then that steps count from 0.
+    job.emit({ started: { model: spec.model, seed: spec.seed, totalSteps: spec.steps, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, guidanceScale: spec.guidanceScale, scheduler: spec.scheduler } });
     if (options.announce === 'restarted') job.emit({ progress: { step: 0, totalSteps: spec.steps, elapsedSeconds: 0, etaSeconds: 0, stage: 'restarted' } });
-    else job.emit({ started: { model: spec.model, seed: spec.seed, totalSteps: spec.steps, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, guidanceScale: spec.guidanceScale, scheduler: spec.scheduler } });
     log.info(options.announce === 'restarted' ? 'job restarted' : 'job started', { id: job.id, model: spec.model, user: spec.requester.userId || undefined, steps: spec.steps, seed: spec.seed });
     const pipeline = await models.load(spec.model);
     const report = await runGeneration(job, pipeline);

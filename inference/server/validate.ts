@@ -9,10 +9,11 @@ import type { TextToVideoParams } from '../pipeline/text-to-video.ts';
 import { randomSeed } from '../pipeline/rng.ts';
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
 import { clipFormatFromWire, CLIP_FORMAT_TO_WIRE, DEFAULT_CLIP_FORMAT, previewFormatFromWire, WIRE_CLIP_FORMAT_NAMES, type ClipFormat, type PreviewFormat } from '../../shared/wire/formats.ts';
+import { checkImage, describeImageRule, type ImageHeader } from '../../shared/wire/image-limits.ts';
 import { findLimitViolation, sizeForAspect as sizeOnGrid, type LimitedValues, type LimitRule, type ModelDefaults, type ModelLimits } from '../../shared/wire/model-limits.ts';
 
 /** A validated request: the generation parameters plus what the daemon needs around them. */
-export interface JobSpec extends Omit<TextToVideoParams, 'previewEvery' | 'previewMaxSide'> {
+export interface JobSpec extends Omit<TextToVideoParams, 'previewEvery' | 'previewMaxSide' | 'image'> {
   requestId: string;
   model: string;
   fps: number;
@@ -22,11 +23,45 @@ export interface JobSpec extends Omit<TextToVideoParams, 'previewEvery' | 'previ
   maxClipBytes: number | undefined;
   preview: { enabled: boolean; everyNSteps: number; maxSide: number; format: PreviewFormat };
   requester: { userId: string; channelId: string; platform: string; serverId: string; displayName: string };
+  /**
+   * GenerateRequest.image as sent (its limits checked, its header read); decoded and fitted to width × height when
+   * the job runs (generation.ts, media/image-input.ts). Absent for text-to-video.
+   */
+  inputImage?: InputImage;
+}
+
+/** An image-to-video request's image: the bytes as sent, with what their header says. */
+export interface InputImage {
+  data: Uint8Array;
+  mimeType: string;
+  header: ImageHeader;
+}
+
+/**
+ * GenerateRequest.image and image_mime_type, checked against the wire's limits (shared/wire/image-limits.ts) and
+ * against the model: only a package with vae_encoder/ can start a clip from an image. Undefined when neither is set.
+ */
+export function validateImage(req: Pick<GenerateRequest__Output, 'image' | 'imageMimeType'>, pkg: ModelPackage): InputImage | undefined {
+  const data = req.image ?? new Uint8Array(0);
+  const mimeType = (req.imageMimeType ?? '').trim();
+  if (data.length === 0 && mimeType.length === 0) return undefined;
+  if (data.length > 0 && pkg.onnx.vae_encoder === undefined) {
+    throw new InvalidArgumentError('image', `model "${pkg.name}" cannot start a clip from an image (its package has no vae_encoder/model.onnx); send the request without an image, or choose a model that takes one`);
+  }
+  const checked = checkImage(data, mimeType);
+  if ('violation' in checked) throw new InvalidArgumentError(checked.violation.field, describeImageRule(checked.violation));
+  return { data, mimeType, header: checked.header };
 }
 
 /** The largest uint32: max_clip_bytes may be anything the wire can carry, from 1 byte up. */
 const MAX_UINT32 = 0xffff_ffff;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A request_id as a client sent it (Generate, Cancel): returned when it keeps the rule, else INVALID_ARGUMENT. */
+export function checkRequestId(requestId: string): string {
+  if (!REQUEST_ID.test(requestId)) throw new InvalidArgumentError('request_id', 'allowed: 1 to 128 characters of letters, digits, ".", "_", ":" and "-"');
+  return requestId;
+}
 
 /** Ranges of the daemon's own fields (not the model's), worded as the model's are. */
 function inRange(field: string, value: number, min: number, max: number, integer = true): number {
@@ -107,6 +142,7 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
     ({ width, height } = sizeOnGrid(req.aspect, limits, defaults));
   }
 
+  const inputImage = validateImage(req, pkg);
   const upscale = inRange('upscale', req.upscale ?? 1, 1, 4);
   const maxClipBytes = req.maxClipBytes !== undefined ? inRange('max_clip_bytes', req.maxClipBytes, 1, MAX_UINT32) : undefined;
 
@@ -130,7 +166,7 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
   const previewFormat = previewFormatFromWire(p?.format);
 
   let requestId = req.requestId;
-  if (requestId && !REQUEST_ID.test(requestId)) throw new InvalidArgumentError('request_id', 'allowed: 1 to 128 characters of letters, digits, ".", "_", ":" and "-"');
+  if (requestId) checkRequestId(requestId);
   if (!requestId) requestId = makeRequestId();
 
   const r = req.requester;
@@ -160,5 +196,6 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
     maxClipBytes,
     preview: { enabled: !p?.disabled, everyNSteps, maxSide, format: previewFormat },
     requester,
+    ...(inputImage ? { inputImage } : {}),
   };
 }

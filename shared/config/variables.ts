@@ -63,11 +63,13 @@ const url = (name: string, example: string) =>
       return false;
     }
   }, { error: `${name} must be a URL such as ${example}` });
-const queueUrl = (name: string) =>
+/** The queue URL rule (ANIMATE_QUEUE_URL), also the daemon's own option check. */
+export const queueUrl = (name: string) =>
   z.string().refine((v) => {
     try {
       const u = new URL(v);
-      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+      // The path, if any, is the database number.
+      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '' && /^\/?(\d{1,2})?$/.test(u.pathname);
     } catch {
       return false;
     }
@@ -91,6 +93,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ANIMATE_THREADS', section: 'daemon', default: '0', accepts: '0–256', meaning: 'onnxruntime threads per operator (0 = one per core)', schema: whole('ANIMATE_THREADS', 0, 256) },
   { name: 'ANIMATE_LOG_LEVEL', section: 'daemon', default: 'info', accepts: 'debug | info | warn | error', meaning: 'how much the daemon logs', schema: z.enum(['debug', 'info', 'warn', 'error'], { error: 'ANIMATE_LOG_LEVEL must be one of debug, info, warn, error' }) },
   { name: 'ANIMATE_DRAIN_SECONDS', section: 'daemon', default: String(DEFAULT_DRAIN_SECONDS), accepts: '0–3600', meaning: 'on Ctrl-C, how long running clips may take to finish (waiting ones are told at once to send again); a second Ctrl-C stops at once', schema: whole('ANIMATE_DRAIN_SECONDS', 0, 3600) },
+  { name: 'ANIMATE_GUIDANCE_PASSES', section: 'daemon', accepts: '1 | 2', meaning: "guidance as one batch of cond and uncond (1) or two passes of batch 1 (2, where a batch of two does not fit on the card); unset: each package's guidance_passes", schema: whole('ANIMATE_GUIDANCE_PASSES', 1, 2) },
   { name: 'ANIMATE_EXECUTION_PROVIDER', section: 'daemon', default: 'cpu', accepts: EXECUTION_PROVIDERS.join(' | '), meaning: 'onnxruntime execution provider', schema: z.enum(EXECUTION_PROVIDERS, { error: `ANIMATE_EXECUTION_PROVIDER must be one of ${EXECUTION_PROVIDERS.join(', ')}` }) },
   // Cluster (README "Scale out"): without ANIMATE_QUEUE_URL the daemon is one process, as it always was
   { name: 'ANIMATE_QUEUE_URL', section: 'daemon', accepts: 'redis://HOST:PORT[/DB] (rediss:// for TLS)', meaning: 'join a cluster: jobs go on the shared BullMQ queue on this Redis (6.2 or newer)', schema: queueUrl('ANIMATE_QUEUE_URL') },

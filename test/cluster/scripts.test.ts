@@ -26,7 +26,7 @@ beforeEach(async () => {
 });
 
 async function admit(id: string, owner: string, caps = { maxQueued: 100, maxQueuedPerOwner: 100 }) {
-  const r = await admitScript(client, { record: keys.job(id), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit, ...bull }, { requester: owner, fingerprint: `fp-${id}`, owner, ...caps, jobTtlSeconds: 600 });
+  const r = await admitScript(client, { record: keys.job(id), events: keys.events(id), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit, ...bull }, { requester: owner, fingerprint: `fp-${id}`, owner, ...caps, jobTtlSeconds: 600 });
   // What a gateway does next: BullMQ's add puts it in the prioritized set with priority round + 1 (score order).
   if (r.kind === 'admitted') await client.zadd(bull.prioritized, (r.round + 1) * 2 ** 32 + Number(await client.incr('t:seq')), id);
   return r;
@@ -61,7 +61,7 @@ describe('fair rounds', () => {
   });
 
   it('a burst of admissions that BullMQ does not hold yet still counts as waiting: the rounds go on', async () => {
-    const admitOnly = (id: string) => admitScript(client, { record: keys.job(id), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit, ...bull }, { requester: 'A', fingerprint: id, owner: 'A', maxQueued: 100, maxQueuedPerOwner: 100, jobTtlSeconds: 600 });
+    const admitOnly = (id: string) => admitScript(client, { record: keys.job(id), events: keys.events(id), rounds: keys.rounds, round: keys.round, waiting: keys.waiting, waitingTotal: keys.waitingTotal, lastAdmit: keys.lastAdmit, ...bull }, { requester: 'A', fingerprint: id, owner: 'A', maxQueued: 100, maxQueuedPerOwner: 100, jobTtlSeconds: 600 });
     const rounds = [];
     for (let i = 0; i < 4; i++) rounds.push(await admitOnly(`burst${i}`));
     expect(rounds).toEqual([0, 1, 2, 3].map((round) => ({ kind: 'admitted', round })));
