@@ -5,7 +5,6 @@
 // One `TestCluster` per test: its own Redis, so no test's worker takes another test's jobs; close() ends everything.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { buildFixturePackage, type FixtureOptions, type FixturePackage } from '../fixtures/fixture-model.ts';
 import { startDaemonProcess, type DaemonProcess } from './daemon-process.ts';
-import { startLocalRedis, type LocalRedis } from '../../tools/cluster/local-redis.ts';
+import { freeLoopbackPort, startLocalRedis, type LocalRedis } from '../../tools/cluster/local-redis.ts';
 import { clusterKeys } from '../../inference/cluster/keys.ts';
 import { decodeEvent } from '../../inference/cluster/event-codec.ts';
 import { connectAnimator, type AnimatorConnection } from '../../shared/rpc/client.ts';
@@ -213,16 +212,7 @@ export function runDaemonToExit(args: string[], env: Record<string, string> = {}
 }
 
 /** A loopback port nobody listens on (bound, then closed): Redis "unreachable" at a real address. */
-export function closedLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const closedLoopbackPort = freeLoopbackPort;
 
 /** grpc.health.v1 Check of the Animator service: its status, or 'ERROR <code>' when the call itself fails. */
 export function healthStatus(address: string, timeoutMs = 2_000): Promise<string> {

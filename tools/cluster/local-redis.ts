@@ -218,7 +218,8 @@ function answeringPid(port: number): Promise<number | undefined> {
   });
 }
 
-function freeLoopbackPort(): Promise<number> {
+/** A loopback port free right now (bound, then closed): where a server can start, or a real address nobody answers. */
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
