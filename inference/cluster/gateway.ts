@@ -211,7 +211,10 @@ export class ClusterGateway implements JobDispatcher {
     await link.command.publish(keys.cancelChannel, requestId);
     // Still in line: take it out and end it here. Running: its worker heard the channel (or sees the mark when it starts).
     const removed = await queue.remove(bullJobId(requestId)).catch(() => 0);
-    if (removed) await this.end(requestId, error.code, error.message, 'cancelled');
+    if (removed) {
+      await this.end(requestId, error.code, error.message, 'cancelled');
+      await this.deps.blobs.delete(keys.image(requestId)).catch(() => {});
+    }
     return marked;
   }
 
