@@ -1,17 +1,22 @@
-// The four buttons under a clip: cancel (the person who asked or a moderator; Cancel RPC, else abort the call),
-// reroll (same settings, a new random seed), variations (several clips on the seeds after this one) and refine (a
-// new prompt, the same seed). Each new clip goes on a surface spawned from the job's own. Refusals are thrown as
-// BotErrors for the adapter to show to whoever pressed.
+// The buttons under a clip: cancel (the person who asked or a moderator; Cancel RPC, else abort the call),
+// reroll (same settings, a new random seed), variations (several clips on the seeds after this one), refine (a
+// new prompt, the same seed) and extend (extend.ts: a new clip from this one's last frame, on the same path). Each
+// new clip goes on a surface spawned from the job's own. Refusals are thrown as BotErrors for the adapter to show to
+// whoever pressed.
 import type { AnimatorConnection } from '../../shared/rpc/client.ts';
-import type { JobSurface, Requester, SpawnReason } from './adapter.ts';
+import type { Requester } from './adapter.ts';
 import type { AnimateFn, AnimateResult, JobAction } from './api.ts';
 import type { Clock } from './clock.ts';
-import { InvalidOptionsError, InvalidStateError, NotAllowedError, UnknownJobError, toBotError } from './errors.ts';
+import { InvalidOptionsError, InvalidStateError, NotAllowedError, UnknownJobError } from './errors.ts';
 import { seedAfter, type IdSource } from './ids.ts';
 import { isActive, type ChatJobs, type JobRecord } from './jobs.ts';
 import type { Logger } from './logger.ts';
 import { MAX_VARIANTS } from './options.ts';
 import { toWireRequester } from './request.ts';
+import { extend } from './extend.ts';
+import { spawnFrom } from './spawn.ts';
+
+export { spawnFrom } from './spawn.ts';
 
 /** How many clips the Variations button makes when neither the core nor the button says. */
 export const DEFAULT_VARIATIONS_COUNT = 3;
@@ -31,15 +36,6 @@ export interface ActionContext {
 /** The seed a job ran with (the daemon's when known, else the one requested). */
 const seedOf = (job: JobRecord): number | undefined => job.result?.seed ?? job.seed;
 
-/** A new message beside the job's own, for the clip an action makes; a failure becomes a BotError for the actor. */
-export async function spawnFrom(job: JobRecord, reason: SpawnReason, label: string, actor: Requester): Promise<JobSurface> {
-  try {
-    return await job.surface.spawn({ reason, label, requester: actor });
-  } catch (err) {
-    throw toBotError(err, 'Could not post a new message for this clip here.');
-  }
-}
-
 export async function runAction(ctx: ActionContext, jobId: string, action: JobAction, actor: Requester): Promise<AnimateResult> {
   const job = ctx.jobs.get(jobId, ctx.clock.now());
   if (!job) throw new UnknownJobError('The bot no longer remembers that clip (it may have restarted). Start a new /animate.');
@@ -52,6 +48,8 @@ export async function runAction(ctx: ActionContext, jobId: string, action: JobAc
       return variations(ctx, job, actor, action.count);
     case 'refine':
       return refine(ctx, job, actor, action.prompt);
+    case 'extend':
+      return extend(ctx, job, actor, action.prompt);
   }
 }
 
@@ -98,3 +96,4 @@ export async function refine(ctx: ActionContext, job: JobRecord, actor: Requeste
     ...(surface.threadId ? { threadId: surface.threadId } : {}),
   });
 }
+

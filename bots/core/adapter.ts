@@ -45,7 +45,7 @@ export interface Requester {
 }
 
 /** Why a surface is being spawned from another one. */
-export type SpawnReason = 'variant' | 'reroll' | 'variations' | 'refine' | 'follow-up';
+export type SpawnReason = 'variant' | 'reroll' | 'variations' | 'refine' | 'follow-up' | 'extend';
 
 export interface SpawnContext {
   readonly reason: SpawnReason;
@@ -149,6 +149,11 @@ export interface ClipInfo {
   readonly variant?: { readonly index: number; readonly count: number };
   /** Other formats requested through ChatAdapter.clipFormats (e.g. a GIF fallback for big clips). */
   readonly alternatives: readonly ClipFile[];
+  /**
+   * The clip's last frame as a PNG (Done.last_frame), when the daemon sent one: the Extend button starts a new clip
+   * from it, so adapters show Extend only when it is present.
+   */
+  readonly lastFrame?: Buffer | undefined;
 }
 
 export interface StartedInfo {

@@ -39,7 +39,10 @@ const samePerson = (a: Requester, b: Requester): boolean => a.platform === b.pla
  */
 function sameRequest(first: JobRecord, input: AnimateOptions): boolean {
   if (input.seed !== undefined && first.options.seed !== input.seed) return false;
-  const rest = (o: AnimateOptions) => JSON.stringify(Object.entries({ ...o, variants: undefined, seed: undefined }).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+  // An image compares by its bytes (not serialised: it may be megabytes).
+  if ((first.options.image === undefined) !== (input.image === undefined)) return false;
+  if (first.options.image && input.image && !first.options.image.bytes.equals(input.image.bytes)) return false;
+  const rest = (o: AnimateOptions) => JSON.stringify(Object.entries({ ...o, variants: undefined, seed: undefined, image: undefined }).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
   return rest(first.options) === rest(input);
 }
 

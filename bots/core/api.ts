@@ -49,7 +49,9 @@ export type JobAction =
   | { kind: 'cancel' }
   | { kind: 'reroll' }
   | { kind: 'variations'; count?: number }
-  | { kind: 'refine'; prompt: string };
+  | { kind: 'refine'; prompt: string }
+  /** A new clip continuing from this one's last frame; `prompt` (a follow-up's) replaces the clip's prompt. */
+  | { kind: 'extend'; prompt?: string };
 
 export interface AnimateExtra {
   /** Idempotency key (e.g. Slack's event id or Discord's interaction id): the same key never starts a second job. */

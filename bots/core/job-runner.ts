@@ -228,6 +228,8 @@ function finishedClip(job: JobRecord, request: GenerateRequest, done: Done__Outp
     requester: job.requester,
     ...(job.variant ? { variant: job.variant } : {}),
     alternatives: files.filter((f) => f !== clip),
+    // Extend starts the next clip from this frame (absent from a daemon that does not send it: no Extend button).
+    ...(done.lastFrame?.length ? { lastFrame: done.lastFrame } : {}),
   };
   return { clip, info };
 }

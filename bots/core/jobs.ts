@@ -1,7 +1,7 @@
 // The bot's book of chat jobs by id (ChatJobs), so that buttons pressed minutes later still find the job's requester,
 // settings, surface and state. Bounded: finished jobs expire after `ttlMs` and the oldest are dropped beyond
-// `maxJobs`. (Not the daemon's registry of running generations: this one remembers what a person can press a
-// button on.)
+// `maxJobs` and beyond `maxImageBytes` of images held. (Not the daemon's registry of running generations: this one
+// remembers what a person can press a button on.)
 import type { ClipInfo, JobSurface, Requester } from './adapter.ts';
 import type { BotError } from './errors.ts';
 import type { AnimateOptions } from './options.ts';
@@ -47,18 +47,29 @@ export interface ChatJobsOptions {
   ttlMs?: number;
   /** Most jobs remembered; the oldest finished ones go first. Default DEFAULT_CHAT_JOBS.maxJobs (5000). */
   maxJobs?: number;
+  /**
+   * Bytes of images the remembered jobs may hold (attached images and the last frames Extend starts from: up to
+   * 10 MiB each); past it the oldest finished jobs holding one are forgotten. Default DEFAULT_CHAT_JOBS.maxImageBytes
+   * (256 MiB).
+   */
+  maxImageBytes?: number;
 }
 
-export const DEFAULT_CHAT_JOBS: Readonly<Required<ChatJobsOptions>> = Object.freeze({ ttlMs: 24 * 3600_000, maxJobs: 5000 });
+export const DEFAULT_CHAT_JOBS: Readonly<Required<ChatJobsOptions>> = Object.freeze({ ttlMs: 24 * 3600_000, maxJobs: 5000, maxImageBytes: 256 * 1024 * 1024 });
+
+/** Image bytes a job keeps alive (its attached image and its clip's last frame). */
+const imageBytesOf = (job: JobRecord): number => (job.options.image?.bytes.length ?? 0) + (job.result?.lastFrame?.length ?? 0);
 
 export class ChatJobs {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly ttlMs: number;
   private readonly maxJobs: number;
+  private readonly maxImageBytes: number;
 
   constructor(options: ChatJobsOptions = {}) {
     this.ttlMs = options.ttlMs ?? DEFAULT_CHAT_JOBS.ttlMs;
     this.maxJobs = options.maxJobs ?? DEFAULT_CHAT_JOBS.maxJobs;
+    this.maxImageBytes = options.maxImageBytes ?? DEFAULT_CHAT_JOBS.maxImageBytes;
   }
 
   add(job: JobRecord, now: number): void {
@@ -88,6 +99,16 @@ export class ChatJobs {
     for (const [id, job] of this.jobs) {
       if (this.jobs.size <= this.maxJobs && (job.finishedAt === undefined || now - job.finishedAt <= this.ttlMs)) continue;
       if (!isActive(job)) this.jobs.delete(id);
+    }
+    // Oldest first (insertion order); a job still running keeps its image (it is being sent or used).
+    let imageBytes = 0;
+    for (const job of this.jobs.values()) imageBytes += imageBytesOf(job);
+    for (const [id, job] of this.jobs) {
+      if (imageBytes <= this.maxImageBytes) break;
+      const bytes = imageBytesOf(job);
+      if (bytes === 0 || isActive(job)) continue;
+      this.jobs.delete(id);
+      imageBytes -= bytes;
     }
   }
 }

@@ -6,6 +6,7 @@
 // option names people type. The daemon stays authoritative: its INVALID_ARGUMENT messages reach the person unchanged.
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors.ts';
+import type { ImageAttachment } from './image-download.ts';
 import type { ModelInfo__Output } from '../../shared/rpc/types.ts';
 import { findLimitViolation, temporalFactorOf, type LimitField, type LimitViolation } from '../../shared/wire/model-limits.ts';
 
@@ -39,6 +40,12 @@ export interface AnimateOptions {
   variants: number;
   /** Model package name; absent: the daemon's default. */
   model?: string;
+  /**
+   * An image to animate from (image-to-video; Extend sets the previous clip's last frame). Never typed as text: the
+   * adapter adds it from an attachment after parsing. Kept with the options so reroll, variations, refine and
+   * follow-ups start from the same image.
+   */
+  image?: ImageAttachment;
 }
 
 /** Option names as people type them, with their meaning (help text and error messages use this). */

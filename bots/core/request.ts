@@ -1,8 +1,10 @@
 // AnimateOptions (+ who asked, + which surface) → the wire GenerateRequest. The only place that knows both.
 import type { GenerateRequest, ModelInfo__Output, Requester as WireRequester } from '../../shared/rpc/types.ts';
 import { CLIP_FORMAT_TO_WIRE, DEFAULT_CLIP_FORMAT, DEFAULT_PREVIEW_FORMAT, PREVIEW_FORMAT_TO_WIRE, type ClipFormat } from '../../shared/wire/formats.ts';
+import { checkImage, describeImageRule } from '../../shared/wire/image-limits.ts';
 import { PLATFORM_TO_WIRE } from '../../shared/wire/platforms.ts';
 import type { ChatAdapter, Requester } from './adapter.ts';
+import { InvalidOptionsError } from './errors.ts';
 import { DEFAULT_FPS, DEFAULT_TEMPORAL_FACTOR, framesForDuration, type AnimateOptions } from './options.ts';
 
 /** max_clip_bytes is a uint32: a larger limit is as good as none. */
@@ -41,6 +43,13 @@ export function buildGenerateRequest(options: AnimateOptions, ctx: BuildRequestC
   // The daemon fits the clip to the platform's upload limit from its frames (a surface may narrow the limit per job).
   const limit = ctx.adapter.limits.maxUploadBytes;
   if (Number.isFinite(limit) && limit >= 1) request.maxClipBytes = Math.min(Math.floor(limit), MAX_CLIP_BYTES);
+  // Image-to-video (and Extend): the attached image as sent. It was checked when it was attached (checkImageAttachment
+  // below, so a person hears at once, not from here, after the job is recorded); the daemon checks again, decodes it
+  // and fits it to the clip.
+  if (options.image) {
+    request.image = options.image.bytes;
+    request.imageMimeType = options.image.mimeType;
+  }
   const seed = ctx.seed ?? options.seed;
   if (seed !== undefined) request.seed = seed;
   if (options.steps !== undefined) request.steps = options.steps;
@@ -59,6 +68,19 @@ export function buildGenerateRequest(options: AnimateOptions, ctx: BuildRequestC
     );
   }
   return request;
+}
+
+/**
+ * The daemon's image limits (bytes, type from the magic bytes agreeing with the stated one, sides from the header),
+ * applied to an attachment before anything is sent: throws InvalidOptionsError on the `image` option, worded for the
+ * person who attached it. The same rules as the daemon's (shared/wire/image-limits.ts), so neither side surprises.
+ */
+export function checkImageAttachment(image: { bytes: Uint8Array; mimeType?: string | undefined; name?: string | undefined }): void {
+  const checked = checkImage(image.bytes, image.mimeType ?? '');
+  if ('header' in checked) return;
+  const v = checked.violation;
+  const what = image.name ? `The attached image "${image.name.slice(0, 80)}"` : 'The attached image';
+  throw new InvalidOptionsError(`${what}${v.field === 'image_mime_type' ? "'s type" : ''} ${describeImageRule(v)}.`, 'image');
 }
 
 /** A file name people recognise: "a-red-ball-bounces-seed42.mp4". */

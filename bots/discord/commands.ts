@@ -3,6 +3,8 @@ import { SlashCommandBuilder, type ChatInputCommandInteraction, type RESTPostAPI
 import { ASPECTS, MAX_SEED, MAX_VARIANTS, OPTION_HELP } from '../core/options.ts';
 
 export const DEFAULT_COMMAND_NAME = 'animate';
+/** The attachment option: not one of the core's text options (it is fetched, then added as AnimateOptions.image). */
+export const IMAGE_OPTION = 'image';
 
 const meaning = (name: string) => OPTION_HELP.find((o) => o.name === name)?.meaning ?? name;
 /** Discord caps option descriptions at 100 characters. */
@@ -23,6 +25,7 @@ export function animateCommand(name = DEFAULT_COMMAND_NAME): RESTPostAPIChatInpu
     .addIntegerOption((o) => o.setName('fps').setDescription(describe('fps')).setMinValue(1).setMaxValue(240))
     .addIntegerOption((o) => o.setName('variants').setDescription(describe('variants')).setMinValue(1).setMaxValue(MAX_VARIANTS))
     .addStringOption((o) => o.setName('model').setDescription(describe('model')).setMaxLength(128))
+    .addAttachmentOption((o) => o.setName(IMAGE_OPTION).setDescription('an image to animate from (PNG, JPEG, WebP or GIF): the clip starts from it'))
     .toJSON();
 }
 
@@ -30,7 +33,7 @@ export function animateCommand(name = DEFAULT_COMMAND_NAME): RESTPostAPIChatInpu
 export function readAnimateOptions(interaction: ChatInputCommandInteraction): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (const option of interaction.options.data) {
-    if (option.value !== undefined) record[option.name] = option.value;
+    if (option.value !== undefined && option.name !== IMAGE_OPTION) record[option.name] = option.value;
   }
   return record;
 }

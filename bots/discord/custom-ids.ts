@@ -2,7 +2,7 @@
 // never mistaken for ours (the plugin ignores everything else). Discord allows 100 characters per custom_id.
 export const CUSTOM_ID_PREFIX = 'animate';
 
-export const BUTTON_ACTIONS = ['cancel', 'reroll', 'variations', 'refine'] as const;
+export const BUTTON_ACTIONS = ['cancel', 'reroll', 'variations', 'refine', 'extend'] as const;
 export type ButtonAction = (typeof BUTTON_ACTIONS)[number];
 
 export const REFINE_MODAL = 'refine-modal';

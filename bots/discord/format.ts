@@ -79,10 +79,12 @@ export function cancelRow(jobId: string): ActionRowBuilder<ButtonBuilder> {
   );
 }
 
-export function clipRow(jobId: string): ActionRowBuilder<ButtonBuilder> {
+/** The clip's buttons; Extend only when the daemon sent the clip's last frame (what Extend starts from). */
+export function clipRow(jobId: string, extendable = false): ActionRowBuilder<ButtonBuilder> {
   return new ActionRowBuilder<ButtonBuilder>().addComponents(
     new ButtonBuilder().setCustomId(buttonId('reroll', jobId)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Secondary),
     new ButtonBuilder().setCustomId(buttonId('variations', jobId)).setLabel('Variations').setEmoji('🔀').setStyle(ButtonStyle.Secondary),
     new ButtonBuilder().setCustomId(buttonId('refine', jobId)).setLabel('Refine').setEmoji('✏️').setStyle(ButtonStyle.Primary),
+    ...(extendable ? [new ButtonBuilder().setCustomId(buttonId('extend', jobId)).setLabel('Extend').setEmoji('⏩').setStyle(ButtonStyle.Secondary)] : []),
   );
 }

@@ -1,7 +1,11 @@
 // The Discord plugin's own settings: their defaults (written once, here) and the checks that turn a bad value into
 // a TypeError naming it, before anything is attached to the client.
 import { z } from 'zod';
+import { DEFAULT_IMAGE_MAX_BYTES, DEFAULT_IMAGE_TIMEOUT_MS } from '../core/image-download.ts';
 import { DEFAULT_COMMAND_NAME } from './commands.ts';
+
+/** Where Discord serves attachments (the URLs in an interaction's resolved attachments). */
+export const DISCORD_IMAGE_HOSTS = ['cdn.discordapp.com', 'media.discordapp.net'] as const;
 
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 /**
@@ -18,6 +22,11 @@ const pluginSettingsSchema = z.object({
   previewMaxSide: z.number().int().min(32).max(512, { error: 'previewMaxSide must be from 32 to 512' }).default(DEFAULT_PREVIEW_MAX_SIDE),
   previewFormat: z.enum(['webp', 'gif'], { error: 'previewFormat must be webp or gif' }).default('webp'),
   mentions: z.boolean().default(true),
+  // Attached images (/animate image:): only Discord's CDN by default; an emulator adds its own host:port.
+  imageHosts: z.array(z.string().min(1), { error: 'imageHosts must be a list of host names' }).default([...DISCORD_IMAGE_HOSTS]),
+  allowHttpImages: z.boolean().default(false),
+  maxImageBytes: z.number().int().min(1024, { error: 'maxImageBytes must be at least 1024' }).default(DEFAULT_IMAGE_MAX_BYTES),
+  imageTimeoutMs: z.number().int().min(100, { error: 'imageTimeoutMs must be at least 100 ms' }).default(DEFAULT_IMAGE_TIMEOUT_MS),
 });
 
 /** The settings after defaults: every field set. */
@@ -35,6 +44,10 @@ export function parsePluginSettings(input: PluginSettingsInput): PluginSettings 
     previewMaxSide: input.previewMaxSide,
     previewFormat: input.previewFormat,
     mentions: input.mentions,
+    imageHosts: input.imageHosts,
+    allowHttpImages: input.allowHttpImages,
+    maxImageBytes: input.maxImageBytes,
+    imageTimeoutMs: input.imageTimeoutMs,
   });
   if (!parsed.success) throw new TypeError(`createAnimatePlugin: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   return parsed.data;

@@ -40,6 +40,14 @@ export interface AnimatePluginOptions {
   previewFormat?: 'webp' | 'gif';
   /** Answer @mentions (Q&A) and thread follow-ups. Default true. */
   mentions?: boolean;
+  /** Hosts attached images are fetched from. Default DISCORD_IMAGE_HOSTS (Discord's CDN); tests add the emulator's. */
+  imageHosts?: string[];
+  /** Fetch attached images over plain http (emulators only). Default false. */
+  allowHttpImages?: boolean;
+  /** Largest attached image fetched. Default DEFAULT_IMAGE_MAX_BYTES (10 MiB). */
+  maxImageBytes?: number;
+  /** How long fetching an attached image may take. Default DEFAULT_IMAGE_TIMEOUT_MS (15 s). */
+  imageTimeoutMs?: number;
   /** Publishes clips that no re-encoding fits under the upload limit. */
   linker?: ClipLinker;
   clock?: Clock;

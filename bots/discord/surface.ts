@@ -166,7 +166,7 @@ export class DiscordJobSurface implements JobSurface {
     const notes = [...fitted.notes, ...(place?.note ? [place.note] : [])];
     const content = clipMessage(info, fitted.kind === 'link' ? [...notes, `🔗 ${fitted.url}`] : notes);
     const files = fitted.kind === 'file' ? [new AttachmentBuilder(fitted.data, { name: fitted.fileName, description: truncate(info.prompt, 1000) })] : [];
-    const components = [clipRow(info.jobId)];
+    const components = [clipRow(info.jobId, (info.lastFrame?.length ?? 0) > 0)];
 
     if (place) {
       // Tie the thread to the job before the clip appears in it: a reply typed the moment the clip shows can reach the

@@ -11,6 +11,8 @@ import type { Requester } from '../core/adapter.ts';
 import type { BotCore, JobAction } from '../core/bot.ts';
 import { isBotError } from '../core/errors.ts';
 import { consoleLogger, type Logger } from '../core/logger.ts';
+import { parseTextCommand } from '../core/options.ts';
+import { ImageFieldError, MAX_MESSAGE_WITH_IMAGE_BYTES, imageFromBody } from './image-upload.ts';
 import { MediaCache } from './media-cache.ts';
 import { RequestGuard, type RouteKind } from './request-guard.ts';
 import { SessionStore, type PlaygroundSession } from './session.ts';
@@ -48,7 +50,7 @@ export interface RunningPlayground {
   close(): Promise<void>;
 }
 
-const ACTIONS = ['cancel', 'reroll', 'variations', 'refine'] as const;
+const ACTIONS = ['cancel', 'reroll', 'variations', 'refine', 'extend'] as const;
 const SESSION_ID = /^[A-Za-z0-9_-]{6,64}$/;
 const MAX_BODY = 64 * 1024;
 /**
@@ -79,12 +81,12 @@ class HttpError extends Error {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readJson(req: IncomingMessage, max = MAX_BODY): Promise<Record<string, unknown>> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, `The message is too long (at most ${MAX_BODY} bytes).`);
+    if (size > max) throw new HttpError(413, max === MAX_BODY ? `The message is too long (at most ${MAX_BODY} bytes).` : `The message and its image are too large (at most ${max} bytes).`);
     chunks.push(chunk as Buffer);
   }
   try {
@@ -127,9 +129,37 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
   async function onMessage(body: Record<string, unknown>): Promise<unknown> {
     const session = sessionFor(body.session);
     const text = typeof body.text === 'string' ? body.text.trim() : '';
-    if (!text) throw new HttpError(400, 'text is required.');
+    let image;
+    try {
+      image = imageFromBody(body.image);
+    } catch (err) {
+      if (err instanceof ImageFieldError) throw new HttpError(400, err.message);
+      throw err;
+    }
+    if (!text) throw new HttpError(400, image ? 'text is required: say what should happen in the clip, e.g. /animate the ball bounces.' : 'text is required.');
     const requester = requesterFor(session);
     const command = /^\/animate\b\s*/i.exec(text) ?? /^\/help\b/i.exec(text);
+    // A message with an image starts a clip from it (image-to-video), with or without /animate in front.
+    if (image) {
+      const args = command ? text.slice(command[0].length) : text;
+      const thread = session.newThreadId();
+      session.emit({ type: 'user', thread, text, image: image.name ?? 'image' });
+      const surface = new PlaygroundSurface(session, media, thread);
+      let parsed;
+      try {
+        parsed = parseTextCommand(args);
+      } catch (err) {
+        session.emit({ type: 'notice', thread, text: isBotError(err) ? err.message : 'Those options could not be read.', level: 'error' });
+        return { ok: true, thread };
+      }
+      if (parsed.kind === 'help') {
+        session.emit({ type: 'notice', thread, text: await core.help(), level: 'info' });
+        return { ok: true, thread };
+      }
+      const result = await core.animate(surface, requester, { ...parsed.options, image }, { threadId: thread });
+      if (result.jobs.length > 0) session.latestThread = thread;
+      return { ok: true, thread };
+    }
     if (command) {
       const args = /^\/help/i.test(text) ? 'help' : text.slice(command[0].length);
       const thread = session.newThreadId();
@@ -170,6 +200,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
       if (typeof body.prompt !== 'string' || !body.prompt.trim()) throw new HttpError(400, 'prompt is required to refine.');
       action = { kind: 'refine', prompt: body.prompt };
     } else if (kind === 'variations') action = { kind: 'variations' };
+    else if (kind === 'extend') action = { kind: 'extend' };
     else action = { kind: kind as 'cancel' | 'reroll' };
     try {
       if (job && job.requester.userId !== session.id && kind !== 'cancel') throw new HttpError(403, 'That clip belongs to another session.');
@@ -241,7 +272,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
           return;
         }
         if (url.pathname.startsWith('/media/') && (req.method === 'GET' || req.method === 'HEAD')) return serveMedia(req, res, url.pathname.slice('/media/'.length));
-        if (url.pathname === '/api/message' && req.method === 'POST') return sendJson(res, 200, await onMessage(await readJson(req)));
+        if (url.pathname === '/api/message' && req.method === 'POST') return sendJson(res, 200, await onMessage(await readJson(req, MAX_MESSAGE_WITH_IMAGE_BYTES)));
         if (url.pathname === '/api/action' && req.method === 'POST') return sendJson(res, 200, await onAction(await readJson(req)));
         if (url.pathname === '/healthz') {
           sessions.sweep();

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 
 /** What the page renders; `bubble` is one job's message, `thread` groups a request with its follow-ups. */
 export type PageEvent =
-  | { type: 'user'; thread: string; text: string }
+  | { type: 'user'; thread: string; text: string; /** The attached image's name, when the message carried one. */ image?: string }
   | { type: 'notice'; thread?: string | undefined; text: string; level: 'info' | 'error' }
   | { type: 'accepted'; thread: string; bubble: string; label?: string | undefined; jobId: string; prompt: string; derivedFrom?: unknown; variant?: unknown }
   | { type: 'queued'; bubble: string; position: number; etaSeconds: number }

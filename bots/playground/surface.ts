@@ -46,8 +46,9 @@ export class PlaygroundSurface implements JobSurface {
 
   async deliverClip(clip: ClipFile, info: ClipInfo): Promise<void> {
     const id = this.media.put(clip.data, clip.mimeType);
-    const { requester: _requester, alternatives: _alternatives, ...shown } = info;
-    this.session.emit({ type: 'clip', bubble: this.bubble, url: `/media/${id}`, mimeType: clip.mimeType, info: { ...shown, fileName: clip.fileName, bytes: clip.data.length } });
+    // The last frame stays on the server (Extend reads it from the job); the page only learns that it can extend.
+    const { requester: _requester, alternatives: _alternatives, lastFrame, ...shown } = info;
+    this.session.emit({ type: 'clip', bubble: this.bubble, url: `/media/${id}`, mimeType: clip.mimeType, info: { ...shown, fileName: clip.fileName, bytes: clip.data.length, extendable: (lastFrame?.length ?? 0) > 0 } });
   }
 
   async fail(error: BotError): Promise<void> {

@@ -9,7 +9,7 @@ import { slackRequester, tellPrivately, type SlackPluginContext } from './plugin
 
 const ACTION_PATTERN = new RegExp(`^(${Object.values(ACTION_IDS).join('|')})$`);
 const KIND_BY_ACTION = Object.fromEntries(Object.entries(ACTION_IDS).map(([kind, id]) => [id, kind])) as Record<string, ButtonKind>;
-const ACTION_BY_KIND: Readonly<Record<Exclude<ButtonKind, 'refine'>, JobAction>> = { cancel: { kind: 'cancel' }, reroll: { kind: 'reroll' }, variations: { kind: 'variations' } };
+const ACTION_BY_KIND: Readonly<Record<Exclude<ButtonKind, 'refine'>, JobAction>> = { cancel: { kind: 'cancel' }, reroll: { kind: 'reroll' }, variations: { kind: 'variations' }, extend: { kind: 'extend' } };
 
 /** What the Refine modal carries from the button to its submission. */
 interface RefineMetadata {

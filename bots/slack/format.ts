@@ -11,6 +11,7 @@ export const ACTION_IDS = {
   reroll: 'animate_reroll',
   variations: 'animate_variations',
   refine: 'animate_refine',
+  extend: 'animate_extend',
 } as const;
 export type ButtonKind = keyof typeof ACTION_IDS;
 
@@ -86,11 +87,17 @@ export function cancelButtons(jobId: string): Block {
   return { type: 'actions', block_id: 'animate_running', elements: [button('cancel', 'Cancel', jobId, 'danger')] };
 }
 
-export function doneButtons(jobId: string): Block {
+/** The clip's buttons; Extend only when the daemon sent the clip's last frame (what Extend starts from). */
+export function doneButtons(jobId: string, extendable = false): Block {
   return {
     type: 'actions',
     block_id: 'animate_done',
-    elements: [button('reroll', 'Reroll', jobId, 'primary'), button('variations', 'Variations', jobId), button('refine', 'Refine…', jobId)],
+    elements: [
+      button('reroll', 'Reroll', jobId, 'primary'),
+      button('variations', 'Variations', jobId),
+      button('refine', 'Refine…', jobId),
+      ...(extendable ? [button('extend', 'Extend', jobId)] : []),
+    ],
   };
 }
 

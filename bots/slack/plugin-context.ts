@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import type { SlackAdmins } from './admins.ts';
 import type { BackgroundWork } from './background-work.ts';
 import type { RecentKeys } from './dedupe.ts';
+import type { SlackImageSettings } from './image-files.ts';
 import { SlackJobSurface, type EphemeralResponder, type SlackSurfaceShared } from './surface.ts';
 
 export interface SlackPluginContext {
@@ -23,6 +24,8 @@ export interface SlackPluginContext {
   readonly admins: SlackAdmins;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Bounds and hosts of shared images (image-files.ts). */
+  readonly images: SlackImageSettings;
 }
 
 export const slackRequester = (userId: string, channel: string, teamId: string | undefined, displayName?: string, isModerator?: boolean): Requester => ({

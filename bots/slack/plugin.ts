@@ -15,6 +15,7 @@ import { BackgroundWork } from './background-work.ts';
 import { registerButtons, registerRefineModal } from './buttons.ts';
 import { registerCommand } from './command.ts';
 import { RecentKeys } from './dedupe.ts';
+import type { SlackImageSettings } from './image-files.ts';
 import { registerMentions } from './mentions.ts';
 import { slackRequester, surfaceFor, type SlackPluginContext } from './plugin-context.ts';
 import { SlackRateGate } from './rate-gate.ts';
@@ -37,6 +38,8 @@ export interface SlackAnimateOptions {
   logger?: Logger;
   /** How long retried event ids / trigger ids are remembered; default DEFAULT_DEDUPE_TTL_MS (1 h). */
   dedupeTtlMs?: number;
+  /** Shared images: hosts (default files.slack.com), size and time bounds (bots/slack/image-files.ts). */
+  images?: SlackImageSettings;
 }
 
 export interface ReplyWithClipRequest {
@@ -82,6 +85,7 @@ function contextFor(options: SlackAnimateOptions): SlackPluginContext {
     admins: new SlackAdmins(options.adminUserIds ?? [], clock, logger),
     clock,
     logger,
+    images: options.images ?? {},
   };
 }
 

@@ -187,7 +187,7 @@ export class SlackJobSurface implements JobSurface {
     this.finished = true;
     await this.dropPreview();
     const summary = `:white_check_mark: Done in ${(info.timings.totalMs / 1000).toFixed(1)} s (${megabytes(clip.data.length)}): the clip is in this thread.`;
-    await this.updateStatus(summary, { droppable: false, buttons: 'done', jobId: info.jobId });
+    await this.updateStatus(summary, { droppable: false, buttons: 'done', jobId: info.jobId, extendable: (info.lastFrame?.length ?? 0) > 0 });
     await this.markParent(':white_check_mark:');
   }
 
@@ -254,7 +254,7 @@ export class SlackJobSurface implements JobSurface {
     return this.parentPromise;
   }
 
-  private async updateStatus(text: string, opts: { droppable: boolean; buttons: 'cancel' | 'done' | 'none'; jobId?: string }): Promise<void> {
+  private async updateStatus(text: string, opts: { droppable: boolean; buttons: 'cancel' | 'done' | 'none'; jobId?: string; extendable?: boolean }): Promise<void> {
     if (!this.statusTs) return;
     if (opts.droppable) {
       if (this.finished || !this.shared.gate.tryAcquire('chat.update')) return;
@@ -263,7 +263,7 @@ export class SlackJobSurface implements JobSurface {
     const header = this.label ? `*${escapeMrkdwn(this.label)}*\n` : '';
     const blocks: Block[] = [sectionBlock(header + text)];
     if (jobId && opts.buttons === 'cancel') blocks.push(cancelButtons(jobId));
-    if (jobId && opts.buttons === 'done') blocks.push(doneButtons(jobId));
+    if (jobId && opts.buttons === 'done') blocks.push(doneButtons(jobId, opts.extendable ?? false));
     try {
       await this.client.chat.update({ channel: this.channel, ts: this.statusTs, text: header + text, blocks });
     } catch (err) {

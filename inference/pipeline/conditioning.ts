@@ -1,7 +1,14 @@
 // The tensor arithmetic of Wan2.x-style conditioning, apart from the loop that uses it (text-to-video.ts) so each
 // piece is checked on its own: per-token timesteps (diffusers' `expand_timesteps`), the image as the first latent
 // frame (image-to-video), and the text embedding zeroed past the prompt (UMT5's padding).
-import type { LatentShape } from './text-to-video.ts';
+
+/** The latents' shape for one clip (per batch item): channels, latent frames, latent height and width. */
+export interface LatentShape {
+  channels: number;
+  frames: number;
+  height: number;
+  width: number;
+}
 
 /** Patch tokens of a latent: F·(H/ph)·(W/pw) for 1×ph×pw patches (the transformer's sequence length). */
 export function tokenCount(shape: LatentShape, patch: readonly [number, number, number]): number {

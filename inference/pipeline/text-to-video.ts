@@ -9,7 +9,7 @@ import { RequestCancelledError, DaemonError, InferenceFailedError, InvalidArgume
 import type { ComponentName, ModelPackage } from '../model/package.ts';
 import type { ModelSessions } from '../model/sessions.ts';
 import { createScheduler, type SchedulerName } from '../schedulers/index.ts';
-import { fillTokenTimesteps, normaliseLatent, pinFirstFrame, rgbToSample, tokenCount, zeroPastLength } from './conditioning.ts';
+import { fillTokenTimesteps, normaliseLatent, pinFirstFrame, rgbToSample, tokenCount, zeroPastLength, type LatentShape } from './conditioning.ts';
 import { DenoiseBatcher } from './denoise-batcher.ts';
 import { decodedToFrames, latentToPreviewFrames, type RgbFrames } from './frames.ts';
 import { gaussianNoise } from './rng.ts';
@@ -60,12 +60,7 @@ export interface TextToVideoResult {
   timings: TextToVideoTimings;
 }
 
-export interface LatentShape {
-  channels: number;
-  frames: number;
-  height: number;
-  width: number;
-}
+export type { LatentShape } from './conditioning.ts';
 
 export interface TextToVideoOptions {
   /** Largest denoiser batch (items) for step-level batching across jobs. Default 8. */

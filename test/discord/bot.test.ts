@@ -58,7 +58,8 @@ describe('/animate', () => {
     const probe = await probeClip(mp4.data);
     expect(probe).toMatchObject({ codec: 'h264', frames: 5, width: 32, height: 32 });
     const jobId = `discord-${interaction.id}`;
-    expect(buttonIds(clipMessage)).toEqual([`animate:reroll:${jobId}`, `animate:variations:${jobId}`, `animate:refine:${jobId}`]);
+    // Extend too: the daemon sent the clip's last frame (Extend starts the next clip from it).
+    expect(buttonIds(clipMessage)).toEqual([`animate:reroll:${jobId}`, `animate:variations:${jobId}`, `animate:refine:${jobId}`, `animate:extend:${jobId}`]);
     expect(isClipMessage(status)).toBe(false);
   });
 });

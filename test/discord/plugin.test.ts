@@ -210,7 +210,7 @@ describe('command-line entries', () => {
       });
       const command = discord.world.commands[0]!;
       expect(stdout.trim()).toBe(`Registered /animate (${command.id}) in guild ${discord.world.guildId}.`);
-      expect(command.options.map((o) => o.name)).toEqual(['prompt', 'negative', 'seed', 'steps', 'guidance', 'duration', 'frames', 'aspect', 'fps', 'variants', 'model']);
+      expect(command.options.map((o) => o.name)).toEqual(['prompt', 'negative', 'seed', 'steps', 'guidance', 'duration', 'frames', 'aspect', 'fps', 'variants', 'model', 'image']);
     } finally {
       await discord.close();
     }

@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     expect(played.currentTime).toBeGreaterThan(0);
     expect(played).toMatchObject({ loop: true, muted: true, autoplay: true });
     await expect(bubble.locator('.info').textContent()).resolves.toContain('seed 42 · 24 steps');
-    expect(await bubble.locator('.actions button').allTextContents()).toEqual(['Reroll', 'Variations', 'Refine', 'Reply in thread']);
+    expect(await bubble.locator('.actions button').allTextContents()).toEqual(['Reroll', 'Variations', 'Refine', 'Extend', 'Reply in thread']);
   });
 
   it('reroll makes a new clip with another seed in the same thread; a reply refines the prompt', async () => {

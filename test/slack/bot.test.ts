@@ -63,7 +63,8 @@ describe('/animate over HTTP', () => {
     expect(updates.length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < updates.length; i++) expect(updates[i]! - updates[i - 1]!).toBeGreaterThanOrEqual(200);
     const final = buttonsOf(status!);
-    expect(Object.keys(final).sort()).toEqual(['animate_refine', 'animate_reroll', 'animate_variations']);
+    // Extend too: the daemon sent the clip's last frame (Extend starts the next clip from it).
+    expect(Object.keys(final).sort()).toEqual(['animate_extend', 'animate_refine', 'animate_reroll', 'animate_variations']);
 
     // The three-step upload, into the right thread, with the clip's bytes; ffprobe accepts them.
     const complete = h.emulator.callsOf('files.completeUploadExternal').find((c) => (c.params.files as { id: string }[])[0]!.id === clip.file.id)!;

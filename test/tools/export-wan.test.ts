@@ -2,13 +2,23 @@
 // training/wan_tiny.py writes a diffusers folder with Wan2.2-TI2V-5B's layout (config keys, parameter names, sharded
 // bf16 safetensors, transformer_2 + boundary_ratio), the script exports it, and this checks the package: files,
 // model_index.json settings, ONNX names/ranks/dtypes, and onnxruntime's outputs against PyTorch's on fixed inputs.
+// The VAE: the whole-clip causal passes against diffusers' frame-by-frame loop (training/wan_vae_reference.py), and
+// the exported packages served by a real daemon, where an image-to-video clip's first frame must be PyTorch's
+// decode(encode(image)).
 // Needs Debian's /usr/bin/python3 with torch and onnx; skipped, with a note naming what is missing, without them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../inference/log.ts';
+import { decodeFrames } from '../../inference/media/index.ts';
+import { decodeImageInput } from '../../inference/media/image-input.ts';
+import { startDaemon } from '../../inference/server/daemon.ts';
+import { connectAnimator } from '../../shared/rpc/client.ts';
+import type { GenerateEvent__Output, GenerateRequest } from '../../shared/rpc/types.ts';
 
 const PYTHON = '/usr/bin/python3';
 const TRAINING = path.resolve('training');
@@ -93,6 +103,35 @@ function describeIo(session: ort.InferenceSession): string[] {
   return [...session.inputMetadata, ...session.outputMetadata].map((m) => (m.isTensor ? `${m.name}:${m.type}:${m.shape.length}` : m.name));
 }
 
+function pngChunk(type: string, payload: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(payload.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), payload])) >>> 0, 0);
+  return Buffer.concat([head, payload, crc]);
+}
+
+/** An RGB PNG of `rgb(x, y)`. */
+function png(width: number, height: number, rgb: (x: number, y: number) => [number, number, number]): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows: number[] = [];
+  for (let y = 0; y < height; y++) {
+    rows.push(0);
+    for (let x = 0; x < width; x++) rows.push(...rgb(x, y));
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.from(rows))), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+async function collect(stream: AsyncIterable<GenerateEvent__Output>): Promise<GenerateEvent__Output[]> {
+  const events: GenerateEvent__Output[] = [];
+  for await (const e of stream) events.push(e);
+  return events;
+}
+
 describe.skipIf(!hasTorch)('training/export_wan.py on a tiny Wan2.2-layout model', () => {
   let dir: string;
   const src = () => path.join(dir, 'src');
@@ -114,11 +153,11 @@ describe.skipIf(!hasTorch)('training/export_wan.py on a tiny Wan2.2-layout model
   });
 
   it('writes the package files, with external data only where asked', () => {
-    for (const rel of ['model_index.json', 'tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json', 'scheduler/scheduler_config.json', 'text_encoder/model.onnx', 'transformer/model.onnx', 'transformer_2/model.onnx']) {
+    for (const rel of ['model_index.json', 'tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json', 'scheduler/scheduler_config.json', 'text_encoder/model.onnx', 'transformer/model.onnx', 'transformer_2/model.onnx', 'vae_decoder/model.onnx', 'vae_encoder/model.onnx']) {
       expect(existsSync(path.join(pkg('float32'), rel)), rel).toBe(true);
       expect(existsSync(path.join(pkg('float16'), rel)), rel).toBe(true);
     }
-    for (const c of ['text_encoder', 'transformer', 'transformer_2']) {
+    for (const c of ['text_encoder', 'transformer', 'transformer_2', 'vae_decoder', 'vae_encoder']) {
       expect(existsSync(path.join(pkg('float16'), c, 'model.onnx_data')), `${c} float16 external`).toBe(true);
       expect(existsSync(path.join(pkg('float32'), c, 'model.onnx_data')), `${c} float32 inline`).toBe(false);
     }
@@ -174,6 +213,115 @@ describe.skipIf(!hasTorch)('training/export_wan.py on a tiny Wan2.2-layout model
     });
   }
 
+  for (const dtype of ['float32', 'float16'] as const) {
+    // float16: inputs rounded to float16 at the edge, float32 inside (as diffusers runs the Wan VAE), output rounded
+    const tol = dtype === 'float32' ? 1e-4 : 1e-2;
+    const cases = [
+      { graph: 'vae_decoder', ref: 'vae_decoder', input: 'latent_sample', output: 'sample', shape: [2, 3, 9, 32, 48] },
+      { graph: 'vae_decoder', ref: 'vae_decoder_1', input: 'latent_sample', output: 'sample', shape: [1, 3, 1, 32, 48] },
+      { graph: 'vae_encoder', ref: 'vae_encoder', input: 'sample', output: 'latent_sample', shape: [2, 6, 3, 2, 3] },
+      { graph: 'vae_encoder', ref: 'vae_encoder_1', input: 'sample', output: 'latent_sample', shape: [1, 6, 1, 2, 3] },
+    ];
+    for (const c of cases) {
+      it(`${dtype} ${c.ref}: ${c.input} -> ${c.output} [${c.shape.join(', ')}], equal to PyTorch's`, async () => {
+        const ref = loadRef(refDir(dtype), c.ref);
+        const { out, session } = await runGraph(path.join(pkg(dtype), c.graph, 'model.onnx'), ref, [c.input]);
+        expect(describeIo(session)).toEqual([`${c.input}:${dtype}:5`, `${c.output}:${dtype}:5`]);
+        expect(ref.tensors[c.output]!.shape).toEqual(c.shape);
+        const want = ref.tensors[c.output]!.data as Float32Array;
+        expect(out.length).toBe(want.length);
+        const err = relErr(out, want);
+        console.log(`[export-wan] ${dtype} ${c.ref}: max |onnx - torch| / max |torch| = ${err.toExponential(2)} (tolerance ${tol})`);
+        expect(err).toBeLessThan(tol);
+        await session.release();
+      });
+    }
+  }
+
+  it("the whole-clip VAE passes equal diffusers' frame-by-frame cached loop (tiny Wan2.2 and Wan2.1, and the package's weights)", () => {
+    for (const args of [[], ['--vae', path.join(src(), 'vae')]]) {
+      const r = py('wan_vae_reference.py', args);
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as Record<string, Record<string, number | number[]>>;
+      for (const [name, c] of Object.entries(report)) {
+        console.log(`[export-wan] ${name} VAE vs frame-by-frame: decode ${c.decode_max_diff}, encode ${c.encode_max_diff}, first frame ${c.first_frame_max_diff}, image ${c.image_max_diff}`);
+        const s = name === 'wan2.1' ? 8 : 16;
+        // 3 latent frames -> 9 frames; 9 frames -> 3 latent frames; the first latent frame alone -> one frame
+        expect(c.decode_shape).toEqual([1, 3, 9, 2 * s, 3 * s]);
+        expect(c.first_frame_shape).toEqual([1, 3, 1, 2 * s, 3 * s]);
+        expect((c.encode_shape as number[]).slice(2)).toEqual([3, 2, 3]);
+        expect((c.image_shape as number[]).slice(2)).toEqual([1, 2, 3]);
+        for (const k of ['decode_max_diff', 'encode_max_diff', 'first_frame_max_diff', 'image_max_diff', 'first_frame_equals_clip_frame_0']) expect(c[k], k).toBeLessThan(1e-5);
+        expect(c.encode_scale).toBeGreaterThan(0.1); // not a trivially zero network
+      }
+    }
+  });
+
+  // The exported packages served by a real daemon on loopback: found through modelDirs, checked by the registry at
+  // start-up (names, dtypes, ranks), and run end to end through Generate, text-to-video and image-to-video.
+  describe('served by the daemon', () => {
+    const requester = { userId: 'alice', channelId: 'c1', platform: 'DISCORD' as const, serverId: 'g1', displayName: 'Alice' };
+    const request = (id: string, model: string, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
+      prompt: 'a red ball bounces on the grass', model, seed: 11, steps: 2, frames: 5, width: 128, height: 128, requestId: id,
+      requester, preview: { disabled: true }, formats: ['MP4'], ...extra,
+    });
+
+    it('both packages load, a text-to-video clip comes back at the asked size, and an image becomes the first frame', async () => {
+      const t0 = performance.now();
+      const daemon = await startDaemon({ listen: '127.0.0.1:0', modelDirs: [pkg('float32'), pkg('float16')], defaultModel: 'wan-tiny', logger: silentLogger, threads: 1 });
+      const client = connectAnimator(daemon.address);
+      try {
+        console.log(`[export-wan] daemon up with both packages in ${(performance.now() - t0).toFixed(0)} ms`);
+        const names = (await client.listModels()).models.map((m) => m.name);
+        expect(names).toEqual(expect.arrayContaining(['wan-tiny', 'pkg-float16']));
+
+        // image-to-video with one frame: the first latent frame decodes alone, so the clip (and Done.last_frame, a
+        // lossless PNG) is decode(encode(image)) whatever the transformer did: PyTorch's frame-by-frame loop says what
+        const image = png(128, 128, (x, y) => [40 + x, 200 - y, (x * y) % 256]);
+        const fitted = await decodeImageInput(image, { width: 128, height: 128 });
+        const rgbPath = path.join(dir, 'image.rgb');
+        writeFileSync(rgbPath, fitted.rgb);
+        const r = py('wan_vae_reference.py', ['--vae', path.join(src(), 'vae'), '--roundtrip', rgbPath, '128', '128']);
+        expect(r.status, r.stderr).toBe(0);
+        const want = new Uint8Array(readFileSync(`${rgbPath}.out`));
+        for (const [model, maxLevels] of [['wan-tiny', 2], ['pkg-float16', 3]] as const) {
+          const t1 = performance.now();
+          const events = await collect(client.generate(request(`${model}-i2v`, model, { frames: 1, image, imageMimeType: 'image/png' })));
+          const done = events.at(-1)!.done!;
+          expect(done.model).toBe(model);
+          const first = await decodeImageInput(done.lastFrame, { width: 128, height: 128 });
+          expect(first.source).toMatchObject({ type: 'png', width: 128, height: 128 });
+          let max = 0;
+          let sum = 0;
+          for (let i = 0; i < want.length; i++) {
+            const d = Math.abs(first.rgb[i]! - want[i]!);
+            max = Math.max(max, d);
+            sum += d;
+          }
+          console.log(`[export-wan] ${model} image-to-video in ${(performance.now() - t1).toFixed(0)} ms: first frame vs PyTorch decode(encode(image)): max ${max}, mean ${(sum / want.length).toFixed(3)} levels`);
+          expect(max).toBeLessThanOrEqual(maxLevels);
+
+          // text-to-video: 5 frames (2 latent frames), 128x128, through the MP4 encoder; frames vary
+          const t2 = performance.now();
+          const clip = await collect(client.generate(request(`${model}-t2v`, model)));
+          const video = await decodeFrames(Buffer.concat(clip.filter((e) => e.clip).map((e) => e.clip!.data)), 'mp4');
+          console.log(`[export-wan] ${model} text-to-video 5 frames 128x128 in ${(performance.now() - t2).toFixed(0)} ms`);
+          expect([video.width, video.height, video.frames.length]).toEqual([128, 128, 5]);
+          const f0 = video.frames[0]!;
+          const spread = Math.max(...f0) - Math.min(...f0);
+          expect(spread).toBeGreaterThan(20); // not a constant frame
+          // the clip differs from the image-conditioned one's first frame: the image went in only when given
+          let diff = 0;
+          for (let i = 0; i < want.length; i++) diff += Math.abs(f0[i]! - want[i]!);
+          expect(diff / want.length).toBeGreaterThan(5);
+        }
+      } finally {
+        client.close();
+        await daemon.close({ graceMs: 0 });
+      }
+    }, 300_000);
+  });
+
   it('refuses weights that do not match their config, naming the folder and the keys', () => {
     const broken = path.join(dir, 'broken');
     py('wan_tiny.py', [broken]);
@@ -182,6 +330,16 @@ describe.skipIf(!hasTorch)('training/export_wan.py on a tiny Wan2.2-layout model
     const r = py('export_wan.py', [broken, '--out', path.join(dir, 'pkg-broken')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${path.join(broken, 'transformer')}: weights do not match its config.json: missing ['blocks.2.`);
+  });
+
+  it('refuses a VAE config whose factors disagree with its network, naming the file and the field', () => {
+    const src3 = path.join(dir, 'bad-vae');
+    py('wan_tiny.py', [src3]);
+    const p = path.join(src3, 'vae', 'config.json');
+    writeFileSync(p, JSON.stringify({ ...JSON.parse(readFileSync(p, 'utf8')), scale_factor_spatial: 8 }));
+    const r = py('export_wan.py', [src3, '--out', path.join(dir, 'pkg-bad-vae')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${path.join(src3, 'vae')}/config.json: scale_factor_spatial is 8, but the network it describes (temperal_downsample, dim_mult, patch_size) scales by 16`);
   });
 
   it('refuses a transformer_2 without boundary_ratio, naming model_index.json', () => {

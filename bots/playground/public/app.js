@@ -1,4 +1,5 @@
-// The playground page: renders the bot's events (SSE) as a chat thread and sends messages and button presses.
+// The playground page: renders the bot's events (SSE) as a chat thread and sends messages (with an attached or
+// dropped image, to animate from) and button presses.
 // Plain browser JavaScript, no build step, nothing loaded from the network.
 'use strict';
 
@@ -162,6 +163,7 @@ const handlers = {
     if (!t.prompt) t.prompt = ev.text.replace(/^\/animate\s*/i, '');
     const { msg, body } = message('user', 'you');
     body.append(el('div', 'text', ev.text));
+    if (ev.image) body.append(el('div', 'attached', `🖼 ${ev.image}`));
     t.el.append(msg);
   },
   notice(ev) {
@@ -231,6 +233,8 @@ const handlers = {
     button(b, 'reroll', 'Reroll');
     button(b, 'variations', 'Variations');
     button(b, 'refine', 'Refine');
+    // Extend continues from the clip's last frame: offered only when the daemon sent one.
+    if (i.extendable) button(b, 'extend', 'Extend');
     button(b, 'reply', 'Reply in thread');
     keepScrolled(wasNear);
   },
@@ -272,12 +276,71 @@ function connect() {
   });
 }
 
-composer.addEventListener('submit', (e) => {
+// The image attached to the next message: chosen with 📎 or dropped anywhere on the page. Sent as base64 inside the
+// JSON body (the server takes JSON writes only); the server checks it again (size, type) and says what is wrong.
+const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
+const attachment = document.getElementById('attachment');
+const attachmentName = document.getElementById('attachment-name');
+const fileInput = document.getElementById('image-file');
+let attached = null; // File
+
+function attach(file) {
+  if (!file) return;
+  if (!IMAGE_TYPES.includes(file.type)) return showNotice(`"${file.name}" is not a PNG, JPEG, WebP or GIF image.`, 'error');
+  if (file.size > MAX_IMAGE_BYTES) return showNotice(`"${file.name}" is ${(file.size / 1048576).toFixed(1)} MB; at most 10 MB can be animated.`, 'error');
+  attached = file;
+  attachmentName.textContent = file.name;
+  attachment.hidden = false;
+  input.placeholder = 'what should happen, e.g. the ball bounces --steps 20';
+  input.focus();
+}
+function detach() {
+  attached = null;
+  attachment.hidden = true;
+  fileInput.value = '';
+}
+fileInput.addEventListener('change', () => attach(fileInput.files?.[0]));
+document.getElementById('drop-image').addEventListener('click', detach);
+let dragDepth = 0;
+document.addEventListener('dragenter', (e) => {
+  if (![...(e.dataTransfer?.types ?? [])].includes('Files')) return;
+  dragDepth++;
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragleave', () => {
+  if (--dragDepth <= 0) document.body.classList.remove('dragging');
+});
+document.addEventListener('dragover', (e) => e.preventDefault());
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dragDepth = 0;
+  document.body.classList.remove('dragging');
+  attach(e.dataTransfer?.files?.[0]);
+});
+
+function base64Of(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+composer.addEventListener('submit', async (e) => {
   e.preventDefault();
   const text = input.value.trim();
   if (!text) return;
   input.value = '';
   stick = true;
+  if (attached) {
+    const file = attached;
+    detach();
+    selectReply(null);
+    void post('/api/message', { text, image: { data: await base64Of(file), name: file.name } });
+    return;
+  }
   const isCommand = /^\/(animate|help)\b/i.test(text);
   if (isCommand) selectReply(null);
   void post('/api/message', isCommand || !replyThread ? { text } : { text, thread: replyThread });

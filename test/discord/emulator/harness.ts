@@ -11,6 +11,7 @@ import { createAnimatePlugin, registerCommands, type AnimatePlugin, type Animate
 import { buildFixturePackage } from '../../fixtures/fixture-model.ts';
 import { startFixtureDaemon, type FixtureDaemon } from '../../helpers/fixture-daemon.ts';
 import type { DaemonOptions } from '../../../inference/server/daemon.ts';
+import type { AnimatorConnection } from '../../../shared/rpc/client.ts';
 import { startDiscordEmulator, type DiscordEmulator, type EmuMessage, type EmuUser, type InteractionInit, type SlashOptionValue } from './index.ts';
 
 /** Real time plus an offset the test can jump forward (interaction tokens expire by this clock on both sides). */
@@ -36,6 +37,8 @@ export interface HarnessOptions {
   plugin?: Partial<Omit<AnimatePluginOptions, 'client' | 'core'>>;
   core?: Partial<BotCoreOptions>;
   emulatorUploadLimitBytes?: number;
+  /** Wraps the daemon connection the core uses (e.g. to record the GenerateRequests it sends). */
+  wrapConnection?: (connection: AnimatorConnection) => AnimatorConnection;
 }
 
 export interface DiscordHarness {
@@ -59,12 +62,14 @@ export async function startDiscordHarness(options: HarnessOptions = {}): Promise
   await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMs: options.slowBurnMs ?? 80 });
   const fx = await startFixtureDaemon({ daemon: { modelDirs: [path.join(slowDir, 'slow')], concurrency: 2, ...options.daemon } });
   const discord = await startDiscordEmulator({ clock, ...(options.emulatorUploadLimitBytes ? { uploadLimitBytes: options.emulatorUploadLimitBytes } : {}) });
-  const core = createBotCore({ connection: fx.client, clock, logger: silentLogger, limits: { perUserConcurrent: 16, perUserPerWindow: 0 }, ...options.core });
+  const core = createBotCore({ connection: options.wrapConnection ? options.wrapConnection(fx.client) : fx.client, clock, logger: silentLogger, limits: { perUserConcurrent: 16, perUserPerWindow: 0 }, ...options.core });
   const client = new Client({
     intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
     rest: { api: discord.apiUrl },
   });
-  const plugin = createAnimatePlugin({ client, core, clock, logger: silentLogger, updateIntervalMs: 300, ...options.plugin }).attach();
+  // Attached images come from the emulator's CDN (plain http on loopback), as they come from cdn.discordapp.com.
+  const imageHosts = [new URL(discord.baseUrl).host];
+  const plugin = createAnimatePlugin({ client, core, clock, logger: silentLogger, updateIntervalMs: 300, imageHosts, allowHttpImages: true, ...options.plugin }).attach();
   const ready = new Promise((resolve) => client.once(Events.ClientReady, resolve));
   await client.login(discord.token);
   await ready;

@@ -9,11 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { makeToken, SnowflakeFactory, systemClock, type EmulatorClock } from './ids.ts';
-import { DEFAULT_MEMBER_PERMISSIONS, type EmuInteraction, type EmuMessage, type EmuUser, World } from './model.ts';
-import { createRestHandler, type RateLimitRule, type RecordedRequest, type SlowResponseRule } from './rest.ts';
+import { DEFAULT_MEMBER_PERMISSIONS, type EmuAttachment, type EmuInteraction, type EmuMessage, type EmuUser, World } from './model.ts';
+import { createRestHandler, type CdnRequest, type RateLimitRule, type RecordedRequest, type SlowResponseRule } from './rest.ts';
 import { EmulatedGateway } from './gateway.ts';
 
-export type { EmuInteraction, EmuMessage, EmuUser, RecordedRequest, RateLimitRule, SlowResponseRule };
+export type { CdnRequest, EmuAttachment, EmuInteraction, EmuMessage, EmuUser, RecordedRequest, RateLimitRule, SlowResponseRule };
+
+/** APPLICATION_COMMAND_OPTION_TYPE ATTACHMENT. */
+const ATTACHMENT_OPTION_TYPE = 11;
 export { PermissionFlagsBits };
 
 export interface DiscordEmulatorOptions {
@@ -42,6 +45,8 @@ export interface DiscordEmulator {
   readonly world: World;
   readonly gateway: EmulatedGateway;
   readonly requests: RecordedRequest[];
+  /** GETs of the attachment CDN (what the bot downloaded). */
+  readonly cdnRequests: CdnRequest[];
   readonly users: { alice: EmuUser; bob: EmuUser; moderator: EmuUser };
   readonly generalChannelId: string;
   /** Next matching requests answer 429 with retry_after. */
@@ -56,7 +61,14 @@ export interface DiscordEmulator {
   grantBotPermissions(bits: bigint, channelId?: string): void;
   /** Makes Discord refuse an interaction's token from now on (401, 50027), as it sometimes does before 15 minutes. */
   revokeToken(interaction: EmuInteraction): void;
+  /** `values` of attachment options are ids from uploadAttachment (resolved into data.resolved.attachments). */
   slashCommand(user: EmuUser, name: string, options: Record<string, SlashOptionValue>, init?: InteractionInit): EmuInteraction;
+  /**
+   * A file a person uploads with a command, served by the emulator's CDN (/attachments/ID/NAME). `declaredSize` is
+   * the size the interaction reports (default the real one), `chunked` omits Content-Length, `delayMs` holds the
+   * answer, `url` reports another address (another host) instead of the CDN's, `redirectTo` makes the CDN answer 302.
+   */
+  uploadAttachment(data: Buffer, filename: string, contentType: string, opts?: { declaredSize?: number; chunked?: boolean; delayMs?: number; url?: string; redirectTo?: string }): EmuAttachment;
   clickButton(user: EmuUser, messageId: string, customId: string, init?: InteractionInit): EmuInteraction;
   submitModal(user: EmuUser, customId: string, fields: Record<string, string>, init?: InteractionInit & { messageId?: string }): EmuInteraction;
   /** A person posts a message (dispatches MESSAGE_CREATE). */
@@ -91,6 +103,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
     moderator: world.addUser('moderator', DEFAULT_MEMBER_PERMISSIONS | PermissionFlagsBits.ManageMessages),
   };
   const requests: RecordedRequest[] = [];
+  const cdnRequests: CdnRequest[] = [];
   const rateLimits: RateLimitRule[] = [];
   const slowResponses: SlowResponseRule[] = [];
   const events = new EventEmitter();
@@ -113,6 +126,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
       dispatch: (event, data) => gateway?.dispatch(event, data),
       gatewayUrl: () => options.advertisedGatewayUrl ?? `${baseUrl.replace(/^http/, 'ws')}/gateway`,
       onRecorded: (entry) => events.emit('request', entry),
+      cdnLog: cdnRequests,
     }),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -183,6 +197,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
     world,
     gateway: gw,
     requests,
+    cdnRequests,
     users,
     generalChannelId: world.generalChannelId,
     setUploadLimit(bytes) {
@@ -224,12 +239,36 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
     slashCommand(user, name, values, init = {}) {
       const command = world.commands.find((c) => c.name === name && (c.guildId === world.guildId || c.guildId === null));
       if (!command) throw new Error(`emulator: /${name} is not registered (register commands first, as Discord requires)`);
+      const resolvedAttachments: Record<string, unknown> = {};
       const options = Object.entries(values).map(([optionName, value]) => {
         const declared = command.options.find((o) => o.name === optionName);
         if (!declared) throw new Error(`emulator: /${name} has no option "${optionName}"`);
+        // An attachment option's value is the id of a file the person uploaded; Discord resolves it in data.resolved.
+        if (declared.type === ATTACHMENT_OPTION_TYPE) {
+          const attachment = world.attachments.get(String(value));
+          if (!attachment) throw new Error(`emulator: no uploaded attachment ${String(value)} (use uploadAttachment first)`);
+          resolvedAttachments[attachment.id] = world.apiAttachment(attachment);
+        }
         return { name: optionName, type: declared.type, value };
       });
-      return newInteraction(user, 2, { id: command.id, name, type: 1, guild_id: world.guildId, options }, init);
+      const resolved = Object.keys(resolvedAttachments).length ? { resolved: { attachments: resolvedAttachments } } : {};
+      return newInteraction(user, 2, { id: command.id, name, type: 1, guild_id: world.guildId, options, ...resolved }, init);
+    },
+    uploadAttachment(data, filename, contentType, opts = {}) {
+      const id = ids.next();
+      const attachment: EmuAttachment = {
+        id,
+        filename,
+        contentType,
+        size: opts.declaredSize ?? data.length,
+        data,
+        url: opts.url ?? `${baseUrl}/attachments/${id}/${encodeURIComponent(filename)}`,
+        ...(opts.chunked ? { chunked: true } : {}),
+        ...(opts.delayMs ? { delayMs: opts.delayMs } : {}),
+        ...(opts.redirectTo ? { redirectTo: opts.redirectTo } : {}),
+      };
+      world.attachments.set(id, attachment);
+      return attachment;
     },
     clickButton(user, messageId, customId, init = {}) {
       const message = world.messages.get(messageId);

@@ -20,6 +20,12 @@ export interface EmuAttachment {
   size: number;
   data: Buffer;
   url: string;
+  /** The CDN answers without Content-Length (chunked), as a file whose size only shows while reading. */
+  chunked?: boolean;
+  /** The CDN waits this long before answering (a slow or stuck CDN). */
+  delayMs?: number;
+  /** The CDN answers 302 to this address instead of the file. */
+  redirectTo?: string;
 }
 
 export interface EmuMessageRevision {

@@ -55,6 +55,14 @@ export interface RestContext {
   dispatch(event: string, data: Record<string, unknown>): void;
   gatewayUrl(): string;
   onRecorded(entry: RecordedRequest): void;
+  /** Every GET of the attachment CDN, so tests see what the bot fetched (and that it fetched nothing it refused). */
+  cdnLog?: CdnRequest[];
+}
+
+export interface CdnRequest {
+  at: number;
+  path: string;
+  found: boolean;
 }
 
 class ApiError extends Error {
@@ -80,8 +88,16 @@ export function createRestHandler(ctx: RestContext) {
     const cdn = /^\/attachments\/(\d+)\/[^/]+$/.exec(url.pathname);
     if (cdn && method === 'GET') {
       const attachment = world.attachments.get(cdn[1] ?? '');
+      ctx.cdnLog?.push({ at: world.clock.now(), path: url.pathname, found: attachment !== undefined });
       if (!attachment) return send(res, 404, { message: 'Not Found' });
-      res.writeHead(200, { 'content-type': attachment.contentType, 'content-length': attachment.size });
+      if (attachment.delayMs) await new Promise((r) => setTimeout(r, attachment.delayMs));
+      if (attachment.redirectTo) {
+        res.writeHead(302, { location: attachment.redirectTo });
+        res.end();
+        return;
+      }
+      if (res.destroyed) return;
+      res.writeHead(200, { 'content-type': attachment.contentType, ...(attachment.chunked ? {} : { 'content-length': attachment.data.length }) });
       res.end(attachment.data);
       return;
     }

@@ -4,7 +4,7 @@
 // (missing_scope, not_in_channel, ...) so the app's handling of them can be tested.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WorkspaceState, type EmulatedChannel, type EmulatedMessage, type EmulatedUser } from './state.ts';
+import { WorkspaceState, type EmulatedChannel, type EmulatedFile, type EmulatedMessage, type EmulatedUser } from './state.ts';
 
 export interface RecordedCall {
   method: string;
@@ -60,9 +60,18 @@ const REQUIRED_SCOPES: Record<string, string> = {
   'conversations.info': 'channels:read',
   'conversations.members': 'channels:read',
   'users.info': 'users:read',
+  'conversations.replies': 'channels:history',
 };
 
-export const DEFAULT_SCOPES = ['chat:write', 'commands', 'files:write', 'channels:read', 'users:read', 'app_mentions:read'];
+export const DEFAULT_SCOPES = ['chat:write', 'commands', 'files:write', 'channels:read', 'users:read', 'app_mentions:read', 'files:read', 'channels:history'];
+
+/** One GET of the emulated file host (url_private): what the bot downloaded, and with which credentials. */
+export interface FileDownload {
+  fileId: string;
+  authorized: boolean;
+  status: number;
+  at: number;
+}
 
 /** JSON-valued form fields the web client serialises as strings. */
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'files', 'view', 'metadata']);
@@ -79,6 +88,8 @@ export class SlackEmulator {
   readonly state = new WorkspaceState();
   readonly calls: RecordedCall[] = [];
   readonly uploads: UploadPost[] = [];
+  /** GETs of url_private (shared files the bot downloaded). */
+  readonly fileDownloads: FileDownload[] = [];
   readonly responseUrlPosts: ResponseUrlPost[] = [];
   readonly botToken: string;
   readonly teamId: string;
@@ -226,6 +237,7 @@ export class SlackEmulator {
     const url = new URL(req.url ?? '/', this.baseUrl);
     if (url.pathname.startsWith('/api/')) return this.handleApi(url.pathname.slice(5), req, body, res);
     if (url.pathname.startsWith('/upload/')) return this.handleUpload(decodeURIComponent(url.pathname.slice(8)), req, body, res);
+    if (url.pathname.startsWith('/files-pri/') && req.method === 'GET') return this.serveFile(url.pathname, req, res);
     if (url.pathname.startsWith('/response/')) {
       const parsed = parseParams(req.headers['content-type'] ?? '', body);
       this.responseUrlPosts.push({ id: decodeURIComponent(url.pathname.slice(10)), body: parsed, at: this.now() });
@@ -301,6 +313,68 @@ export class SlackEmulator {
     this.uploads.push({ fileId, bytes, contentType, at: file.uploadedAt });
     this.notify();
     res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.length}`);
+  }
+
+  /**
+   * url_private, as files.slack.com serves it: only with the bot token (Authorization: Bearer) of an app that has
+   * files:read; anyone else gets 403 (real Slack answers a login page, which is no image either).
+   */
+  private async serveFile(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const id = /^\/files-pri\/[^-/]+-([^/]+)\//.exec(pathname)?.[1] ?? '';
+    const file = this.state.files.get(id);
+    const authorized = bearer(req) === this.botToken && this.scopes.has('files:read');
+    const status = !file?.bytes ? 404 : authorized ? 200 : 403;
+    this.fileDownloads.push({ fileId: id, authorized, status, at: this.now() });
+    this.notify();
+    if (status !== 200 || !file?.bytes) {
+      res.writeHead(status, { 'content-type': 'text/html' }).end('<html>sign in</html>');
+      return;
+    }
+    if (file.delayMs) await new Promise((r) => setTimeout(r, file.delayMs));
+    if (res.destroyed) return;
+    res.writeHead(200, { 'content-type': file.mimetype ?? 'application/octet-stream', ...(file.chunked ? {} : { 'content-length': file.bytes.length }) });
+    res.end(file.bytes);
+  }
+
+  /** A file's object as events and conversations.replies show it. */
+  fileObject(file: EmulatedFile): Record<string, unknown> {
+    const url = file.urlPrivate ?? `${this.baseUrl}/files-pri/${this.teamId}-${file.id}/${encodeURIComponent(file.filename)}`;
+    return { id: file.id, name: file.filename, title: file.title ?? file.filename, mimetype: file.mimetype ?? '', size: file.declaredLength, user: file.userId ?? '', url_private: url, url_private_download: url };
+  }
+
+  /**
+   * A person shares a file in a channel or thread (a message of theirs carrying it). Returns the message ts and the
+   * file object, to put in an app_mention's `files` or to find with conversations.replies.
+   */
+  shareFile(
+    user: string,
+    channel: string,
+    bytes: Buffer,
+    name: string,
+    mimetype: string,
+    opts: { threadTs?: string; text?: string; declaredSize?: number; chunked?: boolean; delayMs?: number; urlPrivate?: string } = {},
+  ): { ts: string; file: Record<string, unknown> } {
+    const id = this.state.nextId('F');
+    const file: EmulatedFile = {
+      id,
+      filename: name,
+      declaredLength: opts.declaredSize ?? bytes.length,
+      bytes,
+      completed: true,
+      deleted: false,
+      mimetype,
+      userId: user,
+      channelId: channel,
+      ...(opts.threadTs ? { threadTs: opts.threadTs } : {}),
+      ...(opts.chunked ? { chunked: true } : {}),
+      ...(opts.delayMs ? { delayMs: opts.delayMs } : {}),
+      ...(opts.urlPrivate ? { urlPrivate: opts.urlPrivate } : {}),
+    };
+    this.state.files.set(id, file);
+    const ts = this.state.nextTs(Date.now());
+    const text = opts.text ?? '';
+    this.state.messages.push({ channel, ts, user, text, fileIds: [id], history: [{ at: this.now(), text }], deleted: false, ...(opts.threadTs ? { threadTs: opts.threadTs } : {}) });
+    return { ts, file: this.fileObject(file) };
   }
 
   // ---- methods -------------------------------------------------------------------------------
@@ -404,6 +478,21 @@ export class SlackEmulator {
       return { view: { id, ...(view as Record<string, unknown>) } };
     },
 
+    'conversations.replies': (params) => {
+      const channel = this.channelFor(params);
+      const ts = str(params.ts) ?? '';
+      const parent = this.state.findMessage(channel.id, ts);
+      if (!parent) throw new ApiError('thread_not_found');
+      const shown = (m: EmulatedMessage) => ({
+        type: 'message',
+        user: m.user,
+        text: m.text,
+        ts: m.ts,
+        ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+        ...(m.fileIds.length ? { files: m.fileIds.flatMap((id) => { const f = this.state.files.get(id); return f ? [this.fileObject(f)] : []; }) } : {}),
+      });
+      return { messages: [parent, ...this.state.thread(channel.id, ts)].map(shown), has_more: false };
+    },
     'conversations.info': (params) => {
       const channel = this.channelFor(params);
       return { channel: { id: channel.id, name: channel.name, is_channel: true, is_member: channel.botIsMember } };

@@ -42,7 +42,8 @@ export async function startSlackHarness(options: {
       adminUserIds: options.adminUserIds ?? [],
       maxUploadBytes: options.maxUploadBytes ?? 1024 * 1024 * 1024,
     },
-    { core, logger, logLevel: 'error', plugin: { limits: { minUpdateIntervalMs: 300 }, previewIntervalMs: 0, ...options.plugin } },
+    // Shared images come from the emulator's file host (plain http on loopback), as they come from files.slack.com.
+    { core, logger, logLevel: 'error', plugin: { limits: { minUpdateIntervalMs: 300 }, previewIntervalMs: 0, images: { hosts: [new URL(emulator.apiUrl).host], allowHttp: true }, ...options.plugin } },
   );
   const sender = new SlackSender(emulator, bot.url!, SIGNING_SECRET);
   return {

@@ -30,6 +30,15 @@ export interface EmulatedFile {
   threadTs?: string;
   initialComment?: string;
   deleted: boolean;
+  /** Files a person shared (shareFile): their type, who shared them, and how the file host answers. */
+  mimetype?: string;
+  userId?: string;
+  /** Served without Content-Length (chunked). */
+  chunked?: boolean;
+  /** The file host waits this long before answering. */
+  delayMs?: number;
+  /** url_private as events report it (default the emulator's own file host). */
+  urlPrivate?: string;
 }
 
 export interface EmulatedMessage {
