@@ -5,12 +5,13 @@
 
 SRC is a `Wan-AI/Wan2.2-TI2V-5B-Diffusers`-style folder: model_index.json, transformer/ (+ transformer_2/),
 text_encoder/, tokenizer/, scheduler/, vae/. Optimum has no Wan exporter, and diffusers/transformers need PyTorch 2,
-so the networks are rebuilt in this project's code (wan_transformer.py, wan_text_encoder.py) with the checkpoints'
+so the networks are rebuilt in this project's code (wan_transformer.py, wan_text_encoder.py, wan_vae.py) with the checkpoints'
 parameter names, and their safetensors are read by safetensors_io.py. What it writes follows docs/model-package.md
 and its Wan2.x settings (patch_size, timestep_shape, zero_text_padding, boundary_ratio); docs/real-models.md has the
 commands, sizes and speeds. --check-dir writes fixed inputs and PyTorch's float32 outputs so that the ONNX files can
 be compared (test/tools/export-wan.test.ts does, with onnxruntime-node).
-Not yet exported: the VAE (AutoencoderKLWan); its config's latent statistics and factors go into model_index.json.
+The VAE (AutoencoderKLWan, wan_vae.py) becomes vae_decoder/ and vae_encoder/ (the posterior's mean, for
+image-to-video), each one causal pass over the whole clip; its latent statistics and factors go into model_index.json.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import onnx_dtypes
 import safetensors_io
 from wan_text_encoder import UMT5EncoderModel, strip_tied
 from wan_transformer import WanTransformer3DModel
+from wan_vae import AutoencoderKLWan, Decode, Encode
 
 OPSET = 17
 
@@ -170,6 +172,45 @@ def export_text_encoder(src: str, out: str, args, ref: str | None) -> dict:
     return {**info, "config": model.config, "params": sum(p.numel() for p in model.parameters())}
 
 
+def export_vae(src: str, out: str, args, ref: str | None) -> dict:
+    """vae_decoder/ and vae_encoder/ from vae/ (AutoencoderKLWan, wan_vae.py): whole-clip causal passes, float32 inside
+    (diffusers runs the Wan VAE in float32) with float16 edges for --dtype float16."""
+    folder = os.path.join(src, "vae")
+    cfg_raw = read_json(os.path.join(folder, "config.json"))
+    try:
+        vae = AutoencoderKLWan(**cfg_raw)
+    except ValueError as e:
+        raise ExportError(f"{folder}/config.json: {e}") from None
+    for key, have in (("scale_factor_spatial", vae.spatial_factor), ("scale_factor_temporal", vae.temporal_factor)):
+        if key in cfg_raw and int(cfg_raw[key]) != have:
+            raise ExportError(f"{folder}/config.json: {key} is {cfg_raw[key]}, but the network it describes "
+                              f"(temperal_downsample, dim_mult, patch_size) scales by {have}")
+    load_weights(vae, folder, safetensors_io.load_folder(folder))
+    vae.eval()
+    g = torch.Generator().manual_seed(2)
+    z = torch.randn(2, vae.config["z_dim"], 3, 2, 3, generator=g)
+    s = vae.spatial_factor
+    video = torch.rand(2, 3, 1 + 2 * vae.temporal_factor, 2 * s, 3 * s, generator=g) * 2 - 1
+    if ref:
+        with torch.no_grad():
+            save_ref(ref, "vae_decoder", {"latent_sample": z, "sample": vae.decode(z)})
+            save_ref(ref, "vae_encoder", {"sample": video, "latent_sample": vae.encode(video)})
+            # the first latent frame alone (one output frame) and one image (image-to-video's encoder call)
+            save_ref(ref, "vae_decoder_1", {"latent_sample": z[:1, :, :1], "sample": vae.decode(z[:1, :, :1])})
+            save_ref(ref, "vae_encoder_1", {"sample": video[:1, :, :1], "latent_sample": vae.encode(video[:1, :, :1])})
+    half = (lambda t: t.half()) if args.dtype == "float16" else (lambda t: t)
+    clip = {0: "batch", 2: "frames", 3: "height", 4: "width"}
+    video_axes = {0: "batch", 2: "video_frames", 3: "video_height", 4: "video_width"}
+    report = {}
+    for name, module, x, io, axes in (
+            ("vae_decoder", Decode(vae), z, ("latent_sample", "sample"), (clip, video_axes)),
+            ("vae_encoder", Encode(vae), video, ("sample", "latent_sample"), (video_axes, clip))):
+        info = export_onnx(module, (half(x),), io[:1], [io[1]], {io[0]: axes[0], io[1]: axes[1]},
+                           os.path.join(out, name, "model.onnx"), "float32", args.external_data)
+        report[name] = {**info, "params": sum(p.numel() for p in (vae.decoder if name == "vae_decoder" else vae.encoder).parameters())}
+    return report
+
+
 def copy_tokenizer(src: str, out: str) -> int:
     """tokenizer.json (what @huggingface/tokenizers loads) and tokenizer_config.json; returns the pad token's id."""
     folder = os.path.join(src, "tokenizer")
@@ -233,10 +274,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ExportError(f"{src}/model_index.json: transformer_2 is present but boundary_ratio is not set")
         vae = vae_settings(src)
         os.makedirs(out, exist_ok=True)
+        # the VAE first: it is small, so a bad vae/ folder stops the export before hours of transformer tracing
+        vae_report = export_vae(src, out, args, args.check_dir)
         report = {"transformer": export_transformer(src, "transformer", out, args, expand, args.check_dir)}
         if has_t2:
             report["transformer_2"] = export_transformer(src, "transformer_2", out, args, expand, args.check_dir)
         report["text_encoder"] = export_text_encoder(src, out, args, args.check_dir)
+        report.update(vae_report)
         pad = copy_tokenizer(src, out)
         sched = read_json(os.path.join(src, "scheduler", "scheduler_config.json"))
         os.makedirs(os.path.join(out, "scheduler"), exist_ok=True)

@@ -4,7 +4,7 @@ The real weights cannot be downloaded where the tests run, so the test exports t
 config keys, parameter names and safetensors files (written by safetensors_io.py) as Wan-AI/Wan2.2-TI2V-5B-Diffusers,
 with a few thousand random parameters. --transformer-2 adds A14B's second transformer and boundary_ratio; --shards
 writes the transformer as sharded files with an index.json (how the 5B checkpoint ships); --weights-dtype bfloat16
-stores weights the way the published checkpoints do.
+stores weights the way the published checkpoints do. vae/ is AutoencoderKLWan in Wan2.2's residual layout (wan_vae.py).
 
     /usr/bin/python3 training/wan_tiny.py OUT [--transformer-2] [--shards 2] [--weights-dtype bfloat16]
 """
@@ -19,6 +19,7 @@ import torch
 import safetensors_io
 from wan_text_encoder import UMT5EncoderModel
 from wan_transformer import WanTransformer3DModel
+from wan_vae import AutoencoderKLWan, random_weights
 
 LATENT = 6
 TRANSFORMER = {"_class_name": "WanTransformer3DModel", "_diffusers_version": "0.35.0", "patch_size": [1, 2, 2],
@@ -30,6 +31,13 @@ TEXT = {"architectures": ["UMT5EncoderModel"], "model_type": "umt5", "vocab_size
         "d_ff": 24, "num_layers": 2, "num_heads": 4, "relative_attention_num_buckets": 32,
         "relative_attention_max_distance": 128, "layer_norm_epsilon": 1e-6, "feed_forward_proj": "gated-gelu",
         "dense_act_fn": "gelu_new", "is_gated_act": True, "tie_word_embeddings": False}
+# Wan2.2-TI2V-5B's vae/config.json keys and layout (residual blocks, 2x2 patchify, 12 patchified RGB channels, decoder
+# wider than encoder, 16x spatial, 4x temporal) at widths of 4 and 8 instead of 160 and 256
+VAE = {"_class_name": "AutoencoderKLWan", "_diffusers_version": "0.35.0", "attn_scales": [], "base_dim": 4,
+       "clip_output": False, "decoder_base_dim": 8, "dim_mult": [1, 2, 4, 4], "dropout": 0.0, "in_channels": 12,
+       "is_residual": True, "num_res_blocks": 2, "out_channels": 12, "patch_size": 2, "scale_factor_spatial": 16,
+       "scale_factor_temporal": 4, "temperal_downsample": [False, True, True], "z_dim": LATENT,
+       "latents_mean": [0.1 * i for i in range(LATENT)], "latents_std": [1 + 0.5 * i for i in range(LATENT)]}
 WORDS = ["a", "red", "ball", "bounces", "on", "the", "grass", "at", "sunset"]
 PAD_ID = 2  # deliberately not 0, so the test sees the exporter look the pad token up
 
@@ -90,11 +98,9 @@ def main() -> None:
     with open(os.path.join(out, "scheduler", "scheduler_config.json"), "w") as f:
         json.dump({"_class_name": "UniPCMultistepScheduler", "num_train_timesteps": 1000, "flow_shift": 5.0,
                    "use_flow_sigmas": True, "prediction_type": "flow_prediction", "solver_order": 2}, f)
-    os.makedirs(os.path.join(out, "vae"), exist_ok=True)
-    with open(os.path.join(out, "vae", "config.json"), "w") as f:
-        json.dump({"_class_name": "AutoencoderKLWan", "z_dim": LATENT, "scale_factor_spatial": 16,
-                   "scale_factor_temporal": 4, "patch_size": 2, "is_residual": True,
-                   "latents_mean": [0.1 * i for i in range(LATENT)], "latents_std": [1 + 0.5 * i for i in range(LATENT)]}, f)
+    vae_cfg = {k: v for k, v in VAE.items() if not k.startswith("_")}
+    write_component(os.path.join(out, "vae"), VAE, random_weights(AutoencoderKLWan(**vae_cfg), 4).state_dict(),
+                    "diffusion_pytorch_model", 1, dtype)
     index = {"_class_name": "WanPipeline", "_diffusers_version": "0.35.0", "expand_timesteps": True,
              "boundary_ratio": 0.875 if args.transformer_2 else None,
              "scheduler": ["diffusers", "UniPCMultistepScheduler"], "text_encoder": ["transformers", "UMT5EncoderModel"],
