@@ -17,7 +17,7 @@ import { silentLogger } from '../../inference/log.ts';
 import { startDaemon, type RunningDaemon } from '../../inference/server/daemon.ts';
 import { generateClip } from '../../tools/eval/generate.ts';
 import { codecCeiling, imageClip, referenceAt } from '../../tools/eval/image-clips.ts';
-import { compareImageToVideo, imageToVideoTable, type ImageClip } from '../../tools/eval/image-to-video.ts';
+import { compareImageToVideo, describeLost, imageToVideoTable, type ImageClip } from '../../tools/eval/image-to-video.ts';
 import { encodePng } from '../../tools/eval/png.ts';
 import { psnr, type RgbFrame } from '../../tools/eval/psnr.ts';
 import { score } from '../../tools/eval/report.ts';
@@ -102,6 +102,7 @@ describe('compareImageToVideo', () => {
     expect(printed).toContain('| colour | 10/10 100% | 10/10 100% | +0.00 | no drop (≥ text − 0.02) | pass |');
     expect(printed).toContain('(the most a clip can score): 40.0 dB mean');
     expect(printed).toMatch(/image-to-video: pass$/);
+    expect(printed).not.toContain('lost against');
   });
 
   it('one clip under 25 dB fails the PSNR rule, and says how many', () => {
@@ -119,9 +120,20 @@ describe('compareImageToVideo', () => {
     expect(strict.rates.colour).toEqual({ text: 1, image: 0.9, textPassed: 10, imagePassed: 9 });
     expect(strict.pass).toEqual({ psnr: true, colour: false, motion: true, all: false });
     expect(strict.failures).toEqual(['colour dropped from 100% to 90% (more than the tolerance of 0.02)']);
+    expect(strict.lost).toEqual([{ prompt: asked.prompt, check: 'colour', asked: 'red', got: 'blue' }]);
+    expect(imageToVideoTable(strict, 't')).toContain('lost against text-to-video (same prompt and seed): colour of "a red ball moves left" red → blue\n');
     expect(imageToVideoTable(strict, 't')).toContain('| colour | 10/10 100% | 9/10 90% | -0.10 | no drop (≥ text − 0.02) | FAIL |');
     expect(compareImageToVideo(text, image, 0.1).pass.colour).toBe(true);
     expect(compareImageToVideo(text, image, 0.0999).pass.colour).toBe(false);
+  });
+
+  it('groups lost clips by prompt, check and what was seen; a clip that failed in text-to-video too is not lost', () => {
+    const text = [score(asked, saw('red', 'left')), score(asked, saw('red', 'left')), score(asked, saw('red', 'up'))];
+    const image = [saw('red', 'right'), saw('red', 'right'), saw('red', 'down')].map((v) => ({ scored: score(asked, v), psnr: 30, textPsnr: 15, codecPsnr: 40 }));
+    const c = compareImageToVideo(text, image, 0.5);
+    expect(c.rates.motion).toEqual({ text: 2 / 3, image: 0, textPassed: 2, imagePassed: 0 });
+    expect(c.pass.motion).toBe(false);
+    expect(describeLost(c.lost)).toBe('motion of "a red ball moves left" left → right ×2');
   });
 
   it('refuses unpaired lists and a tolerance outside [0, 1)', () => {

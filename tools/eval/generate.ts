@@ -1,5 +1,5 @@
 // One generation through a running daemon, as any client makes it: collects the MP4 chunks and decodes them back
-// into RGB frames.
+// into RGB frames. With `image` it is an image-to-video request (GenerateRequest.image), as a front-end sends one.
 import { decodeFrames } from '../../inference/media/index.ts';
 import { connectAnimator } from '../../shared/rpc/client.ts';
 import type { Frames } from './checks.ts';
@@ -12,6 +12,9 @@ export interface GenerateOptions {
   /** One of the daemon's schedulers (ModelInfo.schedulers); absent: the model's. */
   scheduler?: string;
   model?: string;
+  /** Image-to-video: the encoded image (PNG, JPEG, WebP, GIF) the clip starts from, and its MIME type. */
+  image?: Uint8Array;
+  imageMimeType?: string;
 }
 
 export interface GeneratedClip extends Frames {
@@ -33,6 +36,7 @@ export async function generateClip(address: string, options: GenerateOptions): P
       ...(options.guidanceScale !== undefined ? { guidanceScale: options.guidanceScale } : {}),
       ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
       ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.image !== undefined ? { image: options.image, imageMimeType: options.imageMimeType ?? '' } : {}),
       formats: ['MP4'],
     })) {
       if (event.clip) chunks.push(Buffer.from(event.clip.data));
