@@ -114,6 +114,18 @@ def sample_sigmas(n: int, gen: torch.Generator, shift: float = 1.0, detail_frac:
     return torch.where(torch.rand(n, generator=gen) < detail_frac, s, shifted).clamp(1e-3, 1.0)
 
 
+def pin_first_frame(xt: torch.Tensor, x0: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image-to-video as the daemon runs it for a package whose timestep is [B] (`timestep_shape: "batch"`,
+    inference/pipeline/conditioning.ts): latent frame 0 of the items in `image` is the clip's clean latent (the encoded
+    picture, pinned after every step) while the item keeps the step's timestep. Their frame 0 is given, not predicted,
+    so it is left out of the loss: returns the new x_t and a [B, 1, F, 1, 1] mask of the elements that count."""
+    xt = xt.clone()
+    xt[image, :, 0] = x0[image, :, 0]
+    keep = torch.ones(xt.shape[0], 1, xt.shape[2], 1, 1)
+    keep[image, :, 0] = 0
+    return xt, keep
+
+
 def train(args) -> None:
     """Trains on one process, or on --workers processes of one thread each that average their gradients (gloo).
 
@@ -225,8 +237,12 @@ def train_worker(rank: int, args) -> None:
         noise = torch.randn(x0.shape, generator=gen)
         s = sigma[:, None, None, None, None]
         xt = (1 - s) * x0 + s * noise
+        counted = None  # image-to-video items: frame 0 is given, out of the loss
+        if args.image_frac > 0:
+            xt, counted = pin_first_frame(xt, x0, torch.rand(local_batch, generator=gen) < args.image_frac)
         v = dit(xt, sigma * 1000, text(ids))
-        loss = (object_weight(x0, args.object_weight) * (v - (noise - x0)) ** 2).mean()
+        err = object_weight(x0, args.object_weight) * (v - (noise - x0)) ** 2
+        loss = err.mean() if counted is None else (err * counted).sum() / counted.expand_as(err).sum()
         opt.zero_grad()
         loss.backward()
         if world > 1:
@@ -297,8 +313,12 @@ if __name__ == "__main__":
     ap.add_argument("--keep-every", type=int, default=0, help="also keep a copy ckpt-STEP.pt every this many steps (0: none)")
     ap.add_argument("--shape-weight", default="", metavar="SHAPE=W,...",
                     help="draw clips showing these shapes W times as often (e.g. star=2,ring=2): the shapes it gets wrong")
+    ap.add_argument("--image-frac", type=float, default=0.0, help="fraction of the batch trained as image-to-video: "
+                    "latent frame 0 is the clip's clean latent (as the daemon pins the encoded image) and out of the loss")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight (up to 1 + this) on object pixels")
     a = ap.parse_args()
+    if a.cmd == "train" and not 0 <= a.image_frac <= 1:
+        ap.error(f"--image-frac {a.image_frac} must be between 0 and 1")
     if a.cmd == "train" and not 0 <= a.cosine_from < a.steps:
         ap.error(f"--cosine-from {a.cosine_from} must be at least 0 and below --steps {a.steps}")
     encode(a) if a.cmd == "encode" else train(a)

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
-import { DaemonErrorCode, errorFromCode, QueueFullError, QueueUnavailableError, RequestIdTakenError, type DaemonError } from '../errors.ts';
+import { DaemonErrorCode, errorFromCode, QueueFullError, QueueUnavailableError, RequestCancelledError, RequestIdTakenError, type DaemonError } from '../errors.ts';
 import type { DaemonLogger } from '../log.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import type { TextToVideo } from '../pipeline/text-to-video.ts';
@@ -212,7 +212,8 @@ export class ClusterGateway implements JobDispatcher {
     // Still in line: take it out and end it here. Running: its worker heard the channel (or sees the mark when it starts).
     const removed = await queue.remove(bullJobId(requestId)).catch(() => 0);
     if (removed) {
-      await this.end(requestId, error.code, error.message, 'cancelled');
+      // As the job would end in one process: CANCELLED is a cancel, a passed deadline a failure (DEADLINE_EXCEEDED).
+      await this.end(requestId, error.code, error.message, error instanceof RequestCancelledError ? 'cancelled' : 'failed');
       await this.deps.blobs.delete(keys.image(requestId)).catch(() => {});
     }
     return marked;

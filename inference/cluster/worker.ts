@@ -141,8 +141,10 @@ export class ClusterWorker {
       const started = performance.now();
       await runJob(job, this.deps, { announce: claim.attempt > 1 ? 'restarted' : 'started' });
       await publisher.flushed();
-      // Ended for good (not handed back at shutdown): its input image is no longer needed by any attempt.
-      if (image && publisher.stoppedBecause !== 'handed-over') await this.deps.blobs.delete(image.blobKey).catch(() => {});
+      // Ended for good, by this attempt or before it (not handed back at shutdown, and not taken over by a newer
+      // attempt that still reads it): its input image is no longer needed.
+      const ended = publisher.stoppedBecause === undefined || publisher.stoppedBecause === 'final';
+      if (image && ended) await this.deps.blobs.delete(image.blobKey).catch(() => {});
       if (job.state === 'done') await recordJobSeconds(this.deps.link.command, keys, (performance.now() - started) / 1000).catch(() => {});
     } finally {
       this.running.delete(id);
