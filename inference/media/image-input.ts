@@ -12,6 +12,11 @@
  * Shrinking averages areas (ffmpeg `flags=area`), enlarging is bicubic. Transparent pixels are composited over
  * black, as the clip decoder (decode.ts) shows them.
  *
+ * Orientation: a JPEG is first turned the way its EXIF Orientation says (exif-orientation.ts: a phone photo taken
+ * sideways starts the clip upright), and the fit is worked out on the sides as shown (swapped for 5..8). ffmpeg's own
+ * autorotation is switched off, so a build that applies the tag itself cannot turn the image a second time. Other
+ * types are used as stored.
+ *
  * Why the limits come first: the sides are read from the header, so a decompression bomb (a tiny file whose header
  * claims 30000 × 30000) is refused before a decoder allocates anything; ffmpeg also gets `-max_pixels` and a time
  * limit as a second fence, and its output is bounded by construction (one frame of width × height × 4 bytes).
@@ -21,6 +26,7 @@ import path from 'node:path';
 import { CodedError } from '../../shared/errors.ts';
 import { checkImage, describeImageRule, MAX_IMAGE_SIDE, type ImageHeader, type ImageType, type ImageViolation } from '../../shared/wire/image-limits.ts';
 import { DecodeFailedError, isMediaError } from './errors.ts';
+import { jpegOrientation, orientationFilters, uprightSize, type ExifOrientation } from './exif-orientation.ts';
 import { fileInputCommand, runFfmpeg, withTempDir } from './run.ts';
 import { parseWebp } from './webp-container.ts';
 
@@ -31,8 +37,10 @@ export interface FittedImage {
   width: number;
   height: number;
   rgb: Uint8Array;
-  /** What the header said, for logs and messages. */
+  /** What the header said (the sides as stored, before `orientation`), for logs and messages. */
   source: ImageHeader;
+  /** The EXIF orientation applied before fitting; 1 (as stored) for anything but a JPEG that carries one. */
+  orientation: ExifOrientation;
 }
 
 export interface DecodeImageOptions {
@@ -118,8 +126,12 @@ export async function decodeImageInput(data: Uint8Array, options: DecodeImageOpt
     throw new RangeError(`decodeImageInput: the clip size ${width}x${height} is not 1..${MAX_IMAGE_SIDE} pixels a side`);
   }
   const { still, canvas } = firstFrame(header, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  const rect = fitRect(header, { width, height }, options.fit ?? 'crop');
-  const graph = filterGraph(header, canvas, rect, { width, height }, options.fit ?? 'crop');
+  // The limits checked above bound both sides alike (MAX_IMAGE_SIDE, MIN_IMAGE_SIDE), so they hold for the upright
+  // sides too; the fit must use the upright sides.
+  const orientation = header.type === 'jpeg' ? jpegOrientation(data) : 1;
+  const upright = uprightSize(header, orientation);
+  const rect = fitRect(upright, { width, height }, options.fit ?? 'crop');
+  const graph = filterGraph(upright, orientation, canvas, rect, { width, height }, options.fit ?? 'crop');
 
   const timeoutMs = options.timeoutMs ?? 20_000;
   const limit = AbortSignal.timeout(timeoutMs);
@@ -128,7 +140,7 @@ export async function decodeImageInput(data: Uint8Array, options: DecodeImageOpt
     const input = path.join(dir, `image.${header.type}`);
     const output = path.join(dir, 'image.rgba');
     await writeFile(input, still);
-    const command = await fileInputCommand(input, ['-f', DEMUXERS[header.type], '-max_pixels', String(MAX_IMAGE_SIDE * MAX_IMAGE_SIDE)]);
+    const command = await fileInputCommand(input, ['-noautorotate', '-f', DEMUXERS[header.type], '-max_pixels', String(MAX_IMAGE_SIDE * MAX_IMAGE_SIDE)]);
     command.output(output).outputOptions(['-frames:v', '1', '-vf', graph, '-pix_fmt', 'rgba', '-f', 'rawvideo']);
     try {
       await runFfmpeg(command, { signal, what: `Decoding the ${header.type.toUpperCase()} image`, fail: (message, stderr) => new DecodeFailedError(message, { stderr }) });
@@ -142,7 +154,7 @@ export async function decodeImageInput(data: Uint8Array, options: DecodeImageOpt
   if (rgba.length !== width * height * 4) {
     throw undecodable(header, `it decoded to ${rgba.length} bytes, not one ${width}×${height} frame`);
   }
-  return { width, height, rgb: overBlack(rgba), source: header };
+  return { width, height, rgb: overBlack(rgba), source: header, orientation };
 }
 
 function undecodable(header: ImageHeader, why: string, cause?: unknown): ImageInputError {
@@ -170,12 +182,13 @@ function firstFrame(header: ImageHeader, data: Buffer): { still: Buffer; canvas:
   return { still: frame.still, canvas: covers ? undefined : { x: frame.x, y: frame.y, width: info.width, height: info.height } };
 }
 
-function filterGraph(header: ImageHeader, canvas: { x: number; y: number; width: number; height: number } | undefined, rect: FitRect, target: { width: number; height: number }, fit: ImageFit): string {
+/** `upright`: the sides once `orientation` is applied, which `rect` was worked out for. */
+function filterGraph(upright: { width: number; height: number }, orientation: ExifOrientation, canvas: { x: number; y: number; width: number; height: number } | undefined, rect: FitRect, target: { width: number; height: number }, fit: ImageFit): string {
   // RGBA first, so scaling happens on RGB(A) samples whatever the decoder's own format (JPEG's is YUV).
-  const steps = ['format=rgba'];
+  const steps = ['format=rgba', ...orientationFilters(orientation)];
   if (canvas) steps.push(`pad=${canvas.width}:${canvas.height}:${canvas.x}:${canvas.y}:color=black@0`);
-  if (rect.scaledWidth !== header.width || rect.scaledHeight !== header.height) {
-    const shrinking = rect.scaledWidth * rect.scaledHeight < header.width * header.height;
+  if (rect.scaledWidth !== upright.width || rect.scaledHeight !== upright.height) {
+    const shrinking = rect.scaledWidth * rect.scaledHeight < upright.width * upright.height;
     steps.push(`scale=${rect.scaledWidth}:${rect.scaledHeight}:flags=${shrinking ? 'area' : 'bicubic'}`);
   }
   if (fit === 'crop') {

@@ -2,7 +2,9 @@
  * The image of an image-to-video request (inference/media/image-input.ts, shared/wire/image-limits.ts) against the
  * real ffmpeg: each accepted type decoded from bytes made here (PNGs by a small encoder in this file, so their pixels
  * are exact; JPEG, WebP and GIF by ffmpeg from raw RGBA), the crop and letterbox arithmetic on known pixels, every
- * limit's message, and a real decompression bomb refused from its header before any decoder runs.
+ * limit's message, a real decompression bomb refused from its header before any decoder runs, and a JPEG's EXIF
+ * orientation (APP1 bytes written here into JPEGs ffmpeg encodes) applied before the fit, all 8 values checked on
+ * pixels against the Exif table, malformed and truncated segments read as 1.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +18,8 @@ import { decodeImageInput, fitRect, ImageInputError, ImageInputErrorCode, inspec
 import { checkImage, MAX_IMAGE_BYTES } from '../../shared/wire/image-limits.ts';
 import { checkImageAttachment } from '../../bots/core/request.ts';
 import { InvalidOptionsError } from '../../bots/core/errors.ts';
+import { jpegOrientation, orientationFilters, uprightSize, type ExifOrientation } from '../../inference/media/exif-orientation.ts';
+import { exifApp1, orientationTiff, tiffBlock, tiffShortValue, withSegmentsAfterSoi } from '../helpers/test-images.ts';
 
 usePrivateTmpdir('image-input-test-tmp-');
 
@@ -296,5 +300,166 @@ describe('the bot core applies the same rules before sending (bots/core/request.
     };
     expect(attempt({ bytes: png(16, 16, solid(0, 0, 0), { width: 5000, height: 5000 }), name: 'big.png' })).toBe('The attached image "big.png" is 5000×5000 pixels; at most 4096×4096 allowed.');
     expect(attempt({ bytes: png(32, 32, ramp), mimeType: 'image/gif' })).toBe('The attached image\'s type says "image/gif" but the image is a PNG (image/png); send the matching type, or leave it empty to have it read from the bytes.');
+  });
+});
+
+describe('EXIF orientation (inference/media/exif-orientation.ts), applied before the fit', () => {
+  const RED: [number, number, number] = [220, 30, 30];
+  const GREEN: [number, number, number] = [30, 200, 40];
+  const BLUE: [number, number, number] = [30, 40, 210];
+  const YELLOW: [number, number, number] = [240, 240, 40];
+  /** 48×32 stored: red top-left, green top-right, blue bottom-left, yellow bottom-right: every turn and flip shows. */
+  const W = 48;
+  const H = 32;
+  const quads: Pixel = (x, y) => [...(x < W / 2 ? (y < H / 2 ? RED : BLUE) : y < H / 2 ? GREEN : YELLOW), 255];
+  const jpegOf = (w: number, h: number, pixel: Pixel) => ffmpegImage(w, h, [pixel], ['-c:v', 'mjpeg', '-q:v', '1', '-pix_fmt', 'yuvj444p', '-f', 'image2'], 'jpg');
+
+  /**
+   * The Exif 2.3 table, written out independently of the module: which side of the shown image the stored 0th row
+   * and the stored 0th column lie on. From it, where a stored pixel is shown.
+   */
+  const TABLE: Record<ExifOrientation, [row0: 'top' | 'bottom' | 'left' | 'right', col0: 'top' | 'bottom' | 'left' | 'right']> = {
+    1: ['top', 'left'],
+    2: ['top', 'right'],
+    3: ['bottom', 'right'],
+    4: ['bottom', 'left'],
+    5: ['left', 'top'],
+    6: ['right', 'top'],
+    7: ['right', 'bottom'],
+    8: ['left', 'bottom'],
+  };
+  function shownAt(o: ExifOrientation, sx: number, sy: number, w: number, h: number): [number, number] {
+    const [row0, col0] = TABLE[o];
+    if (row0 === 'top' || row0 === 'bottom') return [col0 === 'left' ? sx : w - 1 - sx, row0 === 'top' ? sy : h - 1 - sy];
+    return [row0 === 'left' ? sy : h - 1 - sy, col0 === 'top' ? sx : w - 1 - sx];
+  }
+
+  it('all 8 orientations, both byte orders: each quadrant lands where the Exif table says', async () => {
+    const stored = await jpegOf(W, H, quads);
+    const errors: number[] = [];
+    for (const byteOrder of ['MM', 'II'] as const) {
+      for (const o of [1, 2, 3, 4, 5, 6, 7, 8] as const) {
+        const jpeg = withSegmentsAfterSoi(stored, exifApp1(orientationTiff(o, byteOrder)));
+        expect(jpegOrientation(jpeg)).toBe(o);
+        const shown = o >= 5 ? { width: H, height: W } : { width: W, height: H };
+        // The clip is the shown size, so nothing is scaled or cut: pixels can be checked where they land.
+        const img = await decodeImageInput(jpeg, { width: shown.width, height: shown.height, mimeType: 'image/jpeg' });
+        expect(img.orientation).toBe(o);
+        expect(img.source).toEqual({ type: 'jpeg', width: W, height: H });
+        expect(img.rgb.length).toBe(shown.width * shown.height * 3);
+        // Centres of the quadrants, and a pixel 3 in from each stored corner (a flip of one side would miss it).
+        for (const [sx, sy] of [[12, 8], [36, 8], [12, 24], [36, 24], [3, 3], [W - 4, 3], [3, H - 4], [W - 4, H - 4]] as const) {
+          const [dx, dy] = shownAt(o, sx, sy, W, H);
+          const d = maxDiff(at(img, dx, dy), quads(sx, sy).slice(0, 3));
+          errors.push(d);
+          expect(d, `orientation ${o} (${byteOrder}): stored (${sx},${sy}) should show at (${dx},${dy})`).toBeLessThanOrEqual(12);
+        }
+      }
+    }
+    console.info(`EXIF orientations: worst JPEG error ${Math.max(...errors)} over ${errors.length} pixels`);
+  });
+
+  it('5..8 swap the sides for the fit: a 64×32 photo turned by 6 is a 32×64 portrait, its middle cut out', async () => {
+    const bands: [number, number, number][] = [RED, GREEN, BLUE, YELLOW];
+    // Stored columns in four bands of 16; orientation 6 (90° clockwise) stacks them top to bottom as shown.
+    const stored = await jpegOf(64, 32, (x) => [...bands[Math.floor(x / 16)]!, 255]);
+    const img = await decodeImageInput(withSegmentsAfterSoi(stored, exifApp1(orientationTiff(6))), { width: 32, height: 32 });
+    // Shown 32×64; the crop keeps rows 16..47: green above blue. Unswapped it would have been red above green.
+    for (const x of [2, 16, 29]) {
+      expect(maxDiff(at(img, x, 4), GREEN)).toBeLessThanOrEqual(12);
+      expect(maxDiff(at(img, x, 27), BLUE)).toBeLessThanOrEqual(12);
+    }
+  });
+
+  it('the scale uses the shown sides too: 128×64 turned by 8, shrunk to 16×16 without distortion', async () => {
+    const bands: [number, number, number][] = [RED, GREEN, BLUE, YELLOW];
+    const stored = await jpegOf(128, 64, (x) => [...bands[Math.floor(x / 32)]!, 255]);
+    const img = await decodeImageInput(withSegmentsAfterSoi(stored, exifApp1(orientationTiff(8, 'II'))), { width: 16, height: 16 });
+    // 8 (90° counter-clockwise) puts stored column 0 at the bottom: shown 64×128 is yellow, blue, green, red from the
+    // top; ×0.25 gives 16×32, rows 8..23 kept: blue over green, 8 rows each.
+    expect(img.orientation).toBe(8);
+    for (const x of [1, 8, 14]) {
+      expect(maxDiff(at(img, x, 3), BLUE)).toBeLessThanOrEqual(12);
+      expect(maxDiff(at(img, x, 12), GREEN)).toBeLessThanOrEqual(12);
+    }
+  });
+
+  it('the filters and sides per value', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((o) => orientationFilters(o as ExifOrientation).join(','))).toEqual(['', 'hflip', 'hflip,vflip', 'vflip', 'transpose=0', 'transpose=1', 'transpose=3', 'transpose=2']);
+    expect(uprightSize({ width: 40, height: 30 }, 4)).toEqual({ width: 40, height: 30 });
+    expect(uprightSize({ width: 40, height: 30 }, 5)).toEqual({ width: 30, height: 40 });
+  });
+
+  describe('malformed, truncated or absent EXIF is orientation 1, never an error', () => {
+    const SOF = Buffer.from([0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x20, 0x00, 0x30, 0x03, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0]);
+    const SOS = Buffer.from([0xff, 0xda, 0x00, 0x02]);
+    /** A JPEG skeleton (SOI, segments, SOF, SOS): enough for the reader, which never looks past SOS. */
+    const skeleton = (...segments: Buffer[]) => Buffer.concat([Buffer.from([0xff, 0xd8]), ...segments, SOF, SOS, Buffer.alloc(16), Buffer.from([0xff, 0xd9])]);
+    const exif = (tiff: Buffer) => Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+    const good = orientationTiff(6);
+
+    it('the skeleton with a good segment reads 6 (so each case below fails only by what it breaks)', () => {
+      expect(jpegOrientation(skeleton(exifApp1(good)))).toBe(6);
+      expect(jpegOrientation(skeleton(exifApp1(orientationTiff(3, 'II'))))).toBe(3);
+    });
+
+    it.each<[string, Buffer]>([
+      ['no APP1 at all', skeleton()],
+      ['an APP1 that is not Exif (XMP)', skeleton(exifApp1(Buffer.alloc(0), Buffer.from('http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>', 'latin1')))],
+      ['"Exif" without its two NULs', skeleton(exifApp1(Buffer.alloc(0), Buffer.from('Exif', 'latin1')))],
+      ['a TIFF header cut to 6 bytes', skeleton(exifApp1(good.subarray(0, 6)))],
+      ['byte order "XX"', skeleton(exifApp1(Buffer.concat([Buffer.from('XX'), good.subarray(2)])))],
+      ['magic 43, not 42', skeleton(exifApp1(Buffer.concat([good.subarray(0, 3), Buffer.from([43]), good.subarray(4)])))],
+      ['IFD0 offset past the segment', skeleton(exifApp1(Buffer.concat([good.subarray(0, 4), Buffer.from([0, 0, 0xff, 0xf0]), good.subarray(8)])))],
+      ['IFD0 offset 0xffffffff', skeleton(exifApp1(Buffer.concat([good.subarray(0, 4), Buffer.from([0xff, 0xff, 0xff, 0xff]), good.subarray(8)])))],
+      ['IFD0 offset inside the header (4)', skeleton(exifApp1(Buffer.concat([good.subarray(0, 4), Buffer.from([0, 0, 0, 4]), good.subarray(8)])))],
+      ['an entry count larger than the segment holds', skeleton(exifApp1(Buffer.concat([good.subarray(0, 8), Buffer.from([0xff, 0xff]), good.subarray(10)])))],
+      ['the segment cut inside the Orientation entry', skeleton(exifApp1(good.subarray(0, 10 + 12 + 6)))],
+      ['Orientation 0', skeleton(exifApp1(tiffBlock('MM', [{ tag: 0x0112, type: 3, count: 1, value: tiffShortValue(0, 'MM') }])))],
+      ['Orientation 9', skeleton(exifApp1(tiffBlock('II', [{ tag: 0x0112, type: 3, count: 1, value: tiffShortValue(9, 'II') }])))],
+      ['Orientation 65535', skeleton(exifApp1(tiffBlock('MM', [{ tag: 0x0112, type: 3, count: 1, value: tiffShortValue(65535, 'MM') }])))],
+      ['Orientation as a LONG', skeleton(exifApp1(tiffBlock('MM', [{ tag: 0x0112, type: 4, count: 1, value: Buffer.from([0, 0, 0, 6]) }])))],
+      ['Orientation with count 0', skeleton(exifApp1(tiffBlock('MM', [{ tag: 0x0112, type: 3, count: 0, value: tiffShortValue(6, 'MM') }])))],
+      ['an IFD0 without Orientation', skeleton(exifApp1(tiffBlock('II', [{ tag: 0x010f, type: 2, count: 4, value: Buffer.from('Cam\0') }])))],
+      ['the APP1 length past the end of the file', Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x40, 0x00]), exif(good)])],
+      ['an APP1 length of 1', Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x00, 0x01]), exif(good)])],
+      ['the Exif segment after the image data (SOS)', Buffer.concat([Buffer.from([0xff, 0xd8]), SOF, SOS, exifApp1(good)])],
+      ['a stray byte where a marker should be', Buffer.concat([Buffer.from([0xff, 0xd8, 0x00]), exifApp1(good)])],
+      ['not a JPEG', Buffer.concat([Buffer.from([0x89, 0x50]), exifApp1(good)])],
+      ['empty', Buffer.alloc(0)],
+    ])('%s', (_, data) => {
+      expect(jpegOrientation(data)).toBe(1);
+    });
+
+    it('fill bytes and an XMP APP1 before it do not hide a good Exif segment', () => {
+      const xmp = exifApp1(Buffer.alloc(0), Buffer.from('http://ns.adobe.com/xap/1.0/\0<x/>', 'latin1'));
+      expect(jpegOrientation(skeleton(Buffer.from([0xff, 0xff]), xmp, exifApp1(good)))).toBe(6);
+    });
+
+    it('every prefix of a real JPEG with a good segment reads 1 until the segment is whole, then 6; none throws', async () => {
+      const jpeg = withSegmentsAfterSoi(await jpegOf(W, H, quads), exifApp1(good));
+      const segmentEnd = 2 + 4 + 6 + good.length;
+      for (let n = 0; n <= jpeg.length; n++) expect(jpegOrientation(jpeg.subarray(0, n))).toBe(n >= segmentEnd ? 6 : 1);
+      // And every single byte of the segment overwritten with 0xff: no throw, always a value 1..8.
+      for (let i = 2; i < segmentEnd; i++) {
+        const damaged = Buffer.from(jpeg);
+        damaged[i] = 0xff;
+        expect([1, 2, 3, 4, 5, 6, 7, 8]).toContain(jpegOrientation(damaged));
+      }
+    });
+
+    it('a real JPEG with a damaged Exif segment decodes as stored (orientation 1), not as an error', async () => {
+      const stored = await jpegOf(W, H, quads);
+      const damaged = withSegmentsAfterSoi(stored, exifApp1(Buffer.concat([good.subarray(0, 8), Buffer.from([0xff, 0xff]), good.subarray(10)])));
+      const img = await decodeImageInput(damaged, { width: W, height: H });
+      expect(img.orientation).toBe(1);
+      expect(maxDiff(at(img, 12, 8), RED)).toBeLessThanOrEqual(12);
+      expect(maxDiff(at(img, 36, 24), YELLOW)).toBeLessThanOrEqual(12);
+    });
+
+    it('only JPEGs are turned: a PNG is used as stored', async () => {
+      const img = await decodeImageInput(png(32, 32, ramp), { width: 32, height: 32 });
+      expect(img.orientation).toBe(1);
+    });
   });
 });

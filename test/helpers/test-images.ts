@@ -68,3 +68,71 @@ export function recordingConnection(connection: AnimatorConnection): RecordingCo
     close: () => connection.close(),
   };
 }
+
+// --- JPEG EXIF (issue #22, orientation): the APP1 bytes written by hand, so a test knows every offset in them. ---
+
+/** One IFD0 entry: tag, TIFF type (3 SHORT, 4 LONG, 2 ASCII...), count, and the 4-byte value field as written. */
+export interface TiffEntry {
+  tag: number;
+  type: number;
+  count: number;
+  /** The value field's 4 bytes, already in the TIFF's byte order (see `tiffShortValue`). */
+  value: Buffer;
+}
+
+/** A SHORT left-justified in a 4-byte value field, in the byte order given. */
+export function tiffShortValue(value: number, byteOrder: 'II' | 'MM'): Buffer {
+  const field = Buffer.alloc(4);
+  if (byteOrder === 'II') field.writeUInt16LE(value, 0);
+  else field.writeUInt16BE(value, 0);
+  return field;
+}
+
+/** A TIFF structure: header ("II"/"MM", 42, IFD0 at 8), IFD0 with `entries`, next-IFD 0, then `tail` bytes. */
+export function tiffBlock(byteOrder: 'II' | 'MM', entries: TiffEntry[], tail: Buffer = Buffer.alloc(0)): Buffer {
+  const le = byteOrder === 'II';
+  const out = Buffer.alloc(8 + 2 + entries.length * 12 + 4);
+  out.write(byteOrder, 0, 'latin1');
+  const u16 = (v: number, at: number) => (le ? out.writeUInt16LE(v, at) : out.writeUInt16BE(v, at));
+  const u32 = (v: number, at: number) => (le ? out.writeUInt32LE(v, at) : out.writeUInt32BE(v, at));
+  u16(42, 2);
+  u32(8, 4);
+  u16(entries.length, 8);
+  entries.forEach((e, i) => {
+    const at = 10 + i * 12;
+    u16(e.tag, at);
+    u16(e.type, at + 2);
+    u32(e.count, at + 4);
+    e.value.copy(out, at + 8, 0, 4);
+  });
+  return Buffer.concat([out, tail]);
+}
+
+/**
+ * The TIFF block of a camera-like Exif segment: a Make entry pointing at its text after IFD0 (so a reader must
+ * skip an entry whose value lies elsewhere), then Orientation = `orientation` as a SHORT.
+ */
+export function orientationTiff(orientation: number, byteOrder: 'II' | 'MM' = 'MM'): Buffer {
+  const make = Buffer.from('TestCam\0', 'latin1');
+  const makeOffset = Buffer.alloc(4);
+  const makeAt = 8 + 2 + 2 * 12 + 4; // just after IFD0
+  if (byteOrder === 'II') makeOffset.writeUInt32LE(makeAt, 0);
+  else makeOffset.writeUInt32BE(makeAt, 0);
+  return tiffBlock(byteOrder, [
+    { tag: 0x010f, type: 2, count: make.length, value: makeOffset },
+    { tag: 0x0112, type: 3, count: 1, value: tiffShortValue(orientation, byteOrder) },
+  ], make);
+}
+
+/** An APP1 segment (marker, length, payload) holding "Exif\0\0" + `tiff`; `payload` overrides the whole payload. */
+export function exifApp1(tiff: Buffer, payload: Buffer = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff])): Buffer {
+  const head = Buffer.from([0xff, 0xe1, 0, 0]);
+  head.writeUInt16BE(payload.length + 2, 2);
+  return Buffer.concat([head, payload]);
+}
+
+/** `jpeg` with `segments` inserted right after its SOI marker (where cameras put the Exif APP1). */
+export function withSegmentsAfterSoi(jpeg: Buffer, ...segments: Buffer[]): Buffer {
+  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('withSegmentsAfterSoi: not a JPEG (no SOI)');
+  return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
+}

@@ -1,0 +1,114 @@
+/**
+ * The EXIF Orientation of a JPEG, and the ffmpeg filters that stand the image upright. Phones store a photo as the
+ * sensor read it and record in the Exif tag Orientation (0x0112) how to turn it for display; the project's ffmpeg
+ * (a 2018 static build) decodes the stored pixels and ignores the tag, so a photo taken sideways would start its clip
+ * sideways. image-input.ts reads the tag here and applies it before fitting.
+ *
+ * The rule:
+ * - Only a JPEG's Exif APP1 segment is read (payload "Exif\0\0", then a TIFF header "II" or "MM" with 42, then IFD0):
+ *   the first such segment before the image data (SOS) decides, as browsers do. Its Orientation entry must be a SHORT
+ *   with a value 1..8.
+ * - Anything else is orientation 1 (as stored): no Exif segment, no Orientation entry, another type or a value out of
+ *   range, or any part of the segment malformed or cut off. A bad tag never fails a request: the image was already
+ *   accepted by its header (shared/wire/image-limits.ts), and showing it as stored is what a viewer without EXIF does.
+ * - Every read is bounded by the segment's own length (at most 65533 bytes), so a lying offset or count cannot read
+ *   past it, and the walk over the segments before it advances by at least 2 bytes a step.
+ *
+ * The values, by where the stored 0th row and 0th column belong when shown (the Exif 2.3 table), and the ffmpeg
+ * filter that does that: 1 top/left (none), 2 top/right (hflip), 3 bottom/right (hflip,vflip), 4 bottom/left (vflip),
+ * 5 left/top (transpose=0: across the main diagonal), 6 right/top (transpose=1: 90° clockwise), 7 right/bottom
+ * (transpose=3: across the other diagonal), 8 left/bottom (transpose=2: 90° counter-clockwise). 5..8 swap the sides:
+ * a stored W×H image is shown H×W.
+ */
+
+export type ExifOrientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+
+const ORIENTATION_TAG = 0x0112;
+const TIFF_SHORT = 3;
+const EXIF_HEADER = [0x45, 0x78, 0x69, 0x66, 0x00, 0x00]; // "Exif\0\0"
+
+/** The Orientation of a JPEG's Exif segment; 1 when it has none or it cannot be read (see the header). */
+export function jpegOrientation(data: Uint8Array): ExifOrientation {
+  const segment = firstExifPayload(data);
+  if (segment === undefined) return 1;
+  return tiffOrientation(data, segment.start + EXIF_HEADER.length, segment.end);
+}
+
+/** Whether showing the image upright swaps its width and height (5..8). */
+export function swapsSides(orientation: ExifOrientation): boolean {
+  return orientation >= 5;
+}
+
+/** The sides of the image as shown, for a stored `size`. */
+export function uprightSize(size: { width: number; height: number }, orientation: ExifOrientation): { width: number; height: number } {
+  return swapsSides(orientation) ? { width: size.height, height: size.width } : { width: size.width, height: size.height };
+}
+
+/** The ffmpeg filter steps that turn the stored image upright (none for 1). */
+export function orientationFilters(orientation: ExifOrientation): string[] {
+  return FILTERS[orientation];
+}
+
+const FILTERS: Readonly<Record<ExifOrientation, string[]>> = {
+  1: [],
+  2: ['hflip'],
+  3: ['hflip', 'vflip'],
+  4: ['vflip'],
+  5: ['transpose=0'],
+  6: ['transpose=1'],
+  7: ['transpose=3'],
+  8: ['transpose=2'],
+};
+
+/** The bytes of the first APP1 payload that starts "Exif\0\0", before the image data; undefined when there is none. */
+function firstExifPayload(d: Uint8Array): { start: number; end: number } | undefined {
+  if (d[0] !== 0xff || d[1] !== 0xd8) return undefined;
+  let offset = 2;
+  while (offset + 4 <= d.length) {
+    if (d[offset] !== 0xff) return undefined; // lost sync: nothing further can be trusted
+    const marker = d[offset + 1]!;
+    if (marker === 0xff) {
+      offset += 1; // fill byte
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      offset += 2; // standalone markers carry no length
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return undefined; // image data (or the end) reached
+    const length = (d[offset + 2]! << 8) | d[offset + 3]!;
+    if (length < 2) return undefined;
+    const start = offset + 4;
+    const end = offset + 2 + length;
+    if (end > d.length) return undefined; // cut off
+    if (marker === 0xe1 && end - start >= EXIF_HEADER.length && EXIF_HEADER.every((b, i) => d[start + i] === b)) return { start, end };
+    offset = end;
+  }
+  return undefined;
+}
+
+/** Orientation from the TIFF structure in d[tiff, end): IFD0's 0x0112 entry, or 1. */
+function tiffOrientation(d: Uint8Array, tiff: number, end: number): ExifOrientation {
+  const size = end - tiff;
+  if (size < 8) return 1;
+  const order = String.fromCharCode(d[tiff]!, d[tiff + 1]!);
+  if (order !== 'II' && order !== 'MM') return 1;
+  const little = order === 'II';
+  // Offsets are relative to the TIFF header and checked against `size` before each read.
+  const u16 = (at: number) => (little ? d[tiff + at]! | (d[tiff + at + 1]! << 8) : (d[tiff + at]! << 8) | d[tiff + at + 1]!);
+  const u32 = (at: number) => (little ? (u16(at) | (u16(at + 2) << 16)) >>> 0 : ((u16(at) << 16) | u16(at + 2)) >>> 0);
+  if (u16(2) !== 42) return 1;
+  const ifd = u32(4);
+  if (ifd < 8 || ifd + 2 > size) return 1;
+  const count = u16(ifd);
+  if (ifd + 2 + count * 12 > size) return 1; // claims more entries than the segment holds
+  for (let i = 0; i < count; i++) {
+    const entry = ifd + 2 + i * 12;
+    if (u16(entry) !== ORIENTATION_TAG) continue;
+    if (u16(entry + 2) !== TIFF_SHORT || u32(entry + 4) < 1) return 1;
+    // A single SHORT sits left-justified in the 4-byte value field, in the file's byte order.
+    const value = u16(entry + 8);
+    return value >= 1 && value <= 8 ? (value as ExifOrientation) : 1;
+  }
+  return 1;
+}
