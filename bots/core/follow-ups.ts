@@ -1,11 +1,16 @@
-// Conversation: a message in a clip's thread refines that clip ("make it blue", "slower", "again"), and a question
-// (Q&A) becomes a prompt that is animated with the rewrite shown. Both end in the same admission as /animate.
+// Conversation: a message in a clip's thread refines that clip ("make it blue", "slower", "again"), or, when it
+// opens with one of continuation.ts's words ("continue", "keep going", "extend it", "and then the ball rolls away"),
+// extends it as the Extend button does (extend.ts: from the thread's last clip's last frame, with the rest of the
+// message as the prompt); and a question (Q&A) becomes a prompt that is animated with the rewrite shown. All end in
+// the same admission as /animate.
 import type { JobSurface, Requester } from './adapter.ts';
 import type { AnimateExtra, AnimateFn, AnimateResult } from './api.ts';
 import { refinePrompt, type ConversationStore, type ThreadState } from './conversation.ts';
-import { InvalidOptionsError, UnknownJobError } from './errors.ts';
+import { parseContinuation, type Continuation } from './continuation.ts';
+import { InvalidOptionsError, toBotError, UnknownJobError } from './errors.ts';
+import { extend } from './extend.ts';
 import type { IdSource } from './ids.ts';
-import type { ChatJobs } from './jobs.ts';
+import type { ChatJobs, JobRecord } from './jobs.ts';
 import type { Logger } from './logger.ts';
 import type { ModelCatalog } from './model-catalog.ts';
 import type { AnimateOptions } from './options.ts';
@@ -43,18 +48,65 @@ async function refinedOptions(ctx: FollowUpContext, state: ThreadState, text: st
   return { refinement, options };
 }
 
+const FORGOTTEN_THREAD = 'The bot no longer remembers this thread’s clip. Start a new /animate.';
+
+/** How far back lastClipOf walks past failed jobs (a thread's chain; parents are older, so it cannot loop). */
+const MAX_CLIP_HOPS = 16;
+
 /**
- * A message in `threadId`: undefined when the thread has no clip (the message is not for us); otherwise the refined
- * job, on `surface` or on one spawned from the thread's latest job.
+ * The thread's last clip: its latest job, or, when that one failed or was cancelled (it has no clip to continue),
+ * the job it was made from, and so on back. Undefined when the book forgot the latest job.
+ */
+export function lastClipOf(jobs: ChatJobs, jobId: string): JobRecord | undefined {
+  let job = jobs.get(jobId);
+  for (let hops = 0; job?.parentId && (job.state === 'failed' || job.state === 'cancelled') && hops < MAX_CLIP_HOPS; hops++) {
+    const parent = jobs.get(job.parentId);
+    if (!parent) break;
+    job = parent;
+  }
+  return job;
+}
+
+/**
+ * `job` as Extend sees it, with a spawn that answers `surface`: a follow-up's reply surface is where its
+ * continuation goes (extend() otherwise spawns a message beside the job's own, as the button does). Only `spawn` is
+ * read from it; everything else is the job's own surface's.
+ */
+function spawningOnto(job: JobRecord, surface: JobSurface): JobRecord {
+  const onto: JobSurface = Object.create(job.surface, { spawn: { value: async () => surface } });
+  return { ...job, surface: onto };
+}
+
+/**
+ * A continuation: Extend from the thread's last clip. Its refusals (no last frame, not finished yet: the button's
+ * own sentences) go on `surface` when there is one, as admission's do, and are thrown for the adapter otherwise.
+ */
+async function continueThread(ctx: FollowUpContext, state: ThreadState, continuation: Continuation, requester: Requester, surface?: JobSurface): Promise<AnimateResult> {
+  try {
+    const last = lastClipOf(ctx.jobs, state.lastJobId);
+    if (!last) throw new UnknownJobError(FORGOTTEN_THREAD);
+    const result = await extend(ctx, surface ? spawningOnto(last, surface) : last, requester, continuation.prompt);
+    return { ...result, refinement: continuation.summary };
+  } catch (err) {
+    if (!surface) throw err;
+    return refuse(surface, toBotError(err), ctx.logger);
+  }
+}
+
+/**
+ * A message in `threadId`: undefined when the thread has no clip (the message is not for us); otherwise the
+ * continued or refined job, on `surface` or on one spawned from the thread's latest job.
  */
 export async function followUp(ctx: FollowUpContext, threadId: string, text: string, requester: Requester, surface?: JobSurface): Promise<AnimateResult | undefined> {
   const state = ctx.conversations.get(threadId);
   if (!state) return undefined;
+  const continuation = parseContinuation(text);
+  if (continuation) return continueThread(ctx, state, continuation, requester, surface);
   const { refinement, options } = await refinedOptions(ctx, state, text);
   let target = surface;
   if (!target) {
     const last = ctx.jobs.get(state.lastJobId);
-    if (!last) throw new UnknownJobError('The bot no longer remembers this thread’s clip. Start a new /animate.');
+    if (!last) throw new UnknownJobError(FORGOTTEN_THREAD);
     target = await spawnFrom(last, 'follow-up', `Refined (${refinement.summary}): ${refinement.prompt}`, requester);
   }
   const result = await ctx.animate(target, requester, options, {
