@@ -11,6 +11,7 @@ import type { Requester } from '../core/adapter.ts';
 import type { BotCore, JobAction } from '../core/bot.ts';
 import { isBotError } from '../core/errors.ts';
 import { consoleLogger, type Logger } from '../core/logger.ts';
+import { parseContinuation } from '../core/continuation.ts';
 import { parseTextCommand } from '../core/options.ts';
 import { ImageFieldError, MAX_MESSAGE_WITH_IMAGE_BYTES, imageFromBody } from './image-upload.ts';
 import { MediaCache } from './media-cache.ts';
@@ -170,15 +171,15 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
       else if (result.jobs.length > 0) session.latestThread = thread;
       return { ok: true, thread };
     }
-    // Anything else is a reply in a thread: it refines that thread's clip.
+    // Anything else is a reply in a thread: it refines that thread's clip, or continues it ("and then …").
     const requested = typeof body.thread === 'string' && body.thread ? body.thread : undefined;
     const thread = requested ?? session.latestThread;
     if (!thread || !thread.startsWith(`pg-${session.id}-`)) {
-      session.emit({ type: 'notice', text: 'Start with /animate <prompt>, e.g. /animate a red ball bouncing --seed 42. Then reply to refine it ("make it blue", "slower"). /animate help lists the options.', level: 'info' });
+      session.emit({ type: 'notice', text: 'Start with /animate <prompt>, e.g. /animate a red ball bouncing --seed 42. Then reply to refine it ("make it blue", "slower") or continue it ("and then it rolls away"). /animate help lists the options.', level: 'info' });
       return { ok: true };
     }
     session.emit({ type: 'user', thread, text });
-    const surface = new PlaygroundSurface(session, media, thread, `Refined: “${text}”`);
+    const surface = new PlaygroundSurface(session, media, thread, `${parseContinuation(text) ? 'Continued' : 'Refined'}: “${text}”`);
     try {
       const result = await core.followUp(thread, text, requester, surface);
       if (!result) session.emit({ type: 'notice', thread, text: 'This thread has no clip to refine yet; wait for it or start a new /animate.', level: 'error' });
