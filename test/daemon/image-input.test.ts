@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { usePrivateTmpdir } from '../helpers/private-tmpdir.ts';
 import { getMediaBinaries } from '../../inference/media/index.ts';
@@ -19,7 +19,7 @@ import { checkImage, MAX_IMAGE_BYTES } from '../../shared/wire/image-limits.ts';
 import { checkImageAttachment } from '../../bots/core/request.ts';
 import { InvalidOptionsError } from '../../bots/core/errors.ts';
 import { jpegOrientation, orientationFilters, uprightSize, type ExifOrientation } from '../../inference/media/exif-orientation.ts';
-import { exifApp1, orientationTiff, tiffBlock, tiffShortValue, withSegmentsAfterSoi } from '../helpers/test-images.ts';
+import { exifApp1, orientationTiff, PNG_SIGNATURE, pngChunk, tiffBlock, tiffShortValue, withSegmentsAfterSoi } from '../helpers/test-images.ts';
 
 usePrivateTmpdir('image-input-test-tmp-');
 
@@ -31,14 +31,6 @@ function rgbaOf(width: number, height: number, pixel: Pixel): Buffer {
   return out;
 }
 
-function chunk(type: string, payload: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(payload.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), payload])) >>> 0, 0);
-  return Buffer.concat([head, payload, crc]);
-}
 
 /** A PNG (RGBA, 8 bits, no filtering) whose IHDR may claim other sides than the rows given (for bombs and lies). */
 function png(width: number, height: number, pixel: Pixel, claimed = { width, height }): Buffer {
@@ -49,7 +41,7 @@ function png(width: number, height: number, pixel: Pixel, claimed = { width, hei
   const rgba = rgbaOf(width, height, pixel);
   const rows: Buffer[] = [];
   for (let y = 0; y < height; y++) rows.push(Buffer.from([0]), rgba.subarray(y * width * 4, (y + 1) * width * 4));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.concat(rows))), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 /** Frames of raw RGBA through the real ffmpeg into `outputArgs`' format. */
@@ -185,7 +177,7 @@ describe('decodeImageInput: each type, through the real ffmpeg', () => {
 
   it('a PNG whose data is garbage behind a good header is IMAGE_UNDECODABLE, with no server path in the message', async () => {
     const good = png(32, 32, ramp);
-    const broken = Buffer.concat([good.subarray(0, 33), chunk('IDAT', Buffer.from('not zlib at all, not at all')), chunk('IEND', Buffer.alloc(0))]);
+    const broken = Buffer.concat([good.subarray(0, 33), pngChunk('IDAT', Buffer.from('not zlib at all, not at all')), pngChunk('IEND', Buffer.alloc(0))]);
     const err = await refusal(broken);
     expect(err.code).toBe(ImageInputErrorCode.Undecodable);
     expect(err.field).toBe('image');
@@ -262,7 +254,7 @@ describe('the limits (shared/wire/image-limits.ts), each with its message', () =
     ihdr.writeUInt32BE(5000, 4);
     ihdr.set([8, 0, 0, 0, 0], 8);
     const rows = Buffer.alloc(5001 * 5000);
-    const bomb = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows, { level: 1 })), chunk('IEND', Buffer.alloc(0))]);
+    const bomb = Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(rows, { level: 1 })), pngChunk('IEND', Buffer.alloc(0))]);
     const madeMs = performance.now() - started;
     console.info(`bomb: ${bomb.length} bytes for ${5000 * 5000} bytes of pixels (made in ${madeMs.toFixed(0)} ms)`);
     expect(bomb.length).toBeLessThan(MAX_IMAGE_BYTES);

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { deflateSync, crc32 } from 'node:zlib';
+import { pngImage as png, pngChunk } from '../helpers/test-images.ts';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixturePackage } from '../fixtures/fixture-model.ts';
@@ -23,28 +23,6 @@ import type { GenerateEvent__Output, GenerateRequest } from '../../shared/rpc/ty
 import { DaemonErrorCode, ERROR_CODE_TRAILER } from '../../shared/wire/error-codes.ts';
 import { MAX_IMAGE_BYTES, MAX_REQUEST_MESSAGE_BYTES } from '../../shared/wire/image-limits.ts';
 
-function chunk(type: string, payload: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(payload.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), payload])) >>> 0, 0);
-  return Buffer.concat([head, payload, crc]);
-}
-
-/** An RGB PNG of `rgb(x, y)`. */
-function png(width: number, height: number, rgb: (x: number, y: number) => [number, number, number]): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const rows: number[] = [];
-  for (let y = 0; y < height; y++) {
-    rows.push(0);
-    for (let x = 0; x < width; x++) rows.push(...rgb(x, y));
-  }
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.from(rows))), chunk('IEND', Buffer.alloc(0))]);
-}
 
 const RED: [number, number, number] = [200, 40, 40];
 const GREEN: [number, number, number] = [30, 180, 60];
@@ -179,7 +157,7 @@ describe('image refusals', () => {
   });
 
   it('a damaged image that passes the header checks fails at decode with INVALID_ARGUMENT, the daemon still serving', async () => {
-    const broken = Buffer.concat([banded.subarray(0, 33), chunk('IDAT', Buffer.from('garbage, not zlib')), chunk('IEND', Buffer.alloc(0))]);
+    const broken = Buffer.concat([banded.subarray(0, 33), pngChunk('IDAT', Buffer.from('garbage, not zlib')), pngChunk('IEND', Buffer.alloc(0))]);
     const { error } = await collectSettled(client.generate(request('broken', { image: broken })));
     expect(error?.code).toBe(status.INVALID_ARGUMENT);
     expect(error?.details).toBe('image: the PNG image (96×64) cannot be decoded: its data is damaged or truncated, or uses a variant the decoder lacks');
