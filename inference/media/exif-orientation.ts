@@ -20,6 +20,7 @@
  * (transpose=3: across the other diagonal), 8 left/bottom (transpose=2: 90° counter-clockwise). 5..8 swap the sides:
  * a stored W×H image is shown H×W.
  */
+import { jpegSegments } from '../../shared/wire/image-limits.ts';
 
 export type ExifOrientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 
@@ -63,26 +64,10 @@ const FILTERS: Readonly<Record<ExifOrientation, string[]>> = {
 /** The bytes of the first APP1 payload that starts "Exif\0\0", before the image data; undefined when there is none. */
 function firstExifPayload(d: Uint8Array): { start: number; end: number } | undefined {
   if (d[0] !== 0xff || d[1] !== 0xd8) return undefined;
-  let offset = 2;
-  while (offset + 4 <= d.length) {
-    if (d[offset] !== 0xff) return undefined; // lost sync: nothing further can be trusted
-    const marker = d[offset + 1]!;
-    if (marker === 0xff) {
-      offset += 1; // fill byte
-      continue;
-    }
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      offset += 2; // standalone markers carry no length
-      continue;
-    }
-    if (marker === 0xda || marker === 0xd9) return undefined; // image data (or the end) reached
-    const length = (d[offset + 2]! << 8) | d[offset + 3]!;
-    if (length < 2) return undefined;
-    const start = offset + 4;
-    const end = offset + 2 + length;
+  // Any early end of the walk (lost sync, a bad length, image data reached) means no usable EXIF.
+  for (const { marker, start, end } of jpegSegments(d)) {
     if (end > d.length) return undefined; // cut off
     if (marker === 0xe1 && end - start >= EXIF_HEADER.length && EXIF_HEADER.every((b, i) => d[start + i] === b)) return { start, end };
-    offset = end;
   }
   return undefined;
 }

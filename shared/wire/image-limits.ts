@@ -134,10 +134,28 @@ function gifSize(d: Uint8Array): { width: number; height: number } | string {
 /** Start-of-frame markers (C0–CF but DHT C4, JPG C8 and DAC CC) hold the frame's height and width. */
 const JPEG_SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
 
-function jpegSize(d: Uint8Array): { width: number; height: number } | string {
+/** One JPEG marker segment with a length: its marker, where it starts, and its payload [start, end) after the length. */
+export interface JpegSegment {
+  marker: number;
+  offset: number;
+  start: number;
+  /** May lie past the data's end when the file is cut off: the reader decides. */
+  end: number;
+}
+
+/** Why a walk over a JPEG's segments stopped: image data (SOS) or EOI reached, the data ran out, lost sync, a bad length. */
+export type JpegWalkEnd = { stop: 'data' | 'end' } | { stop: 'sync'; offset: number } | { stop: 'length'; offset: number; length: number };
+
+/**
+ * The segments of a JPEG from just past SOI up to its image data, in order: fill bytes and standalone markers are
+ * skipped; the walk ends (its return value says why) at SOS or EOI, at the end of the data, on a byte that is not a
+ * marker, or on a length under 2. Only headers are read, never the image data. The size check below and the EXIF
+ * orientation reader (inference/media/exif-orientation.ts) both walk JPEGs with it.
+ */
+export function* jpegSegments(d: Uint8Array): Generator<JpegSegment, JpegWalkEnd> {
   let offset = 2; // past SOI
   while (offset + 4 <= d.length) {
-    if (d[offset] !== 0xff) return `byte ${offset} is not a segment marker`;
+    if (d[offset] !== 0xff) return { stop: 'sync', offset };
     const marker = d[offset + 1] ?? 0;
     if (marker === 0xff) {
       offset += 1; // fill byte
@@ -147,20 +165,33 @@ function jpegSize(d: Uint8Array): { width: number; height: number } | string {
       offset += 2; // standalone markers carry no length
       continue;
     }
-    if (marker === 0xda || marker === 0xd9) return 'no frame header (SOF) before the image data';
+    if (marker === 0xda || marker === 0xd9) return { stop: 'data' };
     const length = be16(d, offset + 2);
-    if (length < 2) return `segment at byte ${offset} has length ${length}`;
-    if (JPEG_SOF.has(marker)) {
-      if (offset + 9 > d.length) return 'the frame header (SOF) is cut off';
-      const height = be16(d, offset + 5);
-      const width = be16(d, offset + 7);
-      // Height 0 defers it to a DNL marker after the data: the size would be known only by decoding, so refuse.
-      if (height === 0) return 'the frame header defers the height to the image data (DNL)';
-      return { width, height };
-    }
+    if (length < 2) return { stop: 'length', offset, length };
+    yield { marker, offset, start: offset + 4, end: offset + 2 + length };
     offset += 2 + length;
   }
-  return 'no frame header (SOF) in the data';
+  return { stop: 'end' };
+}
+
+function jpegSize(d: Uint8Array): { width: number; height: number } | string {
+  const walk = jpegSegments(d);
+  for (let step = walk.next(); ; step = walk.next()) {
+    if (step.done) {
+      const why = step.value;
+      if (why.stop === 'sync') return `byte ${why.offset} is not a segment marker`;
+      if (why.stop === 'length') return `segment at byte ${why.offset} has length ${why.length}`;
+      return why.stop === 'data' ? 'no frame header (SOF) before the image data' : 'no frame header (SOF) in the data';
+    }
+    const { marker, offset } = step.value;
+    if (!JPEG_SOF.has(marker)) continue;
+    if (offset + 9 > d.length) return 'the frame header (SOF) is cut off';
+    const height = be16(d, offset + 5);
+    const width = be16(d, offset + 7);
+    // Height 0 defers it to a DNL marker after the data: the size would be known only by decoding, so refuse.
+    if (height === 0) return 'the frame header defers the height to the image data (DNL)';
+    return { width, height };
+  }
 }
 
 function webpSize(d: Uint8Array): { width: number; height: number } | string {
