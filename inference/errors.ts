@@ -6,6 +6,7 @@ import path from 'node:path';
 import { CodedError, type CodedErrorOptions } from '../shared/errors.ts';
 import { relativeToFolder } from '../shared/redact.ts';
 import { DaemonErrorCode, isDaemonErrorCode } from '../shared/wire/error-codes.ts';
+import { promptRefusalMessage, type PromptPolicyField } from '../shared/wire/prompt-refusal.ts';
 import { excerpt } from './excerpt.ts';
 
 export { DaemonErrorCode } from '../shared/wire/error-codes.ts';
@@ -131,6 +132,32 @@ export class RequestIdReusedError extends DaemonError {
 export class TooManyStreamsError extends DaemonError {
   constructor(message: string, options?: CodedErrorOptions) {
     super(DaemonErrorCode.TooManyStreams, message, options);
+  }
+}
+
+/**
+ * The output safety check (inference/safety/) flagged the clip: the job ends with this before any of the clip is
+ * encoded or sent. The message tells the person why in words (the labels), never the scores or thresholds.
+ */
+export class OutputWithheldError extends DaemonError {
+  readonly labels: readonly string[];
+  /** The flagged labels, most flagged first (at least one). */
+  constructor(...labels: string[]) {
+    super(
+      DaemonErrorCode.OutputWithheld,
+      `the clip was withheld: the daemon's output safety check flagged it as ${labels.map((l) => `"${excerpt(l)}"`).join(' and ')}, so none of it was sent; try another prompt or seed`,
+    );
+    this.labels = labels;
+  }
+}
+
+/**
+ * The daemon's prompt policy refused a request: its prompt or negative prompt holds a blocked term (inference/policy/).
+ * The message names the field and the term in the wire's words (shared/wire/prompt-refusal.ts), never the prompt.
+ */
+export class PromptRefusedError extends DaemonError {
+  constructor(readonly field: PromptPolicyField, readonly term: string) {
+    super(DaemonErrorCode.PromptRefused, promptRefusalMessage(field, excerpt(term)));
   }
 }
 

@@ -4,6 +4,9 @@
 
 Also writes reference inputs/outputs (PyTorch) to training/runs/export-check/ so that
 `node training/verify_onnx.mjs` can compare onnxruntime-node's outputs against them.
+
+The transformer's `timestep` is [B] or, for a checkpoint trained per token (its "timestep_shape": "tokens"), [B, T]
+(one per patch token, `timestep_shape: "tokens"` in model_index.json); a checkpoint without the key is "batch".
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import torch
 import world as W
 from checkpoints import DIT_CKPT, VAE_STATS, load_trained
 from common import HERE, RUNS, load_ckpt
-from models import TextEncoder, VideoDiT, count
+from models import TextEncoder, VideoDiT, count, token_timesteps
 from tokenizer import MAX_LEN, PAD, WordTokenizer
 from vae_model import S_FACTOR, T_FACTOR, DecoderExport, EncoderExport
 
@@ -53,6 +56,11 @@ SIGNATURES = {
                     {"hidden_states": {0: "batch", 2: "frames", 3: "height", 4: "width"}, "timestep": {0: "batch"},
                      "encoder_hidden_states": {0: "batch", 1: "sequence"},
                      "sample": {0: "batch", 2: "frames", 3: "height", 4: "width"}}),
+    # the same with one timestep per patch token ([B, T]: `timestep_shape: "tokens"`)
+    "transformer_tokens": (["hidden_states", "timestep", "encoder_hidden_states"], ["sample"],
+                           {"hidden_states": {0: "batch", 2: "frames", 3: "height", 4: "width"},
+                            "timestep": {0: "batch", 1: "tokens"}, "encoder_hidden_states": {0: "batch", 1: "sequence"},
+                            "sample": {0: "batch", 2: "frames", 3: "height", 4: "width"}}),
     "vae_decoder": (["latent_sample"], ["sample"],
                     {"latent_sample": {0: "batch", 2: "frames", 3: "height", 4: "width"},
                      "sample": {0: "batch", 2: "frames", 3: "height", 4: "width"}}),
@@ -63,9 +71,11 @@ SIGNATURES = {
 }
 
 
-def export_component(name: str, module: torch.nn.Module, inputs: tuple, out: str, ref: str | None = None) -> torch.Tensor:
-    """Writes <out>/<name>/model.onnx and, with `ref`, PyTorch's reference inputs and output for verify_onnx.mjs."""
-    input_names, output_names, axes = SIGNATURES[name]
+def export_component(name: str, module: torch.nn.Module, inputs: tuple, out: str, ref: str | None = None,
+                     signature: str | None = None) -> torch.Tensor:
+    """Writes <out>/<name>/model.onnx and, with `ref`, PyTorch's reference inputs and output for verify_onnx.mjs.
+    `signature`: the SIGNATURES entry when it is not `name`'s own (the per-token transformer)."""
+    input_names, output_names, axes = SIGNATURES[signature or name]
     os.makedirs(os.path.join(out, name), exist_ok=True)
     with torch.no_grad():
         result = module(*inputs)
@@ -76,12 +86,23 @@ def export_component(name: str, module: torch.nn.Module, inputs: tuple, out: str
     return result
 
 
-def example_inputs(tok: WordTokenizer, in_ch: int) -> dict:
-    """Fixed inputs for each component's trace and reference (seeded)."""
+def example_inputs(tok: WordTokenizer, in_ch: int, timestep_shape: str = "batch", patch: int = 2) -> dict:
+    """Fixed inputs for each component's trace and reference (seeded). Per-token timesteps: an image-to-video item
+    (frame 0's tokens at 0) and a text-to-video one, so the reference checks both."""
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, in_ch, 5, 16, 16, generator=gen)
+    timestep = torch.tensor([700.0, 700.0])
+    if timestep_shape == "tokens":
+        timestep = token_timesteps(timestep / 1000, 5, (16 // patch) ** 2, torch.tensor([True, False]))
     return {"input_ids": torch.from_numpy(tok.batch(["a red ball bouncing on the grass", ""])), "hidden_states": x,
-            "timestep": torch.tensor([700.0, 700.0]), "video": torch.rand(1, 3, 17, 128, 128, generator=gen) * 2 - 1}
+            "timestep": timestep, "video": torch.rand(1, 3, 17, 128, 128, generator=gen) * 2 - 1}
+
+
+def transformer_signature(timestep_shape: str) -> str:
+    """The SIGNATURES entry of a transformer with this timestep shape ("batch" | "tokens")."""
+    if timestep_shape not in ("batch", "tokens"):
+        raise SystemExit(f'timestep_shape {timestep_shape!r}: must be "batch" or "tokens"')
+    return "transformer_tokens" if timestep_shape == "tokens" else "transformer"
 
 
 def export(args) -> None:
@@ -99,9 +120,11 @@ def export(args) -> None:
     for sub in ("tokenizer", "scheduler", "preview"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
     tok.save(os.path.join(out, "tokenizer"))
-    ex = example_inputs(tok, len(ck["mean"]))
+    timestep_shape = ck.get("timestep_shape", "batch")
+    ex = example_inputs(tok, len(ck["mean"]), timestep_shape, ck["arch"].get("patch", 2))
     hid = export_component("text_encoder", text, (ex["input_ids"],), out, ref)
-    export_component("transformer", dit, (ex["hidden_states"], ex["timestep"], hid), out, ref)
+    export_component("transformer", dit, (ex["hidden_states"], ex["timestep"], hid), out, ref,
+                     transformer_signature(timestep_shape))
     z = ex["hidden_states"][:1] * ck["std"][None, :, None, None, None] + ck["mean"][None, :, None, None, None]
     export_component("vae_decoder", DecoderExport(ae).eval(), (z,), out, ref)
     encoder = os.path.join(out, "vae_encoder")
@@ -135,6 +158,9 @@ def export(args) -> None:
             "latents_std": [round(float(s), 6) for s in ck["std"]],
             "max_text_length": MAX_LEN,
             "pad_token_id": PAD,
+            # per-token timesteps: T = F*(H/p)*(W/p), so the daemon must know the patch (docs/model-package.md)
+            **({"timestep_shape": "tokens", "patch_size": [1, ck["arch"]["patch"], ck["arch"]["patch"]]}
+               if timestep_shape == "tokens" else {}),
             "defaults": {"steps": 20, "guidance_scale": args.guidance, "frames": 17, "width": 128, "height": 128, "fps": 8,
                          "preview_every_n_steps": 2},
             "limits": {"min_steps": 1, "max_steps": 100, "min_guidance": 1, "max_guidance": 20, "min_frames": 1, "max_frames": 33,

@@ -111,21 +111,45 @@ class Block(nn.Module):
         self.modulation = nn.Parameter(torch.randn(1, 6, dim) / dim ** 0.5)
         nn.init.zeros_(self.attn_t.to_out.weight), nn.init.zeros_(self.attn_t.to_out.bias)
 
-    def forward(self, x, temb6, text, f: int, tpos):
-        # x [B, F*N, D]; temb6 [B, 6, D]
+    def forward(self, x, temb6, text, f: int, tpos, adapter=None, gate=None):
+        # x [B, F*N, D]; temb6 [B, T', 6, D] with T' = 1 (one timestep per item) or F*N (one per token)
         b, fn, d = x.shape
         n = fn // f
-        sh1, sc1, g1, sh2, sc2, g2 = (self.modulation + temb6).unbind(1)
-        h = self.norm1(x) * (1 + sc1[:, None]) + sh1[:, None]
+        sh1, sc1, g1, sh2, sc2, g2 = (self.modulation + temb6).unbind(2)  # [1, 6, D] broadcast: each [B, T', D]
+        h = self.norm1(x) * (1 + sc1) + sh1
         h = self.attn1(h.reshape(b * f, n, d)).reshape(b, fn, d)
-        x = x + g1[:, None] * h
+        x = x + g1 * h
         # temporal: every spatial position attends over the F latent frames
         ht = (self.norm_t(x) .reshape(b, f, n, d) + tpos).permute(0, 2, 1, 3).reshape(b * n, f, d)
         ht = self.attn_t(ht).reshape(b, n, f, d).permute(0, 2, 1, 3).reshape(b, fn, d)
         x = x + ht
+        if adapter is not None:
+            x = adapter(x, n, gate)
         x = x + self.attn2(self.norm2(x), context=text)
-        h = self.norm3(x) * (1 + sc2[:, None]) + sh2[:, None]
-        return x + g2[:, None] * self.ff(h)
+        h = self.norm3(x) * (1 + sc2) + sh2
+        return x + g2 * self.ff(h)
+
+
+class ImageAdapter(nn.Module):
+    """Image-to-video: every token attends to the first latent frame's tokens (the clean, encoded picture).
+
+    The base blocks reach frame 0 from another frame only through the low-rank temporal attention at the same spatial
+    position, so a later frame cannot look up where the picture's object is. This cross-attention can. Its output is
+    multiplied by a per-item gate, 1 for image-to-video items (their tokens' timesteps differ: frame 0 is at 0) and 0
+    otherwise, so a text-to-video call computes exactly what the model without adapters does (x + 0 = x), whatever
+    the adapters learn. Its last projection starts at zero: a grown model starts as the one it grew from.
+    """
+
+    def __init__(self, dim: int, heads: int, inner: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads, inner=inner)
+        nn.init.zeros_(self.attn.to_out.weight), nn.init.zeros_(self.attn.to_out.bias)
+
+    def forward(self, x: torch.Tensor, n: int, gate: torch.Tensor) -> torch.Tensor:
+        # x [B, F*N, D]; the first frame's tokens are x[:, :n]; gate [B, 1, 1]
+        h = self.norm(x)
+        return x + gate * self.attn(h, context=h[:, :n])
 
 
 class RefinerBlock(nn.Module):
@@ -137,13 +161,26 @@ class RefinerBlock(nn.Module):
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
         self.time_modulation = nn.Linear(dim, 2 * channels)
 
-    def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(modulated_conv(self.conv1, self.time_modulation, x, temb))
+    def forward(self, x: torch.Tensor, temb: torch.Tensor, layout: tuple) -> torch.Tensor:
+        return x + self.conv2(modulated_conv(self.conv1, self.time_modulation, x, temb, layout))
 
 
-def modulated_conv(conv1: nn.Conv2d, time_modulation: nn.Linear, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
-    """The refiner blocks' first half: a 3x3 conv whose output the timestep scales and shifts, then SiLU."""
-    sc, sh = time_modulation(F.silu(temb))[:, :, None, None].chunk(2, 1)
+def pixel_map(m: torch.Tensor, layout: tuple) -> torch.Tensor:
+    """Per-item or per-token values [B, T', K] -> a map over the refiner's frames [B*F, K, 1, 1] (T' = 1) or
+    [B*F, K, H, W] (T' = F*h*w: each token's values over the p x p latent pixels it covers)."""
+    b, f, h, w, p = layout
+    k = m.shape[-1]
+    if m.shape[1] == 1:
+        return m[:, 0].repeat_interleave(f, 0)[:, :, None, None]
+    m = m.reshape(b, f, h, 1, w, 1, k).expand(b, f, h, p, w, p, k).reshape(b * f, h * p, w * p, k)
+    return m.permute(0, 3, 1, 2)
+
+
+def modulated_conv(conv1: nn.Conv2d, time_modulation: nn.Linear, x: torch.Tensor, temb: torch.Tensor,
+                   layout: tuple) -> torch.Tensor:
+    """The refiner blocks' first half: a 3x3 conv whose output the timestep scales and shifts (per item or per latent
+    pixel), then SiLU. temb [B, T', D]; `layout` (B, F, h, w, p) places it over the refiner's [B*F, C, H, W]."""
+    sc, sh = pixel_map(time_modulation(F.silu(temb)), layout).chunk(2, 1)
     return F.silu(conv1(F.silu(x)) * (1 + sc) + sh)
 
 
@@ -159,9 +196,10 @@ class TemporalRefinerBlock(nn.Module):
         self.time_modulation = nn.Linear(dim, 2 * channels)
         nn.init.zeros_(self.temporal_conv.weight), nn.init.zeros_(self.temporal_conv.bias)
 
-    def forward(self, x: torch.Tensor, temb: torch.Tensor, frames: int) -> torch.Tensor:
-        # x [B*F, C, H, W], temb [B*F, D]
-        h = modulated_conv(self.conv1, self.time_modulation, x, temb)
+    def forward(self, x: torch.Tensor, temb: torch.Tensor, layout: tuple) -> torch.Tensor:
+        # x [B*F, C, H, W], temb [B, T', D]
+        h = modulated_conv(self.conv1, self.time_modulation, x, temb, layout)
+        frames = layout[1]
         bf, c, hh, ww = h.shape
         h = h.reshape(bf // frames, frames, c, hh, ww).transpose(1, 2)
         h = self.temporal_conv(h).transpose(1, 2).reshape(bf, c, hh, ww)
@@ -189,28 +227,30 @@ class DetailRefiner(nn.Module):
         nn.init.zeros_(self.conv_out.weight), nn.init.zeros_(self.conv_out.bias)
 
     def forward(self, tokens: torch.Tensor, xt: torch.Tensor, v: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
-        # tokens [B, F, h*w, D] (the transformer's last hidden states); xt, v [B, C, F, H, W]; temb [B, D]
+        # tokens [B, F, h*w, D] (the transformer's last hidden states); xt, v [B, C, F, H, W]; temb [B, T', D]
         b, c, f, H, W = xt.shape
         p, k = self.patch, self.feature_ch
         feat = self.feature_projection(tokens).reshape(b, f, H // p, W // p, k, p, p)
         feat = feat.permute(0, 1, 4, 2, 5, 3, 6).reshape(b * f, k, H, W)
         frames = lambda t: t.permute(0, 2, 1, 3, 4).reshape(b * f, c, H, W)  # noqa: E731
         x = self.conv_in(torch.cat([feat, frames(xt), frames(v)], 1))
-        temb_f = temb.repeat_interleave(f, 0)
+        layout = (b, f, H // p, W // p, p)
         for blk in self.blocks:
-            x = blk(x, temb_f)
+            x = blk(x, temb, layout)
         for tblk in self.temporal_blocks:
-            x = tblk(x, temb_f, f)
+            x = tblk(x, temb, layout)
         out = self.conv_out(F.silu(x)).reshape(b, f, c, H, W).permute(0, 2, 1, 3, 4)
         return v + out
 
 
 class VideoDiT(nn.Module):
-    """hidden_states [B, C, F, H, W], timestep [B] (sigma*1000), encoder_hidden_states [B, L, Dt] -> velocity like input."""
+    """hidden_states [B, C, F, H, W], timestep [B] or [B, T] (sigma*1000, per item or per patch token),
+    encoder_hidden_states [B, L, Dt] -> velocity like input. `image_adapter` > 0 adds an ImageAdapter of that inner
+    width to every block (image-to-video; 0: none)."""
 
     def __init__(self, in_ch: int = 16, dim: int = 128, depth: int = 5, heads: int = 4, text_dim: int = 128,
                  temporal_rank: int = 32, patch: int = 2, refiner_channels: int = 0, refiner_blocks: int = 2,
-                 refiner_temporal_blocks: int = 0) -> None:
+                 refiner_temporal_blocks: int = 0, image_adapter: int = 0) -> None:
         super().__init__()
         self.in_ch, self.dim, self.patch = in_ch, dim, patch
         self.patch_embedding = nn.Linear(in_ch * patch * patch, dim)
@@ -229,6 +269,8 @@ class VideoDiT(nn.Module):
         nn.init.zeros_(self.proj_out.weight), nn.init.zeros_(self.proj_out.bias)
         self.refiner = DetailRefiner(in_ch, dim, patch, refiner_channels, refiner_blocks,
                                      refiner_temporal_blocks) if refiner_channels else None
+        self.adapters = nn.ModuleList([ImageAdapter(dim, heads, image_adapter) for _ in range(depth)]) \
+            if image_adapter else None
 
     def pos_embed(self, f: int, h: int, w: int, device) -> tuple:
         """2D sin/cos over normalised coordinates (so other sizes map to the same range) + 1D over frame index."""
@@ -248,17 +290,35 @@ class VideoDiT(nn.Module):
         x = hidden_states.reshape(b, c, f, h, p, w, p).permute(0, 2, 3, 5, 1, 4, 6).reshape(b, f, h * w, c * p * p)
         spatial, tpos = self.pos_embed(f, h, w, hidden_states.device)
         x = (self.patch_embedding(x) + spatial + self.frame_embedding(tpos)).reshape(b, f * h * w, self.dim)
-        temb = self.time_embedding(sinusoid(timestep, 128))
-        temb6 = self.time_projection(temb).reshape(b, 6, self.dim)
+        t = timestep if timestep.dim() == 2 else timestep[:, None]  # [B, T'], T' = 1 or f*h*w
+        temb = self.time_embedding(sinusoid(t, 128))  # [B, T', D]
+        temb6 = self.time_projection(temb).reshape(b, t.shape[1], 6, self.dim)
         text = self.text_embedding(encoder_hidden_states)
-        for blk in self.blocks:
-            x = blk(x, temb6, text, f, tpos * 0.1)
-        sh, sc = (self.head_modulation + temb[:, None]).unbind(1)
-        x = self.norm_out(x) * (1 + sc[:, None]) + sh[:, None]
+        gate = image_gate(t) if self.adapters is not None else None
+        for i, blk in enumerate(self.blocks):
+            blk_adapter = self.adapters[i] if self.adapters is not None else None
+            x = blk(x, temb6, text, f, tpos * 0.1, blk_adapter, gate)
+        sh, sc = (self.head_modulation + temb[:, :, None]).unbind(2)  # [1, 2, D] broadcast: each [B, T', D]
+        x = self.norm_out(x) * (1 + sc) + sh
         v = self.proj_out(x).reshape(b, f, h, w, c, p, p).permute(0, 4, 1, 2, 5, 3, 6).reshape(b, c, f, H, W)
         if self.refiner is None:
             return v
         return self.refiner(x.reshape(b, f, h * w, self.dim), hidden_states, v, temb)
+
+
+def image_gate(t: torch.Tensor) -> torch.Tensor:
+    """[B, T'] timesteps -> [B, 1, 1]: 1 where an item's tokens do not all share one timestep (image-to-video: the clean
+    first frame is at 0 while the rest is noised; the daemon's fillTokenTimesteps), else 0. Half a timestep unit of
+    slack (sigma 5e-4): a text-to-video item's equal timesteps never open it."""
+    return ((t.amax(1) - t.amin(1)) > 0.5).float()[:, None, None]
+
+
+def token_timesteps(sigma: torch.Tensor, frames: int, tokens_per_frame: int, clean_first: torch.Tensor) -> torch.Tensor:
+    """Per-token timesteps [B, F*N] (sigma * 1000 each), 0 for the first frame's N tokens of the items in `clean_first`
+    (a [B] bool): what the daemon feeds a `timestep_shape: "tokens"` package (inference/pipeline/conditioning.ts)."""
+    t = (sigma * 1000)[:, None].repeat(1, frames * tokens_per_frame)
+    t[clean_first, :tokens_per_frame] = 0
+    return t
 
 
 def count(m: nn.Module) -> int:

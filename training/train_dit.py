@@ -7,6 +7,11 @@
 Flow matching as the package format defines it: x_t = (1 - s) x0 + s noise, target v = noise - x0, timestep = s * 1000.
 Sigmas are drawn logit-normal (plus 10% uniform); 10% of prompts are dropped to the empty prompt for classifier-free
 guidance. Latents are normalised per channel with the dataset mean/std (exported as latents_mean/std).
+
+Image-to-video (--image-frac): part of the batch has latent frame 0 clean (the encoded picture, as the daemon pins it)
+and out of the loss. With `--timesteps tokens` the denoiser gets one timestep per patch token, frame 0's at 0
+(`timestep_shape: "tokens"`); `--image-adapter W --train adapters` grows gated ImageAdapters (models.py) and trains
+only them, so text-to-video stays exactly the model it started from.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ import torch.multiprocessing
 import world as W
 from checkpoints import DIT_CKPT, load_trained
 from common import RUNS, Progress, load_ckpt, save_ckpt, setup_threads
-from models import TextEncoder, VideoDiT, count
+from models import TextEncoder, VideoDiT, count, token_timesteps
 from tokenizer import MAX_LEN, UNK as UNK_ID, WordTokenizer
 from vae_model import to_tensor
 
@@ -190,9 +195,25 @@ def train_worker(rank: int, args) -> None:
             raise SystemExit("--grow-temporal needs a denoiser with a detail refiner (grow one with --grow-refiner)")
         arch.update(refiner_temporal_blocks=args.grow_temporal)
         log(f"growing the refiner by {args.grow_temporal} temporal blocks", flush=True)
+    if args.image_adapter and not arch.get("image_adapter"):
+        arch.update(image_adapter=args.image_adapter)
+        log(f"growing image adapters of width {args.image_adapter}", flush=True)
+    # One timestep per item ("batch") or per patch token ("tokens"): the checkpoint's unless asked; adapters open only
+    # on per-token timesteps (models.image_gate), so a model with them is trained and exported with "tokens".
+    timestep_shape = args.timesteps or (ck or {}).get("timestep_shape", "batch")
+    if arch.get("image_adapter") and timestep_shape != "tokens":
+        raise SystemExit("a denoiser with image adapters needs --timesteps tokens (they are gated on per-token timesteps)")
+    if args.train == "adapters" and not arch.get("image_adapter"):
+        raise SystemExit("--train adapters needs image adapters (grow them with --image-adapter WIDTH)")
     dit = VideoDiT(in_ch=z_all.shape[1], text_dim=TEXT_ARCH["dim"], **arch)
     log(f"text encoder {count(text):,} params, denoiser {count(dit):,} params", flush=True)
-    params = list(text.parameters()) + list(dit.parameters())
+    # --train adapters: the text encoder and the base denoiser stay frozen (text-to-video is then exactly theirs).
+    frozen = args.train == "adapters"
+    params = list(dit.adapters.parameters()) if frozen else list(text.parameters()) + list(dit.parameters())
+    trainable = {id(p) for p in params}
+    for p in [*text.parameters(), *dit.parameters()]:
+        p.requires_grad_(id(p) in trainable)
+    log(f"training {sum(p.numel() for p in params):,} parameters ({args.train}), timesteps: {timestep_shape}", flush=True)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema_text, ema_dit = copy.deepcopy(text), copy.deepcopy(dit)
     step = warm_from = 0
@@ -202,6 +223,9 @@ def train_worker(rank: int, args) -> None:
         missing = dit.load_state_dict(ck["dit"], strict=False).missing_keys
         ema_dit.load_state_dict(ck["ema_dit"], strict=False)
         text.load_state_dict(ck["text"]), ema_text.load_state_dict(ck["ema_text"])
+        if frozen:  # frozen weights train nothing: the EMA copy must hold them exactly, not drift from them
+            dit.load_state_dict({k: t for k, t in ck["ema_dit"].items() if not k.startswith("adapters.")}, strict=False)
+            text.load_state_dict(ck["ema_text"])
         step = warm_from = ck["step"]
         if missing:
             log(f"new parameters {missing}: optimiser state reset", flush=True)
@@ -212,8 +236,11 @@ def train_worker(rank: int, args) -> None:
             warm_from = ck.get("warm_from", 0)
         log(f"resumed at step {step}", flush=True)
     if world > 1:  # a fresh run initialises each worker's modules from its own seed: all start from worker 0's
-        for t in [*params, *ema_text.parameters(), *ema_dit.parameters()]:
+        for t in [*text.parameters(), *dit.parameters(), *ema_text.parameters(), *ema_dit.parameters()]:
             torch.distributed.broadcast(t.data, 0)
+    # EMA pairs: only what trains (a frozen weight's EMA is the weight itself)
+    ema_pairs = [(e, p) for e, p in zip([*ema_text.parameters(), *ema_dit.parameters()], [*text.parameters(), *dit.parameters()])
+                 if id(p) in trainable]
     # Each worker draws its own part of the batch; the parameters stay equal because every worker applies the same
     # averaged gradients.
     gen = torch.Generator().manual_seed(1 + step + 1_000_003 * rank)
@@ -238,9 +265,18 @@ def train_worker(rank: int, args) -> None:
         s = sigma[:, None, None, None, None]
         xt = (1 - s) * x0 + s * noise
         counted = None  # image-to-video items: frame 0 is given, out of the loss
+        image = torch.zeros(local_batch, dtype=torch.bool)
         if args.image_frac > 0:
-            xt, counted = pin_first_frame(xt, x0, torch.rand(local_batch, generator=gen) < args.image_frac)
-        v = dit(xt, sigma * 1000, text(ids))
+            image = torch.rand(local_batch, generator=gen) < args.image_frac
+            xt, counted = pin_first_frame(xt, x0, image)
+        if timestep_shape == "tokens":
+            p = dit.patch
+            timestep = token_timesteps(sigma, x0.shape[2], (x0.shape[3] // p) * (x0.shape[4] // p), image)
+        else:
+            timestep = sigma * 1000
+        with torch.set_grad_enabled(not frozen):
+            context = text(ids)
+        v = dit(xt, timestep, context)
         err = object_weight(x0, args.object_weight) * (v - (noise - x0)) ** 2
         loss = err.mean() if counted is None else (err * counted).sum() / counted.expand_as(err).sum()
         opt.zero_grad()
@@ -252,7 +288,7 @@ def train_worker(rank: int, args) -> None:
         step += 1
         d = min(args.ema, (1 + step) / (10 + step))
         with torch.no_grad():
-            for e, p in zip(list(ema_text.parameters()) + list(ema_dit.parameters()), params):
+            for e, p in ema_pairs:
                 e.mul_(d).add_(p.detach(), alpha=1 - d)
         if not main:
             continue
@@ -262,7 +298,7 @@ def train_worker(rank: int, args) -> None:
         if time.time() - t_save > 120 or step == args.steps or keep:
             save_ckpt(DIT_CKPT, text=text.state_dict(), dit=dit.state_dict(), opt=opt.state_dict(), ema_text=ema_text.state_dict(),
                       ema_dit=ema_dit.state_dict(), step=step, warm_from=warm_from, mean=mean, std=std, vocab=tok.vocab, arch=arch,
-                      text_arch=TEXT_ARCH)
+                      text_arch=TEXT_ARCH, timestep_shape=timestep_shape)
             t_save = time.time()
             if keep:  # checkpoints to compare later: shape adherence moves several points between nearby steps
                 shutil.copyfile(DIT_CKPT, os.path.join(os.path.dirname(DIT_CKPT), f"ckpt-{step}.pt"))
@@ -316,6 +352,12 @@ if __name__ == "__main__":
     ap.add_argument("--image-frac", type=float, default=0.0, help="fraction of the batch trained as image-to-video: "
                     "latent frame 0 is the clip's clean latent (as the daemon pins the encoded image) and out of the loss")
     ap.add_argument("--object-weight", type=float, default=0.0, help="extra loss weight (up to 1 + this) on object pixels")
+    ap.add_argument("--timesteps", choices=["batch", "tokens"], default=None, help="one timestep per item or per patch "
+                    "token (frame 0 of image-to-video items at 0); default: the checkpoint's, else batch")
+    ap.add_argument("--image-adapter", type=int, default=0, metavar="WIDTH", help="grow gated, zero-initialised "
+                    "ImageAdapters of this inner width (image-to-video only; needs --timesteps tokens)")
+    ap.add_argument("--train", choices=["all", "adapters"], default="all", help="what trains: everything, or only the "
+                    "image adapters (the text encoder and base denoiser frozen: text-to-video unchanged)")
     a = ap.parse_args()
     if a.cmd == "train" and not 0 <= a.image_frac <= 1:
         ap.error(f"--image-frac {a.image_frac} must be between 0 and 1")

@@ -4,6 +4,7 @@ Everything that names things (shapes, colours, motions, scenes, synonyms, held-o
 training/world.json so that the TypeScript evaluation reads the same definition.
 
     /usr/bin/python3 training/world.py --preview out_dir   # writes a few sample clips as PNG strips + captions
+    /usr/bin/python3 training/world.py --preview out_dir --style neon   # ... in one of the looks (STYLES)
 """
 from __future__ import annotations
 
@@ -107,13 +108,14 @@ def _polygon_sdf(px: np.ndarray, py: np.ndarray, verts: np.ndarray) -> np.ndarra
     return np.where(inside, -d, d)
 
 
-def shape_alpha(shape: str, cx: float, cy: float, r: float, angle: float, size: int = SIZE) -> tuple:
-    """Anti-aliased coverage of one object; returns (alpha patch, y0, x0) for the bounding box."""
-    pad = int(math.ceil(r * 1.2)) + 2
+def shape_sdf(shape: str, cx: float, cy: float, r: float, angle: float, size: int = SIZE, margin: int = 0) -> tuple:
+    """Signed distance (pixels, negative inside) of one object over its bounding box grown by `margin` pixels (the
+    styles draw outlines and glows around it); returns (sdf patch or None when off-frame, y0, x0)."""
+    pad = int(math.ceil(r * 1.2)) + 2 + margin
     x0, x1 = max(0, int(cx) - pad), min(size, int(cx) + pad + 1)
     y0, y1 = max(0, int(cy) - pad), min(size, int(cy) + pad + 1)
     if x1 <= x0 or y1 <= y0:
-        return np.zeros((0, 0), np.float32), 0, 0
+        return None, 0, 0
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     px, py = xs + 0.5 - cx, ys + 0.5 - cy
     if shape == "circle":
@@ -125,6 +127,14 @@ def shape_alpha(shape: str, cx: float, cy: float, r: float, angle: float, size: 
         v = _POLYS[shape] * r
         v = np.stack([v[:, 0] * c - v[:, 1] * s, v[:, 0] * s + v[:, 1] * c], 1)
         sdf = _polygon_sdf(px, py, v)
+    return sdf, y0, x0
+
+
+def shape_alpha(shape: str, cx: float, cy: float, r: float, angle: float, size: int = SIZE) -> tuple:
+    """Anti-aliased coverage of one object; returns (alpha patch, y0, x0) for the bounding box."""
+    sdf, y0, x0 = shape_sdf(shape, cx, cy, r, angle, size)
+    if sdf is None:
+        return np.zeros((0, 0), np.float32), 0, 0
     return np.clip(0.5 - sdf, 0.0, 1.0).astype(np.float32), y0, x0
 
 
@@ -233,8 +243,11 @@ def render_background(scene: str, rng: np.random.Generator) -> np.ndarray:
 
 # -------------------------------------------------------------------------------------------------------------- render
 
-def render(clip: Clip, frames: int = FRAMES) -> np.ndarray:
-    """uint8 [frames, SIZE, SIZE, 3]."""
+def render(clip: Clip, frames: int = FRAMES, style: str | None = None) -> np.ndarray:
+    """uint8 [frames, SIZE, SIZE, 3]. `style` (one of STYLES) draws the same clip in another look (render_styled);
+    None, the default, is the world as the base model learns it."""
+    if style is not None:
+        return render_styled(clip, style, frames)
     rng = np.random.default_rng(clip.scene_seed)
     bg = render_background(clip.scene, rng)
     out = np.empty((frames, SIZE, SIZE, 3), np.uint8)
@@ -248,6 +261,88 @@ def render(clip: Clip, frames: int = FRAMES) -> np.ndarray:
                 col = np.array(o.params.get("rgb", WORLD["colours"][o.colour]["rgb"]), np.float32)
                 sl = img[y0:y0 + a.shape[0], x0:x0 + a.shape[1]]
                 sl += (col - sl) * a[..., None]
+        out[i] = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+# -------------------------------------------------------------------------------------------------------------- styles
+# The looks the style adapters (training/train_lora.py) learn, each a different kind of change for a LoRA on the
+# frozen base: a resampling of the whole frame (pixel), a dark scene with outlines in place of filled shapes (neon), a
+# textured board with rough strokes (chalk). Every object keeps its named colour and its motion, so the eval's colour
+# and motion checks still read a styled clip (tools/eval/styles.ts checks each look).
+
+STYLES = ("pixel", "neon", "chalk")
+# Pixel art: the frame at 1/16 resolution (an 8x8 grid of blocks, each one 2x2-latent patch token of the denoiser),
+# sampled at each block's centre (no averaging: every block is one colour the scene or the object has, so the colour
+# check reads it) and upscaled by nearest neighbour. 1/8 (one latent pixel per block) was tried first: the package's
+# VAE decoder smooths 8-pixel blocks back into soft edges (the ratio of gradients across block edges to those inside
+# them, 1.0-1.4 for the plain world, was only 1.7-3.0 after a round trip through the VAE), where 16-pixel blocks keep
+# 2.5-7.2.
+PIXEL_BLOCK = 16
+PIXEL_LEVELS = 16  # ... with each channel posterised to steps of 16, as a small palette would
+NEON_DIM = 0.12  # neon: the scene's background dimmed to this (night-dark; the scene still faintly there)
+CHALK_BOARD = ((30, 58, 42), (22, 44, 32))  # chalk: a dark green board, top and bottom rows
+
+
+def _composite(img: np.ndarray, colour: np.ndarray, alpha: np.ndarray, y0: int, x0: int) -> None:
+    sl = img[y0:y0 + alpha.shape[0], x0:x0 + alpha.shape[1]]
+    sl += (colour - sl) * alpha[..., None]
+
+
+def _object_colour(clip_obj: Obj) -> np.ndarray:
+    return np.array(clip_obj.params.get("rgb", WORLD["colours"][clip_obj.colour]["rgb"]), np.float32)
+
+
+def _chalk_board(rng: np.random.Generator) -> tuple:
+    """The board (with smudges of 4-pixel grain that a latent of 8x8-pixel cells can still carry), and where the chalk
+    takes: a mask of 2x2-pixel specks, 80% of them, fixed for the clip (a board does not change between frames)."""
+    top, bottom = (np.array(c, np.float32) for c in CHALK_BOARD)
+    y = (np.arange(SIZE, dtype=np.float32) + 0.5) / SIZE
+    bg = np.repeat((top + (bottom - top) * y[:, None])[:, None, :], SIZE, axis=1)
+    coarse = rng.normal(0, 1, (SIZE // 4, SIZE // 4)).astype(np.float32)
+    smudge = np.repeat(np.repeat(coarse, 4, 0), 4, 1) * 7 + rng.normal(0, 3, (SIZE, SIZE)).astype(np.float32)
+    bg = bg + smudge[..., None]
+    takes = np.repeat(np.repeat(rng.random((SIZE // 2, SIZE // 2)) < 0.8, 2, 0), 2, 1).astype(np.float32)
+    return bg, takes
+
+
+def render_styled(clip: Clip, style: str, frames: int = FRAMES) -> np.ndarray:
+    """The clip in one of STYLES: uint8 [frames, SIZE, SIZE, 3]. Each object keeps its exact colour (drawn at full
+    strength where it is drawn: a blend with the background would read as another named colour)."""
+    if style not in STYLES:
+        raise ValueError(f"style {style!r} is not one of the world's styles: {', '.join(STYLES)}")
+    if style == "pixel":
+        v = render(clip, frames).astype(np.float32)
+        b = PIXEL_BLOCK
+        cells = v[:, b // 2::b, b // 2::b]
+        cells = np.clip(np.round(cells / PIXEL_LEVELS) * PIXEL_LEVELS, 0, 255)
+        return np.repeat(np.repeat(cells, b, 1), b, 2).astype(np.uint8)
+    rng = np.random.default_rng(clip.scene_seed)
+    if style == "neon":
+        bg = render_background(clip.scene, rng) * NEON_DIM
+        takes = None
+    else:
+        bg, takes = _chalk_board(rng)
+    out = np.empty((frames, SIZE, SIZE, 3), np.uint8)
+    for i in range(frames):
+        t = i / (frames - 1) if frames > 1 else 0.0
+        img = bg.copy()
+        for o in clip.objs:
+            cx, cy, r, ang = object_state(o.motion, o.params, t)
+            sdf, y0, x0 = shape_sdf(o.shape, cx, cy, r, ang, margin=8)
+            if sdf is None:
+                continue
+            col = _object_colour(o)
+            if style == "neon":
+                # a tube of light along the edge (5 px: thinner ones came back from the VAE dimmed into other named
+                # colours) in the object's colour, and a faint glow around it
+                edge = np.abs(sdf)
+                glow = 0.15 * np.exp(-np.maximum(edge - 2.5, 0) / 2.5)
+                _composite(img, col, np.maximum(np.clip(3.0 - edge, 0, 1), glow).astype(np.float32), y0, x0)
+            else:
+                # chalk: the shape filled in specks of chalk (the board shows between them), its edge rough
+                tk = takes[y0:y0 + sdf.shape[0], x0:x0 + sdf.shape[1]]
+                _composite(img, col, (np.clip(0.5 - sdf, 0, 1) * tk).astype(np.float32), y0, x0)
         out[i] = np.clip(img + 0.5, 0, 255).astype(np.uint8)
     return out
 
@@ -385,6 +480,7 @@ if __name__ == "__main__":
     import time
     ap = argparse.ArgumentParser()
     ap.add_argument("--preview", help="write sample clips as PNG strips into this folder")
+    ap.add_argument("--style", choices=STYLES, help="--preview: draw the clips in this look (render_styled)")
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--write-eval-cases", action="store_true", help="(re)write eval_cases into world.json")
     args = ap.parse_args()
@@ -405,7 +501,7 @@ if __name__ == "__main__":
         os.makedirs(args.preview, exist_ok=True)
         for k in range(12):
             clip = sample_clip(rng, two_prob=0.3)
-            v = render(clip)
+            v = render(clip, style=args.style)
             strip = np.concatenate(list(v[::2]), axis=1)
             Image.fromarray(strip).save(os.path.join(args.preview, f"clip{k}.png"))
             print(k, caption(clip, rng))

@@ -141,6 +141,8 @@ export interface ClipInfo {
   readonly width: number;
   readonly height: number;
   readonly model: string;
+  /** The style the daemon generated with (Done.style) and its strength; absent without a style. */
+  readonly style?: { readonly name: string; readonly strength: number } | undefined;
   readonly scheduler: string;
   /** Words of the prompt the model does not know (worth telling the person). */
   readonly unknownWords: readonly string[];

@@ -64,9 +64,18 @@ export function duplicateOf(jobs: ChatJobs, key: string, requester?: Requester, 
   return { jobs: all, finished: Promise.all(all.map((j) => j.finished)), duplicate: true };
 }
 
+/**
+ * The content filter's check of a request's texts (prompt, negative prompt); throws ContentRefusedError. Also
+ * BotCore.checkContent, so an adapter can refuse privately before its public reply (Discord's deferral).
+ */
+export function checkContent(filter: ContentFilter | undefined, options: Pick<AnimateOptions, 'prompt' | 'negative'>): void {
+  filter?.check(options.prompt);
+  if (options.negative) filter?.check(options.negative, 'negative prompt');
+}
+
 /** The checks every request passes before anything starts; throws the BotError to show. */
 async function check(ctx: AdmissionContext, options: AnimateOptions, requester: Requester): Promise<{ model: ModelInfo__Output | undefined; lease: UsageLease }> {
-  ctx.filter?.check(options.prompt);
+  checkContent(ctx.filter, options);
   const model = await ctx.catalog.find(options.model);
   if (model) checkAgainstModel(options, model);
   return { model, lease: ctx.limiter.acquire(requester, options.variants) };

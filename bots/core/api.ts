@@ -1,6 +1,7 @@
 // The bot core's contract with its adapters: the BotCore interface, its options and what its calls return. Kept
 // apart from the wiring (bot.ts) so that the modules behind it (admission, actions, follow-ups, shutdown) can name
 // these types without importing the factory that imports them.
+import type { BotMetrics } from './metrics.ts';
 import type { AnimatorClientOptions, AnimatorConnection } from '../../shared/rpc/client.ts';
 import type { ListModelsResponse__Output } from '../../shared/rpc/types.ts';
 import type { AcceptedJob, JobSurface, Requester } from './adapter.ts';
@@ -27,7 +28,10 @@ export interface BotCoreOptions {
   logger?: Logger;
   /** Per-user / per-server limits (defaults: DEFAULT_USAGE_LIMITS). */
   limits?: Partial<UsageLimitsOptions>;
-  /** Content filter or its options; false disables it. Default: DEFAULT_BLOCKED_TERMS. */
+  /**
+   * The bot's own blocklist, an optional extra in front of the daemon's prompt policy (content-filter.ts): it refuses
+   * early and privately. false: none (the daemon still refuses). Default: DEFAULT_BLOCKED_TERMS, the daemon's default.
+   */
   filter?: ContentFilter | ContentFilterOptions | false;
   jobs?: ChatJobsOptions;
   /** A hard cap on each whole job in ms (queue included), sent as the gRPC deadline. Default: none. */
@@ -43,6 +47,8 @@ export interface BotCoreOptions {
   variationsCount?: number;
   /** Random source for seeds and ids (0 ≤ x < 1). Default Math.random. */
   random?: () => number;
+  /** Where the core counts jobs, acks and previews (metrics.ts); adapters add their 429s. Default: a BotMetrics of its own. */
+  metrics?: BotMetrics;
 }
 
 export type JobAction =
@@ -60,6 +66,8 @@ export interface AnimateExtra {
   threadId?: string;
   parentId?: string;
   derivedFrom?: AcceptedJob['derivedFrom'];
+  /** When the request arrived (the core's clock, ms), for animate_bot_ack_seconds. Default: when animate() was called. */
+  receivedAt?: number;
 }
 
 export interface AnimateResult {
@@ -85,6 +93,10 @@ export interface BotCore {
   readonly jobs: ChatJobs;
   readonly conversations: ConversationStore;
   readonly limiter: UsageLimiter;
+  /** The bots' Prometheus metrics (metrics.ts): served on /metrics; adapters count their platform's 429s here. */
+  readonly metrics?: BotMetrics;
+  /** The core's clock: adapters stamp a request's arrival (AnimateExtra.receivedAt) by it, the clock the ack is measured on. */
+  readonly clock: Clock;
   /** Starts a job (or one per variant) on the surface. Refusals are shown with surface.fail() and returned. */
   animate: AnimateFn;
   /** The text syntax (`a ball --seed 4`, `help`): help text is returned, not shown; bad options go to surface.fail(). */
@@ -95,8 +107,17 @@ export interface BotCore {
   followUp(threadId: string, text: string, requester: Requester, surface?: JobSurface): Promise<AnimateResult | undefined>;
   /** Q&A: the question becomes a prompt (shown in accepted().derivedFrom) and is animated. */
   ask(surface: JobSurface, question: string, requester: Requester, extra?: AnimateExtra): Promise<AnimateResult>;
-  /** `/animate help` text for the default model (or without ranges if the daemon is unreachable). */
-  help(commandName?: string): Promise<string>;
+  /**
+   * `/animate help` text for the model named (default: the daemon's default), with its ranges and styles; without
+   * ranges if the daemon is unreachable. A name the daemon does not have opens the text with the models it has.
+   */
+  help(commandName?: string, model?: string): Promise<string>;
+  /**
+   * The core's content filter on a request's prompt and negative prompt, as animate() applies it first: throws
+   * ContentRefusedError naming the term. For adapters that must refuse privately before any public reply (Discord
+   * defers publicly; the refusal names the blocked term). No-op with `filter: false`.
+   */
+  checkContent(options: Pick<AnimateOptions, 'prompt' | 'negative'>): void;
   /** ListModels, cached; undefined when the daemon cannot be reached. */
   models(): Promise<ListModelsResponse__Output | undefined>;
   /** Ties a thread to a job, so follow-ups there refine it (for adapters that create the thread late). */

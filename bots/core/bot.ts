@@ -6,7 +6,7 @@
 import { connectAnimator, type AnimatorConnection } from '../../shared/rpc/client.ts';
 import type { JobSurface, Requester } from './adapter.ts';
 import { runAction } from './actions.ts';
-import { admit } from './admission.ts';
+import { admit, checkContent } from './admission.ts';
 import type { AnimateExtra, BotCore, BotCoreOptions, TextResult } from './api.ts';
 import { systemClock } from './clock.ts';
 import { createContentFilter, type ContentFilter } from './content-filter.ts';
@@ -18,6 +18,7 @@ import { launchJob } from './job-launch.ts';
 import { ChatJobs } from './jobs.ts';
 import { UsageLimiter } from './limits.ts';
 import { consoleLogger } from './logger.ts';
+import { BotMetrics } from './metrics.ts';
 import { ModelCatalog } from './model-catalog.ts';
 import { helpText, parseTextCommand } from './options.ts';
 import { refuse } from './refusal.ts';
@@ -45,6 +46,7 @@ export function createBotCore(options: BotCoreOptions): BotCore {
   // Checked before connecting, so a bad option leaves nothing open.
   const liveness = resolveLiveness(options.liveness);
   const { connection, owned } = openConnection(options);
+  const metrics = options.metrics ?? new BotMetrics();
 
   const jobs = new ChatJobs(options.jobs);
   const conversations = new ConversationStore();
@@ -53,16 +55,22 @@ export function createBotCore(options: BotCoreOptions): BotCore {
   const catalog = new ModelCatalog({ connection, clock, logger, cacheMs: options.modelCacheMs });
   const ids = createIdSource(clock, options.random);
   const shutdown = new CoreShutdown({ jobs, clock, logger, onClosed: () => { if (owned) connection.close(); } });
-  const launch = { jobs, threads, connection, clock, logger, deadlineMs: options.deadlineMs, liveness };
+  const launch = { jobs, threads, connection, clock, logger, deadlineMs: options.deadlineMs, liveness, metrics };
   const admission = { jobs, catalog, limiter, filter: resolveFilter(options.filter), ids, logger, isClosing: () => shutdown.closing, launch: launchJob.bind(null, launch) };
 
-  const animate: BotCore['animate'] = (surface, requester, input, extra) => admit(admission, surface, requester, input, extra);
+  // The request's arrival is stamped here, the one entry every request goes through (for animate_bot_ack_seconds).
+  const animate: BotCore['animate'] = (surface, requester, input, extra) => admit(admission, surface, requester, input, { receivedAt: clock.now(), ...extra });
   const actions = { jobs, connection, clock, logger, ids, variationsCount: options.variationsCount, animate };
   const followUps = { conversations, jobs, catalog, ids, logger, animate };
 
-  async function help(commandName = '/animate'): Promise<string> {
-    const model = await catalog.find(undefined).catch(() => undefined);
-    return helpText(model, commandName);
+  async function help(commandName = '/animate', modelName?: string): Promise<string> {
+    try {
+      return helpText(await catalog.find(modelName), commandName);
+    } catch (err) {
+      // An unknown model: say which there are, then the default's help (the find of undefined never throws).
+      const model = await catalog.find(undefined).catch(() => undefined);
+      return `${toBotError(err).message}\n\n${helpText(model, commandName)}`;
+    }
   }
 
   async function animateText(surface: JobSurface, requester: Requester, text: string, extra?: AnimateExtra): Promise<TextResult> {
@@ -72,7 +80,7 @@ export function createBotCore(options: BotCoreOptions): BotCore {
     } catch (err) {
       return { kind: 'animate', ...(await refuse(surface, toBotError(err), logger)) };
     }
-    if (parsed.kind === 'help') return { kind: 'help', text: await help() };
+    if (parsed.kind === 'help') return { kind: 'help', text: await help(undefined, parsed.model) };
     return { kind: 'animate', ...(await animate(surface, requester, parsed.options, extra)) };
   }
 
@@ -81,12 +89,15 @@ export function createBotCore(options: BotCoreOptions): BotCore {
     jobs,
     conversations,
     limiter,
+    metrics,
+    clock,
     animate,
     animateText,
     action: (jobId, act, actor) => runAction(actions, jobId, act, actor),
     followUp: (threadId, text, requester, surface) => followUp(followUps, threadId, text, requester, surface),
     ask: (surface, question, requester, extra) => ask(followUps, surface, question, requester, extra),
     help,
+    checkContent: (options) => checkContent(admission.filter, options),
     models: () => catalog.list(),
     linkThread(threadId, jobId) {
       const job = jobs.get(jobId);

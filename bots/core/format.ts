@@ -1,5 +1,6 @@
 // Platform-neutral pieces of what the bots say. Adapters add their own markup and escaping around them.
 import type { ClipInfo } from './adapter.ts';
+import { DEFAULT_STYLE_STRENGTH } from '../../shared/wire/styles.ts';
 
 /** A size for people, in binary units with one decimal: "9.5 MiB", or "812.0 KiB" under a mebibyte. */
 export function megabytes(bytes: number): string {
@@ -14,7 +15,7 @@ export function progressBar(done: number, total: number, glyphs: { width: number
 }
 
 /**
- * The settings of a finished clip, one phrase each: seed, steps, guidance, frames, size, model and negative prompt.
+ * The settings of a finished clip, one phrase each: seed, steps, guidance, frames, size, model, style and negative prompt.
  * `escape` is the platform's escaping for text people wrote (model name, negative prompt); `seed` formats the seed
  * (platforms emphasise it differently).
  */
@@ -28,6 +29,21 @@ export function settingsParts(info: ClipInfo, style: { escape: (text: string) =>
     `${info.width}×${info.height}`,
     `model ${style.escape(info.model)}`,
   ];
+  // The style used, with its strength when it is not the default (what Reroll and the others keep).
+  if (info.style) parts.push(`style ${style.escape(info.style.name)}${info.style.strength === DEFAULT_STYLE_STRENGTH ? '' : ` at ${info.style.strength}`}`);
   if (info.negativePrompt) parts.push(`negative ${open}${style.escape(info.negativePrompt)}${close}`);
   return parts;
+}
+
+/**
+ * Where a queued job stands, from a Queued event: `position` 1 is next to start (animator.proto), and the ETA is the
+ * wait for the jobs ahead and for a slot, so 1 with no wait means nothing is ahead and it is starting now. Position 0
+ * is a place not told yet. Each platform words the cases itself ("Starting…", "Next in queue", "position 3").
+ */
+export type QueuePlace = { kind: 'unknown' } | { kind: 'starting' } | { kind: 'next' } | { kind: 'waiting'; position: number };
+
+export function queuePlace(position: number, etaSeconds: number): QueuePlace {
+  if (!(position >= 1)) return { kind: 'unknown' };
+  if (position === 1) return etaSeconds > 0 ? { kind: 'next' } : { kind: 'starting' };
+  return { kind: 'waiting', position: Math.floor(position) };
 }

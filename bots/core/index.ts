@@ -7,6 +7,7 @@ export { DEFAULT_VARIATIONS_COUNT } from './actions.ts';
 export { DEFAULT_MODEL_CACHE_MS, ModelCatalog, type ModelCatalogOptions } from './model-catalog.ts';
 export * from './clock.ts';
 export * from './logger.ts';
+export { BotMetrics, ACK_BUCKETS, PREVIEW_BUCKETS, type BotMetricsOptions, type BotJobOutcome } from './metrics.ts';
 export * from './jobs.ts';
 export * from './limits.ts';
 export * from './content-filter.ts';

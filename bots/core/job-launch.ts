@@ -9,7 +9,8 @@ import type { Clock } from './clock.ts';
 import { toBotError } from './errors.ts';
 import { runJob } from './job-runner.ts';
 import type { ChatJobs, JobOutcome, JobRecord } from './jobs.ts';
-import type { Logger } from './logger.ts';
+import { withFields, type Logger } from './logger.ts';
+import type { BotMetrics } from './metrics.ts';
 import type { AnimateOptions } from './options.ts';
 import { buildGenerateRequest } from './request.ts';
 import type { JobThreads } from './threads.ts';
@@ -24,6 +25,8 @@ export interface JobLaunchContext {
   /** The gRPC deadline of each whole job; undefined = none. */
   deadlineMs: number | undefined;
   liveness: LivenessOptions;
+  /** Counts the job's outcome and its time to the first reply; undefined = not counted. */
+  metrics?: BotMetrics | undefined;
 }
 
 /** One job as admission decided it: which surface, which options (one variant), which seed. */
@@ -79,22 +82,29 @@ function acceptedJob(job: JobRecord, spec: JobSpec): AcceptedJob {
 /** Never rejects: every path ends with an outcome, after onEnd. */
 async function runToEnd(ctx: JobLaunchContext, job: JobRecord, spec: JobSpec, request: GenerateRequest): Promise<JobOutcome> {
   const { surface } = job;
+  // Every line about this job carries its id (a child of a structured logger; other loggers as they are).
+  const logger = withFields(ctx.logger, { jobId: job.id });
+  const platform = surface.adapter.platform;
+  const receivedAt = spec.extra.receivedAt ?? job.createdAt;
   let outcome: JobOutcome;
   try {
     try {
       await surface.accepted(acceptedJob(job, spec));
+      // The first reply to the request: its first job's accepted message (variants after the first are later posts).
+      if ((spec.variant?.index ?? 1) === 1) ctx.metrics?.acknowledged(platform, (ctx.clock.now() - receivedAt) / 1000);
     } catch (err) {
-      ctx.logger.warn(`job ${job.id}: accepted() failed`, err);
+      logger.warn(`job ${job.id}: accepted() failed`, err);
     }
     // A surface may open its thread when the job is accepted (Slack's parent message): known from now on, so that a
     // reply typed the moment the clip shows refines this job even if it arrives before the job's end is processed.
     ctx.threads.record(job, surface.threadId);
-    outcome = await runJob(job, request, { connection: ctx.connection, clock: ctx.clock, logger: ctx.logger, deadlineMs: ctx.deadlineMs, liveness: ctx.liveness });
+    outcome = await runJob(job, request, { connection: ctx.connection, clock: ctx.clock, logger, deadlineMs: ctx.deadlineMs, liveness: ctx.liveness, metrics: ctx.metrics, receivedAt });
   } catch (err) {
     // runJob never rejects; this is a last resort so `finished` always settles.
     outcome = { jobId: job.id, status: 'failed', error: toBotError(err) };
   }
   spec.onEnd();
+  ctx.metrics?.jobEnded(platform, outcome.status);
   if (outcome.status === 'delivered') ctx.threads.delivered(job, surface.threadId, { seed: outcome.info.seed, fps: outcome.info.fps });
   return outcome;
 }

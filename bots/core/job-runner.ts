@@ -1,19 +1,21 @@
 // Runs one job: streams Generate from the daemon, turns its events into (throttled) JobSurface calls,
 // reassembles the clip from its chunks, and ends with exactly one of deliverClip / fail / cancelled.
 // Whatever happens (daemon gone, bad chunk, adapter throwing), the person gets a final message.
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
+import { ClientCallCode, isDaemonCallError } from '../../shared/rpc/rpc-error.ts';
 import type { ClipChunk__Output, Done__Output, GenerateEvent__Output, GenerateRequest } from '../../shared/rpc/types.ts';
 import type { ClipFile, ClipFormat, ClipInfo, ClipTimings, JobSurface } from './adapter.ts';
 import type { Clock } from './clock.ts';
 import { BotError, JobCancelledError, DaemonStalledError, DeadlineExceededError, GenerationFailedError, toBotError } from './errors.ts';
 import type { JobOutcome, JobRecord } from './jobs.ts';
 import type { Logger } from './logger.ts';
+import type { BotMetrics } from './metrics.ts';
 import { clipFileName, toWireRequester } from './request.ts';
 import { CLIP_FORMAT_TO_WIRE, clipFormatFromWire, DEFAULT_CLIP_FORMAT } from '../../shared/wire/formats.ts';
 import { botErrorFromRpc, describeRpcError } from './rpc-errors.ts';
 import { UpdateThrottle } from './throttle.ts';
 import { DEFAULT_LIVENESS, JobWatchdog, type LivenessOptions, type WatchdogExpiry } from './watchdog.ts';
+import { roundStyleStrength } from '../../shared/wire/styles.ts';
 
 export interface RunJobContext {
   connection: AnimatorConnection;
@@ -23,6 +25,10 @@ export interface RunJobContext {
   deadlineMs?: number | undefined;
   /** The job's ETA-derived deadline and stall limits (watchdog.ts). Default DEFAULT_LIVENESS. */
   liveness?: LivenessOptions | undefined;
+  /** Counts the first preview and a clip the platform would not take; undefined = not counted. */
+  metrics?: BotMetrics | undefined;
+  /** When the request arrived (ctx.clock, ms), for the time to the first preview. Default: the job's createdAt. */
+  receivedAt?: number | undefined;
 }
 
 /** What the person is told when the watchdog gives up on a job. */
@@ -138,6 +144,7 @@ function jobEnder(job: JobRecord, throttle: UpdateThrottle, ctx: RunJobContext):
     } catch (err) {
       ctx.logger.error(`job ${job.id}: the final ${outcome.status} message failed`, err);
       if (outcome.status === 'delivered') {
+        ctx.metrics?.uploadFailed(job.surface.adapter.platform);
         const error = toBotError(err, 'The clip was made but could not be posted here.');
         job.state = 'failed';
         try {
@@ -222,6 +229,8 @@ function finishedClip(job: JobRecord, request: GenerateRequest, done: Done__Outp
     width: done.width,
     height: done.height,
     model: done.model,
+    // What the daemon says it used (a wire float: 0.7 arrives as 0.699999988, so rounded as the daemon uses it).
+    ...(done.style ? { style: { name: done.style, strength: roundStyleStrength(done.styleStrength) } } : {}),
     scheduler: done.scheduler,
     unknownWords: done.unknownWords,
     timings: timingsFrom(done),
@@ -242,14 +251,14 @@ function endOnError(job: JobRecord, err: unknown, ctx: RunJobContext, end: EndJo
     job.state = 'failed';
     return end({ jobId: job.id, status: 'failed', error }, () => surface.fail(error));
   }
-  if (job.cancelledBy !== undefined && (job.abort.signal.aborted || (isServiceError(err) && err.code === GrpcStatus.CANCELLED))) {
+  if (job.cancelledBy !== undefined && (job.abort.signal.aborted || (isDaemonCallError(err) && err.code === ClientCallCode.Cancelled))) {
     const by = job.cancelledBy;
     job.state = 'cancelled';
     return end({ jobId: job.id, status: 'cancelled', by }, () => surface.cancelled(by));
   }
   const error = botErrorFromRpc(err);
   // The person sees a redacted sentence and a code; the whole detail (paths, stacks) goes to the log.
-  if (isServiceError(err)) ctx.logger.warn(`job ${job.id} failed: ${describeRpcError(err)}`);
+  if (isDaemonCallError(err) || isServiceError(err)) ctx.logger.warn(`job ${job.id} failed: ${describeRpcError(err)}`);
   else if (!(err instanceof BotError)) ctx.logger.error(`job ${job.id} failed unexpectedly`, err);
   job.state = 'failed';
   return end({ jobId: job.id, status: 'failed', error }, () => surface.fail(error));
@@ -268,8 +277,13 @@ export async function runJob(job: JobRecord, request: GenerateRequest, ctx: RunJ
     const deadline = ctx.deadlineMs ? new Date(Date.now() + ctx.deadlineMs) : undefined;
     const stream = ctx.connection.generate(request, deadline ? { signal: job.abort.signal, deadline } : { signal: job.abort.signal });
     watchdog.start();
+    let previewSeen = false;
     for await (const event of stream) {
       watchdog.observe(event);
+      if (event.preview && !previewSeen) {
+        previewSeen = true;
+        ctx.metrics?.firstPreviewShown(job.surface.adapter.platform, (ctx.clock.now() - (ctx.receivedAt ?? job.createdAt)) / 1000);
+      }
       done = applyEvent(job, event, throttle, assembler) ?? done;
     }
     // The daemon's part is over: posting the clip may take a while and is no stall (finally stops it on the other paths).

@@ -47,11 +47,18 @@ export class ModelCatalog {
    */
   async find(name: string | undefined): Promise<ModelInfo__Output | undefined> {
     const list = await this.list();
-    if (!list) return undefined;
-    const wanted = name ?? list.defaultModel;
-    const model = list.models.find((m) => m.name === wanted);
-    if (!model && name !== undefined)
-      throw new UnknownModelError(`There is no model "${name}". Models: ${list.models.map((m) => m.name).join(', ') || 'none loaded'}.`);
-    return model;
+    return list ? findModel(list, name) : undefined;
   }
+}
+
+/**
+ * The model called `name` in a ListModels answer, or its default when `name` is undefined (adapters that hold a list,
+ * e.g. Discord's autocomplete, look models up the same way). Throws UnknownModelError naming the models there are.
+ */
+export function findModel(list: ListModelsResponse__Output, name: string | undefined): ModelInfo__Output | undefined {
+  const wanted = name ?? list.defaultModel;
+  const model = list.models.find((m) => m.name === wanted);
+  if (!model && name !== undefined)
+    throw new UnknownModelError(`There is no model "${name}". Models: ${list.models.map((m) => m.name).join(', ') || 'none loaded'}.`);
+  return model;
 }

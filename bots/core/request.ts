@@ -50,6 +50,11 @@ export function buildGenerateRequest(options: AnimateOptions, ctx: BuildRequestC
     request.image = options.image.bytes;
     request.imageMimeType = options.image.mimeType;
   }
+  // A style (checked against the model's list when the bot had it; the daemon checks again) and its strength, only with it.
+  if (options.style) {
+    request.style = options.style;
+    if (options.styleStrength !== undefined) request.styleStrength = options.styleStrength;
+  }
   const seed = ctx.seed ?? options.seed;
   if (seed !== undefined) request.seed = seed;
   if (options.steps !== undefined) request.steps = options.steps;

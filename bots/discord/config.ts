@@ -13,6 +13,12 @@ export interface DiscordBotConfig {
   apiUrl?: string | undefined;
   gatewayUrl?: string | undefined;
   maxUploadBytes?: number | undefined;
+  /**
+   * Request the privileged Message Content intent (DISCORD_MESSAGE_CONTENT). Default false: Discord then sends the
+   * text only of messages that mention the bot, which is all refinement and Q&A need (by @mention); a bot whose
+   * portal toggle is off would otherwise fail to log in (close code 4014).
+   */
+  messageContent?: boolean | undefined;
 }
 
 /** A missing or malformed Discord setting: a CodedError (shared/errors.ts), code INVALID_DISCORD_SETTING. */
@@ -31,6 +37,7 @@ const configSchema = z.object({
   apiUrl: z.url({ error: 'DISCORD_API_URL must be a URL such as https://discord.com/api' }).optional(),
   gatewayUrl: z.url({ protocol: /^wss?$/, error: 'DISCORD_GATEWAY_URL must be a ws:// or wss:// URL' }).optional(),
   maxUploadBytes: z.number().int().min(1024, { error: 'DISCORD_MAX_UPLOAD_MB is too small' }).optional(),
+  messageContent: z.boolean({ error: 'DISCORD_MESSAGE_CONTENT must be true or false' }).default(false),
 });
 
 export type DiscordSettings = z.output<typeof configSchema>;
@@ -45,7 +52,7 @@ export function parseDiscordConfig(config: DiscordBotConfig): DiscordSettings {
 
 /** The Discord settings out of the shared configuration; throws DiscordConfigError when DISCORD_TOKEN is not set. */
 export function discordConfigFrom(app: AppConfig): DiscordBotConfig {
-  const { token, applicationId, guildId, apiUrl, gatewayUrl, maxUploadBytes } = app.discord;
+  const { token, applicationId, guildId, apiUrl, gatewayUrl, maxUploadBytes, messageContent } = app.discord;
   if (!token) throw new DiscordConfigError(NO_TOKEN);
-  return { token, applicationId, guildId, apiUrl, gatewayUrl, maxUploadBytes };
+  return { token, applicationId, guildId, apiUrl, gatewayUrl, maxUploadBytes, messageContent };
 }

@@ -1,7 +1,7 @@
 // The Discord front-end: a discord.js client logged in with the bot token, the animate plugin mounted on it.
 // startDiscordBot is the whole standalone bot (also for code that embeds it); createDiscordFrontEnd wraps it in the
 // FrontEnd interface that app/start.ts and main.ts run.
-import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
+import { Client, Events, Partials } from 'discord.js';
 import { createBotCore, type BotCore, type BotCoreOptions } from '../core/bot.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FrontEnd, FrontEndDeps } from '../core/front-end.ts';
@@ -9,6 +9,7 @@ import { consoleLogger, type Logger } from '../core/logger.ts';
 import { CodedError } from '../../shared/errors.ts';
 import { DiscordConfigError, parseDiscordConfig, type DiscordBotConfig } from './config.ts';
 import { gatewayOverride } from './gateway.ts';
+import { disallowedIntentsError, gatewayIntents, isDisallowedIntents } from './intents.ts';
 import { createAnimatePlugin, DEFAULT_UPLOAD_LIMIT_BYTES, type AnimatePlugin, type AnimatePluginOptions } from './plugin.ts';
 import { registerCommands } from './register.ts';
 
@@ -84,7 +85,7 @@ export async function startDiscordBot(config: DiscordBotConfig, deps: DiscordBot
   const apiUrl = settings.apiUrl && settings.apiUrl !== OFFICIAL_API ? settings.apiUrl : undefined;
   const gatewayUrl = settings.gatewayUrl && settings.gatewayUrl !== OFFICIAL_GATEWAY ? settings.gatewayUrl : undefined;
   const client = new Client({
-    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+    intents: gatewayIntents(settings.messageContent),
     partials: [Partials.Channel],
     ...(apiUrl ? { rest: { api: apiUrl } } : {}),
     ...(gatewayUrl ? { ws: { buildStrategy: gatewayOverride(gatewayUrl) } } : {}),
@@ -103,7 +104,11 @@ export async function startDiscordBot(config: DiscordBotConfig, deps: DiscordBot
     if (ownsCore) await core.close();
     throw error;
   }
-  client.on(Events.Error, (error) => logger.error('discord: client error', error));
+  // discord.js's warnings, errors, debug lines (at debug level) and 429s go to the bots' logger and metrics: the
+  // plugin's attach() forwards them (client-events.ts), as it does for a host bot's client.
+  // The gateway's last close code: a 4014 (disallowed intents) is turned into one clear start-up error below.
+  let lastCloseCode: number | undefined;
+  client.on(Events.ShardDisconnect, (event) => (lastCloseCode = event.code));
 
   const botCore = core;
   // Undoes everything above; also what a start that fails at any later step (READY, registering commands) runs, so
@@ -143,7 +148,7 @@ export async function startDiscordBot(config: DiscordBotConfig, deps: DiscordBot
     }
   } catch (error) {
     await stop().catch((again: unknown) => logger.error('discord: cleaning up after a failed start failed too', again));
-    throw error;
+    throw isDisallowedIntents(error, lastCloseCode) ? disallowedIntentsError(settings.messageContent, error) : error;
   } finally {
     clearTimeout(readyTimer);
   }

@@ -9,3 +9,5 @@ export { animateCommand, DEFAULT_COMMAND_NAME } from './commands.ts';
 export { gatewayOverride } from './gateway.ts';
 export { DiscordJobSurface } from './surface.ts';
 export { chooseUpload, type ClipLinker } from './upload-choice.ts';
+// A host makes its own metrics object to pass as coreOptions.metrics (or reads core.metrics) and serves its registry.
+export { BotMetrics, type BotMetricsOptions } from '../core/metrics.ts';

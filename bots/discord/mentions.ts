@@ -31,6 +31,8 @@ export async function handleMessage(ctx: DiscordPluginContext, message: Message)
   if (!ctx.settings.mentions || message.author.bot || message.webhookId || message.system) return false;
   const text = addressedText(ctx.client, message);
   if (text === undefined) return false;
+  // The message's arrival, for animate_bot_ack_seconds: before the thread is opened on it.
+  const receivedAt = ctx.core.clock.now();
   try {
     if (await refineInThread(ctx, message, text)) return true;
     if (!text || /^(help|\?)$/i.test(text)) {
@@ -39,7 +41,7 @@ export async function handleMessage(ctx: DiscordPluginContext, message: Message)
       return true;
     }
     const surface = await ctx.surfaces.forMessage(message, text);
-    await ctx.core.ask(surface, text, requesterFromMessage(message), { requestId: `discord-${message.id}` });
+    await ctx.core.ask(surface, text, requesterFromMessage(message), { requestId: `discord-${message.id}`, receivedAt });
   } catch (error) {
     ctx.logger.error(`discord: handling message ${message.id} failed`, error);
     await message

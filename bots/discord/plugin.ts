@@ -8,6 +8,7 @@ import type { ChatAdapter, Requester } from '../core/adapter.ts';
 import { createBotCore, type AnimateResult, type BotCore, type BotCoreOptions } from '../core/bot.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { consoleLogger, type Logger } from '../core/logger.ts';
+import { forwardClientEvents } from './client-events.ts';
 import { animateCommand } from './commands.ts';
 import { handleInteraction } from './interactions.ts';
 import { DiscordSurfaces } from './job-surfaces.ts';
@@ -21,7 +22,10 @@ import type { ClipLinker } from './upload-choice.ts';
 export { DEFAULT_UPDATE_INTERVAL_MS, DEFAULT_UPLOAD_LIMIT_BYTES } from './plugin-settings.ts';
 
 export interface AnimatePluginOptions {
-  /** The host bot's client (needs the Guilds intent; GuildMessages + MessageContent for follow-ups and Q&A). */
+  /**
+   * The host bot's client: needs the Guilds intent, and GuildMessages for follow-ups and Q&A (by @mention, whose
+   * text Discord sends without the privileged Message Content intent; with it, replies that do not ping work too).
+   */
   client: Client;
   /** A core to share; or `daemon` to make one. */
   core?: BotCore;
@@ -126,6 +130,8 @@ export function createAnimatePlugin(options: AnimatePluginOptions): AnimatePlugi
   const onInteractionEvent = (interaction: Interaction) => void handleInteraction(ctx, interaction);
   const onMessageEvent = (message: Message) => void handleMessage(ctx, message);
   let attached = false;
+  /** Undoes forwardClientEvents; set while attached. */
+  let stopForwarding: (() => void) | undefined;
   const plugin: AnimatePlugin = {
     core,
     adapter,
@@ -135,6 +141,9 @@ export function createAnimatePlugin(options: AnimatePluginOptions): AnimatePlugi
       if (!attached) {
         client.on(Events.InteractionCreate, onInteractionEvent);
         client.on(Events.MessageCreate, onMessageEvent);
+        // discord.js's warnings, errors and 429s into this plugin's logger and the core's metrics, for a host's client
+        // too (it has no other way to count the 429s of our requests); detach() removes the listeners.
+        stopForwarding = forwardClientEvents(client, { logger, metrics: core.metrics });
         attached = true;
       }
       return plugin;
@@ -142,6 +151,8 @@ export function createAnimatePlugin(options: AnimatePluginOptions): AnimatePlugi
     detach() {
       client.off(Events.InteractionCreate, onInteractionEvent);
       client.off(Events.MessageCreate, onMessageEvent);
+      stopForwarding?.();
+      stopForwarding = undefined;
       attached = false;
     },
     replyWithClip: (target, prompt, opts = {}) => replyWithClip(ctx, target, prompt, opts),

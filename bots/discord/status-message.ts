@@ -39,6 +39,13 @@ export interface StatusMessage {
   show(payload: StatusPayload): Promise<Message>;
   /** True while the interaction token is still in use (false for bot-token messages). */
   readonly viaInteraction: boolean;
+  /**
+   * Takes the message out of the channel and says `content` to the interaction's user alone (ephemeral). Resolves
+   * false when this message cannot do that (a bot-token message has no one to whisper to). Only interaction replies.
+   */
+  replaceWithPrivate?(content: string): Promise<boolean>;
+  /** From now on logs through `logger` (the surface's, with the jobId once the job is accepted). */
+  useLogger(logger: Logger): void;
 }
 
 function editOptions(payload: StatusPayload): MessageEditOptions {
@@ -66,7 +73,7 @@ export class ChannelStatus implements StatusMessage {
 
   constructor(
     private readonly channel: SendableChannels,
-    private readonly logger: Logger,
+    private logger: Logger,
     init: { messageId?: string | undefined; replyTo?: Message | undefined } = {},
   ) {
     this.id = init.messageId;
@@ -77,6 +84,10 @@ export class ChannelStatus implements StatusMessage {
 
   get channelId(): string {
     return this.channel.id;
+  }
+
+  useLogger(logger: Logger): void {
+    this.logger = logger;
   }
 
   get messageId(): string | undefined {
@@ -116,7 +127,7 @@ export class InteractionStatus implements StatusMessage {
   constructor(
     private readonly interaction: RepliableInteraction,
     private readonly clock: Clock,
-    private readonly logger: Logger,
+    private logger: Logger,
     /** When the interaction arrived (by the injected clock): the token's 15 minutes start then. */
     receivedAt: number,
     private readonly mode: 'original' | 'follow-up' = 'original',
@@ -126,6 +137,11 @@ export class InteractionStatus implements StatusMessage {
 
   get channelId(): string {
     return this.interaction.channelId ?? '';
+  }
+
+  useLogger(logger: Logger): void {
+    this.logger = logger;
+    this.fallback?.useLogger(logger);
   }
 
   get messageId(): string | undefined {
@@ -149,6 +165,20 @@ export class InteractionStatus implements StatusMessage {
       }
     }
     return (this.fallback as ChannelStatus).show(payload);
+  }
+
+  /**
+   * A refusal that must not stay public (the daemon's PROMPT_REFUSED names the blocked term) after the reply was
+   * deferred publicly: Discord cannot make a sent reply ephemeral (editReply keeps the flags of the deferral), so the
+   * public reply is deleted and an ephemeral follow-up sent in its place. False once the token is no longer used.
+   */
+  async replaceWithPrivate(content: string): Promise<boolean> {
+    if (!this.viaInteraction) return false;
+    if (this.mode === 'original') await this.interaction.deleteReply();
+    else if (this.id) await this.interaction.deleteReply(this.id);
+    const message = await this.interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    this.id = message.id;
+    return true;
   }
 
   private async showThroughWebhook(payload: StatusPayload): Promise<Message> {

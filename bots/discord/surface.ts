@@ -14,8 +14,8 @@ import type {
   SpawnContext,
   StartedInfo,
 } from '../core/adapter.ts';
-import type { BotError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
+import { BotErrorCode, type BotError } from '../core/errors.ts';
+import { withFields, type Logger } from '../core/logger.ts';
 import { sleep, type Clock } from '../core/clock.ts';
 import { discordFailure, isMissingPermission, isTooLarge } from './errors.ts';
 import { megabytes } from '../core/format.ts';
@@ -59,6 +59,10 @@ export class DiscordJobSurface implements JobSurface {
   /** The message the clip was posted in, once delivered. */
   clipMessageId: string | undefined;
   private lastEditAt = -Infinity;
+  /** True once the daemon queued or ran the job: a refusal after that (an output withheld) is no private matter. */
+  private ran = false;
+  /** The shared logger, and once the job is accepted its child with the jobId, so every line about the job carries it. */
+  private log: Logger;
 
   constructor(private readonly shared: DiscordSurfaceShared, init: DiscordSurfaceInit) {
     // This job's upload limit travels to the daemon (max_clip_bytes, from adapter.limits) with headroom for the rest of
@@ -69,6 +73,7 @@ export class DiscordJobSurface implements JobSurface {
     this.uploadLimitBytes = init.uploadLimitBytes;
     this.threadId = init.threadId;
     this.label = init.label;
+    this.log = shared.logger;
   }
 
   get statusMessageId(): string | undefined {
@@ -105,27 +110,33 @@ export class DiscordJobSurface implements JobSurface {
 
   async accepted(job: AcceptedJob): Promise<void> {
     this.job = job;
+    this.log = withFields(this.shared.logger, { jobId: job.jobId });
+    this.status.useLogger(this.log);
     this.stateLine = '⏳ Sent to the animation daemon…';
     await this.edit(this.render(true));
   }
 
   async showQueued(position: number, etaSeconds: number): Promise<void> {
+    this.ran = true;
     this.stateLine = queuedLine(position, etaSeconds);
     await this.edit(this.render(true));
   }
 
   async showStarted(info: StartedInfo): Promise<void> {
+    this.ran = true;
     this.startedText = startedLine(info);
     this.stateLine = '▱▱▱▱▱▱▱▱▱▱▱▱▱▱▱▱ 0% · starting';
     await this.edit(this.render(true));
   }
 
   async showProgress(progress: ProgressUpdate): Promise<void> {
+    this.ran = true;
     this.stateLine = progressLine(progress);
     await this.edit(this.render(true));
   }
 
   async showPreview(image: PreviewImage): Promise<void> {
+    this.ran = true;
     if (image.data.length > this.uploadLimitBytes) {
       // Previews are a courtesy: skip one that cannot be uploaded rather than failing the job.
       this.previewNote = `(preview of step ${image.step} skipped: ${megabytes(image.data.length)} is over the upload limit)`;
@@ -160,7 +171,7 @@ export class DiscordJobSurface implements JobSurface {
 
   private async post(fitted: UploadChoice, info: ClipInfo): Promise<void> {
     const place = await this.host.get().catch((error: unknown) => {
-      this.shared.logger.warn('could not open the clip thread; the clip goes into the status message', error);
+      this.log.warn('could not open the clip thread; the clip goes into the status message', error);
       return undefined;
     });
     const notes = [...fitted.notes, ...(place?.note ? [place.note] : [])];
@@ -180,12 +191,12 @@ export class DiscordJobSurface implements JobSurface {
         this.clipMessageId = message.id;
         this.stateLine = `✅ Done: ${message.url}`;
         this.startedText = undefined;
-        await this.edit(this.render(false)).catch((error: unknown) => this.shared.logger.warn('could not mark the status message done', error));
+        await this.edit(this.render(false)).catch((error: unknown) => this.log.warn('could not mark the status message done', error));
         return;
       } catch (error) {
         if (isTooLarge(error)) throw error;
         if (!isMissingPermission(error)) throw discordFailure(error, 'post the clip', 'Attach Files');
-        this.shared.logger.warn('missing permission to post the clip in the thread; putting it in the status message', error);
+        this.log.warn('missing permission to post the clip in the thread; putting it in the status message', error);
         notes.push('I may not post in the thread here (missing **Send Messages in Threads** or **Attach Files**), so the clip is here.');
       }
     }
@@ -205,6 +216,15 @@ export class DiscordJobSurface implements JobSurface {
   }
 
   async fail(error: BotError): Promise<void> {
+    // A content refusal before the job ran (the daemon's PROMPT_REFUSED: the core's own filter refused before the
+    // deferral) names the blocked term: said to the person alone, as the early refusals are, not in the channel.
+    if (error.code === BotErrorCode.ContentRefused && !this.ran && this.status.replaceWithPrivate) {
+      try {
+        if (await this.status.replaceWithPrivate(truncate(failureText(error), MAX_CONTENT))) return;
+      } catch (err) {
+        this.log.warn('could not refuse privately; the refusal goes into the reply', err);
+      }
+    }
     this.stateLine = failureText(error);
     this.startedText = undefined;
     this.previewNote = undefined;

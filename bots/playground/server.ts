@@ -11,8 +11,11 @@ import type { Requester } from '../core/adapter.ts';
 import type { BotCore, JobAction } from '../core/bot.ts';
 import { isBotError } from '../core/errors.ts';
 import { consoleLogger, type Logger } from '../core/logger.ts';
+import { listenError } from '../../shared/listen-error.ts';
+import { EXAMPLE_COMMAND } from '../../shared/wire/examples.ts';
 import { parseContinuation } from '../core/continuation.ts';
 import { parseTextCommand } from '../core/options.ts';
+import { unknownCommandMessage } from './commands.ts';
 import { ImageFieldError, MAX_MESSAGE_WITH_IMAGE_BYTES, imageFromBody } from './image-upload.ts';
 import { MediaCache } from './media-cache.ts';
 import { RequestGuard, type RouteKind } from './request-guard.ts';
@@ -127,7 +130,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
     serverId: 'playground',
   });
 
-  async function onMessage(body: Record<string, unknown>): Promise<unknown> {
+  /** `receivedAt`: when the POST arrived, by the core's clock (before its body was read), for animate_bot_ack_seconds. */
+  async function onMessage(body: Record<string, unknown>, receivedAt: number): Promise<unknown> {
     const session = sessionFor(body.session);
     const text = typeof body.text === 'string' ? body.text.trim() : '';
     let image;
@@ -140,6 +144,15 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
     if (!text) throw new HttpError(400, image ? 'text is required: say what should happen in the clip, e.g. /animate the ball bounces.' : 'text is required.');
     const requester = requesterFor(session);
     const command = /^\/animate\b\s*/i.exec(text) ?? /^\/help\b/i.exec(text);
+    // "/animat a blue star": a mistyped command is answered in a thread of its own, never taken as a prompt or as a
+    // refinement of the thread's clip.
+    const unknown = command ? undefined : unknownCommandMessage(text);
+    if (unknown) {
+      const thread = session.newThreadId();
+      session.emit({ type: 'user', thread, text, ...(image ? { image: image.name ?? 'image' } : {}) });
+      session.emit({ type: 'notice', thread, text: unknown, level: 'error' });
+      return { ok: true, thread };
+    }
     // A message with an image starts a clip from it (image-to-video), with or without /animate in front.
     if (image) {
       const args = command ? text.slice(command[0].length) : text;
@@ -157,7 +170,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
         session.emit({ type: 'notice', thread, text: await core.help(), level: 'info' });
         return { ok: true, thread };
       }
-      const result = await core.animate(surface, requester, { ...parsed.options, image }, { threadId: thread });
+      const result = await core.animate(surface, requester, { ...parsed.options, image }, { threadId: thread, receivedAt });
       if (result.jobs.length > 0) session.latestThread = thread;
       return { ok: true, thread };
     }
@@ -166,7 +179,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
       const thread = session.newThreadId();
       session.emit({ type: 'user', thread, text });
       const surface = new PlaygroundSurface(session, media, thread);
-      const result = await core.animateText(surface, requester, args, { threadId: thread });
+      const result = await core.animateText(surface, requester, args, { threadId: thread, receivedAt });
       if (result.kind === 'help') session.emit({ type: 'notice', thread, text: result.text, level: 'info' });
       else if (result.jobs.length > 0) session.latestThread = thread;
       return { ok: true, thread };
@@ -175,7 +188,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
     const requested = typeof body.thread === 'string' && body.thread ? body.thread : undefined;
     const thread = requested ?? session.latestThread;
     if (!thread || !thread.startsWith(`pg-${session.id}-`)) {
-      session.emit({ type: 'notice', text: 'Start with /animate <prompt>, e.g. /animate a red ball bouncing --seed 42. Then reply to refine it ("make it blue", "slower") or continue it ("and then it rolls away"). /animate help lists the options.', level: 'info' });
+      session.emit({ type: 'notice', text: `Start with /animate <prompt>, e.g. ${EXAMPLE_COMMAND} --seed 42. Then reply to refine it ("make it blue", "slower") or continue it ("and then it rolls away"). /animate help lists the options.`, level: 'info' });
       return { ok: true };
     }
     session.emit({ type: 'user', thread, text });
@@ -273,7 +286,10 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
           return;
         }
         if (url.pathname.startsWith('/media/') && (req.method === 'GET' || req.method === 'HEAD')) return serveMedia(req, res, url.pathname.slice('/media/'.length));
-        if (url.pathname === '/api/message' && req.method === 'POST') return sendJson(res, 200, await onMessage(await readJson(req, MAX_MESSAGE_WITH_IMAGE_BYTES)));
+        if (url.pathname === '/api/message' && req.method === 'POST') {
+          const receivedAt = core.clock.now();
+          return sendJson(res, 200, await onMessage(await readJson(req, MAX_MESSAGE_WITH_IMAGE_BYTES), receivedAt));
+        }
         if (url.pathname === '/api/action' && req.method === 'POST') return sendJson(res, 200, await onAction(await readJson(req)));
         if (url.pathname === '/healthz') {
           sessions.sweep();
@@ -289,9 +305,17 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
+    const listenHost = options.host ?? '127.0.0.1';
+    const listenPort = options.port ?? 8787;
+    // A busy port names PLAYGROUND_PORT (and PLAYGROUND_HOST for an address that is not this machine's).
+    const onError = (err: Error) => {
+      const address = `${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${listenPort}`;
+      const inUse = /EADDRINUSE/.test(err.message);
+      reject(listenError(address, { variable: inUse ? 'PLAYGROUND_PORT' : 'PLAYGROUND_HOST / PLAYGROUND_PORT', whenInUse: `stop what uses it, or choose another port with PLAYGROUND_PORT (0 picks a free one)` }, err));
+    };
+    server.once('error', onError);
+    server.listen(listenPort, listenHost, () => {
+      server.off('error', onError);
       resolve();
     });
   });

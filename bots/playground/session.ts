@@ -1,13 +1,15 @@
 // A browser session: an append-only log of events for its page, replayed on (re)connect, pushed live over SSE; and
 // the bounded table of sessions the server keeps (SessionStore: idle ones dropped, the least recently used evicted).
 import type { ServerResponse } from 'node:http';
+import type { QueuePlace } from '../core/format.ts';
 
 /** What the page renders; `bubble` is one job's message, `thread` groups a request with its follow-ups. */
 export type PageEvent =
   | { type: 'user'; thread: string; text: string; /** The attached image's name, when the message carried one. */ image?: string }
   | { type: 'notice'; thread?: string | undefined; text: string; level: 'info' | 'error' }
   | { type: 'accepted'; thread: string; bubble: string; label?: string | undefined; jobId: string; prompt: string; derivedFrom?: unknown; variant?: unknown }
-  | { type: 'queued'; bubble: string; position: number; etaSeconds: number }
+  /** `place`: bots/core/format.ts queuePlace (starting: nothing ahead; next: position 1 behind a running job). */
+  | { type: 'queued'; bubble: string; position: number; etaSeconds: number; place: QueuePlace['kind'] }
   | { type: 'progress'; bubble: string; step: number; total: number; stage: string; etaSeconds: number }
   | { type: 'preview'; bubble: string; url: string; step: number; total: number }
   | { type: 'clip'; bubble: string; url: string; mimeType: string; info: Record<string, unknown> }

@@ -2,6 +2,7 @@
 // media cache and travel as URLs. It is an adapter like Discord's and Slack's, on the same core.
 import type { AcceptedJob, ChatAdapter, ClipFile, ClipInfo, JobSurface, PreviewImage, ProgressUpdate, SpawnContext } from '../core/adapter.ts';
 import type { BotError } from '../core/errors.ts';
+import { queuePlace } from '../core/format.ts';
 import type { MediaCache } from './media-cache.ts';
 import type { PlaygroundSession } from './session.ts';
 
@@ -13,6 +14,11 @@ export const playgroundAdapter: ChatAdapter = {
   previewFormat: 'webp',
   previewMaxSide: 192,
 };
+
+/** "Variant 1 of 3", in the words of bots/core/admission.ts's spawn labels for the others. */
+export function variantLabel(index: number, count: number): string {
+  return `Variant ${index} of ${count}`;
+}
 
 export class PlaygroundSurface implements JobSurface {
   readonly adapter = playgroundAdapter;
@@ -28,11 +34,13 @@ export class PlaygroundSurface implements JobSurface {
   }
 
   async accepted(job: AcceptedJob): Promise<void> {
-    this.session.emit({ type: 'accepted', thread: this.threadId, bubble: this.bubble, label: this.label, jobId: job.jobId, prompt: job.prompt, derivedFrom: job.derivedFrom, variant: job.variant });
+    // The first variant has no spawn label (the core labels the others "Variant 2 of 3"): it gets the same words.
+    const label = this.label ?? (job.variant && job.variant.count > 1 ? variantLabel(job.variant.index, job.variant.count) : undefined);
+    this.session.emit({ type: 'accepted', thread: this.threadId, bubble: this.bubble, label, jobId: job.jobId, prompt: job.prompt, derivedFrom: job.derivedFrom, variant: job.variant });
   }
 
   async showQueued(position: number, etaSeconds: number): Promise<void> {
-    this.session.emit({ type: 'queued', bubble: this.bubble, position, etaSeconds });
+    this.session.emit({ type: 'queued', bubble: this.bubble, position, etaSeconds, place: queuePlace(position, etaSeconds).kind });
   }
 
   async showProgress(p: ProgressUpdate): Promise<void> {

@@ -7,6 +7,8 @@ import type { EphemeralResponder } from './surface.ts';
 export function registerCommand(app: App, ctx: SlackPluginContext): void {
   app.command(ctx.command, async (args: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
     const { command: cmd, ack, respond, client } = args;
+    // The request's arrival, for animate_bot_ack_seconds: before the ack and the background hand-off, not when the core sees it.
+    const receivedAt = ctx.core.clock.now();
     // Ack first: Slack shows an error if it gets no answer within 3 seconds. The work happens after.
     await ack();
     if (!ctx.recent.firstTime(`cmd:${cmd.trigger_id}`)) return;
@@ -16,7 +18,7 @@ export function registerCommand(app: App, ctx: SlackPluginContext): void {
     };
     ctx.work.run('/animate', async () => {
       const surface = surfaceFor(ctx, client, cmd.channel_id, requester, undefined, respondPrivately);
-      const result = await ctx.core.animateText(surface, requester, cmd.text, { requestId: `slack:cmd:${cmd.trigger_id}` });
+      const result = await ctx.core.animateText(surface, requester, cmd.text, { requestId: `slack:cmd:${cmd.trigger_id}`, receivedAt });
       if (result.kind === 'help') await respondPrivately(`\`\`\`${result.text}\`\`\``);
       else ctx.work.track(result);
     });

@@ -25,6 +25,11 @@ export interface SlackBotConfig {
   adminUserIds: string[];
   /** SLACK_MAX_UPLOAD_MB: the workspace's upload limit; default 1024 (Slack's 1 GB). */
   maxUploadBytes: number;
+  /**
+   * SLACK_START_TIMEOUT_SECONDS, in ms: how long start-up may wait for Slack (auth.test, then Socket Mode's
+   * connection) before it fails. Default DEFAULT_SLACK_START_TIMEOUT_SECONDS (15 s).
+   */
+  startTimeoutMs?: number;
 }
 
 /** A missing or malformed Slack setting, naming its variable: a CodedError (shared/errors.ts), code INVALID_SLACK_SETTING. */
@@ -60,6 +65,7 @@ export function slackConfigFrom(app: AppConfig): SlackBotConfig {
     host: s.host,
     adminUserIds: [...s.adminUserIds],
     maxUploadBytes: s.maxUploadBytes,
+    startTimeoutMs: s.startTimeoutSeconds * 1000,
   };
   if (s.apiUrl !== OFFICIAL_API) config.apiUrl = s.apiUrl;
   if (config.mode === 'socket') config.appToken = required('SLACK_APP_TOKEN', s.appToken);

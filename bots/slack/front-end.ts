@@ -1,14 +1,20 @@
 // The Slack front-end: a Bolt app (Socket Mode or HTTP, bots/slack/app.ts) with the animate plugin registered on
 // it. startSlackBot is the whole standalone app (also for code that embeds it); createSlackFrontEnd wraps it in the
-// FrontEnd interface that app/start.ts and main.ts run.
+// FrontEnd interface that app/start.ts and main.ts run. The start is bounded (auth-check.ts, then Socket Mode's
+// connection within the same SLACK_START_TIMEOUT_SECONDS) and can be called off by stop(), so an unreachable Slack
+// fails the start instead of hanging it, and Ctrl-C during start-up stops at once.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '@slack/bolt';
+import type { FetchFunction } from '@slack/web-api';
+import { raceAbort } from '../../shared/abort.ts';
+import { DEFAULT_SLACK_START_TIMEOUT_SECONDS } from '../../shared/config/variables.ts';
 import { createBotCore, type BotCore, type BotCoreOptions } from '../core/bot.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FrontEnd, FrontEndDeps } from '../core/front-end.ts';
 import { consoleLogger, type Logger } from '../core/logger.ts';
 import { createSlackApp } from './app.ts';
+import { checkSlackAuth, SlackStartAbortedError, SlackUnreachableError } from './auth-check.ts';
 import { SlackConfigError, type SlackBotConfig } from './config.ts';
 import { registerAnimate, type SlackAnimateOptions, type SlackAnimatePlugin } from './plugin.ts';
 
@@ -24,6 +30,10 @@ export interface SlackBotDeps {
   clock?: Clock;
   logger?: Logger;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Calls the start off (SlackStartAbortedError), having let go of what it opened. */
+  signal?: AbortSignal;
+  /** The fetch the Web API client uses (see SlackAppOptions.fetch). Default globalThis.fetch. */
+  fetch?: FetchFunction;
 }
 
 export interface RunningSlackBot {
@@ -43,6 +53,11 @@ export interface RunningSlackBot {
 
 export async function startSlackBot(config: SlackBotConfig, deps: SlackBotDeps = {}): Promise<RunningSlackBot> {
   const logger = deps.logger ?? consoleLogger('[slack]');
+  const startTimeoutMs = config.startTimeoutMs ?? DEFAULT_SLACK_START_TIMEOUT_SECONDS * 1000;
+  const startedAt = Date.now();
+  if (!deps.core && !deps.daemon) throw new SlackConfigError('ANIMATE_DAEMON_ADDRESS', 'startSlackBot needs a bot core or a daemon address');
+  // Then, before anything is opened: is Slack there, and does it take the token? Bounded, no retries.
+  const identity = await checkSlackAuth({ botToken: config.botToken, apiUrl: config.apiUrl, timeoutMs: startTimeoutMs, signal: deps.signal });
   let core = deps.core;
   const ownsCore = !core;
   if (!core) {
@@ -56,7 +71,7 @@ export async function startSlackBot(config: SlackBotConfig, deps: SlackBotDeps =
       ...deps.coreOptions,
     });
   }
-  const transport = createSlackApp(config, deps.logLevel ? { logLevel: deps.logLevel } : {});
+  const transport = createSlackApp(config, { identity, ...(deps.logLevel ? { logLevel: deps.logLevel } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}), logger });
   const plugin = registerAnimate(transport.app, {
     adminUserIds: config.adminUserIds,
     limits: { maxUploadBytes: config.maxUploadBytes },
@@ -96,10 +111,21 @@ export async function startSlackBot(config: SlackBotConfig, deps: SlackBotDeps =
       const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
       running.port = port;
       running.url = `http://${host}:${port}/slack/events`;
-      logger.info(`slack: listening for Slack requests on ${running.url}`);
+      logger.info(`slack: listening for Slack requests on ${running.url} (workspace ${identity.team || '?'})`);
     } else {
       receiverOpen = true;
-      await transport.app.start();
+      // Socket Mode's client retries its connection for as long as it takes: bounded by what is left of the timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const left = Math.max(1000, startTimeoutMs - (Date.now() - startedAt));
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new SlackUnreachableError(`Socket Mode did not connect to Slack within ${Math.round(left / 1000)} s: check the network and SLACK_APP_TOKEN (SLACK_START_TIMEOUT_SECONDS sets how long to wait).`)), left);
+        timer.unref();
+      });
+      try {
+        await raceAbort(Promise.race([transport.app.start(), timedOut]), deps.signal, () => new SlackStartAbortedError());
+      } finally {
+        clearTimeout(timer);
+      }
       logger.info('slack: connected with Socket Mode');
     }
   } catch (error) {
@@ -115,17 +141,21 @@ export function createSlackFrontEnd(config: SlackBotConfig, deps: FrontEndDeps):
   let running: RunningSlackBot | undefined;
   // The start under way (undefined once it failed: startSlackBot cleaned up), so a stop during it still stops the app.
   let starting: Promise<RunningSlackBot | undefined> | undefined;
+  // stop() during the start calls it off (a Slack that does not answer is not waited out); one per start.
+  let abort: AbortController | undefined;
   return {
     name: 'Slack',
     get where() {
       return running?.url ?? 'Socket Mode';
     },
     async start() {
-      const attempt = startSlackBot(config, { core: deps.core, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
+      abort = new AbortController();
+      const attempt = startSlackBot(config, { core: deps.core, signal: abort.signal, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
       starting = attempt.catch(() => undefined);
       running = await attempt;
     },
     async stop() {
+      abort?.abort();
       const bot = running ?? (await starting);
       running = undefined;
       starting = undefined;

@@ -37,6 +37,8 @@ async function sharedImage(ctx: SlackPluginContext, client: WebClient, event: { 
 
 export function registerMentions(app: App, ctx: SlackPluginContext): void {
   app.event('app_mention', async ({ event, body, client, context }) => {
+    // The request's arrival, for animate_bot_ack_seconds: before the image lookup and download, not when the core sees it.
+    const receivedAt = ctx.core.clock.now();
     const eventId = (body as { event_id?: string }).event_id ?? `${event.channel}:${event.ts}`;
     if (!ctx.recent.firstTime(`ev:${eventId}`)) {
       ctx.logger.debug?.(`slack: ignoring repeated event ${eventId} (retry ${context.retryNum ?? 0})`);
@@ -59,7 +61,7 @@ export function registerMentions(app: App, ctx: SlackPluginContext): void {
         const refined = await ctx.core.followUp(slackThreadId(event.channel, event.thread_ts), text, requester, surface);
         if (refined) return ctx.work.track(refined);
       }
-      const extra = { requestId: `slack:ev:${eventId}`, threadId: slackThreadId(event.channel, threadTs) };
+      const extra = { requestId: `slack:ev:${eventId}`, threadId: slackThreadId(event.channel, threadTs), receivedAt };
       const image = ownImage ?? (await sharedImage(ctx, client, { channel: event.channel, ...(event.thread_ts ? { thread_ts: event.thread_ts } : {}) }, userId));
       if (image) return ctx.work.track(await animateFromImage(ctx, surface, requester, text, image, context.botToken, extra));
       ctx.work.track(await ctx.core.ask(surface, text, requester, extra));

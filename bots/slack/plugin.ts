@@ -19,6 +19,7 @@ import type { SlackImageSettings } from './image-files.ts';
 import { registerMentions } from './mentions.ts';
 import { slackRequester, surfaceFor, type SlackPluginContext } from './plugin-context.ts';
 import { SlackRateGate } from './rate-gate.ts';
+import { countSlackRateLimits, type SlackRateLimitCounter } from './rate-limits.ts';
 import { slackThreadId } from './surface.ts';
 
 export interface SlackAnimateOptions {
@@ -90,8 +91,9 @@ function contextFor(options: SlackAnimateOptions): SlackPluginContext {
 }
 
 /** For other apps: a clip of a prompt (or a question, rewritten) in a channel or thread. */
-async function replyWithClip(app: App, ctx: SlackPluginContext, request: ReplyWithClipRequest): Promise<JobOutcome[]> {
+async function replyWithClip(app: App, ctx: SlackPluginContext, rateLimits: SlackRateLimitCounter, request: ReplyWithClipRequest): Promise<JobOutcome[]> {
   const client = request.client ?? app.client;
+  rateLimits.watch(client);
   const requester = slackRequester(request.userId, request.channel, request.teamId);
   const surface = surfaceFor(ctx, client, request.channel, requester, request.threadTs);
   const extra = {
@@ -107,13 +109,15 @@ async function replyWithClip(app: App, ctx: SlackPluginContext, request: ReplyWi
 
 export function registerAnimate(app: App, options: SlackAnimateOptions): SlackAnimatePlugin {
   const ctx = contextFor(options);
+  // The 429s of every Web API client this app's listeners use, the standalone app's and a host's alike.
+  const rateLimits = countSlackRateLimits(app, ctx.core.metrics, ctx.logger);
   registerCommand(app, ctx);
   registerButtons(app, ctx);
   registerRefineModal(app, ctx);
   registerMentions(app, ctx);
   return {
     adapter: ctx.shared.adapter,
-    replyWithClip: (request) => replyWithClip(app, ctx, request),
+    replyWithClip: (request) => replyWithClip(app, ctx, rateLimits, request),
     idle: () => ctx.work.idle(),
   };
 }

@@ -16,6 +16,7 @@ import type {
   SpawnContext,
 } from '../core/adapter.ts';
 import type { BotError } from '../core/errors.ts';
+import { withFields, type Logger } from '../core/logger.ts';
 import {
   acceptedText,
   cancelButtons,
@@ -87,6 +88,8 @@ export class SlackJobSurface implements JobSurface {
   private finished = false;
   private setupError: BotError | undefined;
   private readonly onSetupFailed: SlackSurfaceInit['onSetupFailed'];
+  /** The shared logger, and once the job is accepted its child with the jobId, so every line about the job carries it. */
+  private log: SlackLogger;
 
   constructor(private readonly shared: SlackSurfaceShared, init: SlackSurfaceInit) {
     this.adapter = shared.adapter;
@@ -97,6 +100,7 @@ export class SlackJobSurface implements JobSurface {
     this.label = init.label;
     this.respond = init.respond;
     this.onSetupFailed = init.onSetupFailed;
+    this.log = shared.logger;
   }
 
   get threadId(): string | undefined {
@@ -110,6 +114,8 @@ export class SlackJobSurface implements JobSurface {
 
   async accepted(job: AcceptedJob): Promise<void> {
     this.job = job;
+    // A child of a structured logger (bots/core/logger.ts withFields); other loggers are used as they are.
+    this.log = withFields(this.shared.logger as Logger, { jobId: job.jobId }) as SlackLogger;
     try {
       // Started synchronously, so a spawn() for variant 2 that runs meanwhile reuses the same parent message.
       if (!this.threadTs) await this.ensureParent(`:clapper: <@${this.requester.userId}> asked for *${escapeMrkdwn(job.prompt)}*`);
@@ -161,7 +167,7 @@ export class SlackJobSurface implements JobSurface {
     } catch (err) {
       // Previews are a courtesy: a refused preview must not stop the job (the clip upload reports real problems).
       this.previewsDisabled = true;
-      this.shared.logger.warn('slack: preview upload failed; no more previews for this job', toSlackBotError(err, { doing: 'upload a preview' }).message);
+      this.log.warn('slack: preview upload failed; no more previews for this job', toSlackBotError(err, { doing: 'upload a preview' }).message);
     }
   }
 
@@ -206,13 +212,13 @@ export class SlackJobSurface implements JobSurface {
         await this.respond(text);
         return;
       } catch (err) {
-        this.shared.logger.warn('slack: response_url failed', err);
+        this.log.warn('slack: response_url failed', err);
       }
     }
     try {
       await this.client.chat.postEphemeral({ channel: this.channel, user: this.requester.userId, text });
     } catch (err) {
-      this.shared.logger.warn('slack: could not tell the requester about a failure', text, err);
+      this.log.warn('slack: could not tell the requester about a failure', text, err);
     }
   }
 
@@ -268,7 +274,7 @@ export class SlackJobSurface implements JobSurface {
       await this.client.chat.update({ channel: this.channel, ts: this.statusTs, text: header + text, blocks });
     } catch (err) {
       if (!opts.droppable) throw toSlackBotError(err, { doing: 'update the status message' });
-      this.shared.logger.warn('slack: progress update failed', toSlackBotError(err, { doing: 'update the status message' }).message);
+      this.log.warn('slack: progress update failed', toSlackBotError(err, { doing: 'update the status message' }).message);
     }
   }
 
@@ -279,7 +285,7 @@ export class SlackJobSurface implements JobSurface {
         await this.updateStatus(text, { droppable: false, buttons: 'none' });
         return true;
       } catch (err) {
-        this.shared.logger.warn('slack: could not edit the status message', err);
+        this.log.warn('slack: could not edit the status message', err);
       }
     }
     if (this.threadTs) {
@@ -288,7 +294,7 @@ export class SlackJobSurface implements JobSurface {
         await this.client.chat.postMessage({ channel: this.channel, thread_ts: this.threadTs, text });
         return true;
       } catch (err) {
-        this.shared.logger.warn('slack: could not post in the thread', err);
+        this.log.warn('slack: could not post in the thread', err);
       }
     }
     return false;
@@ -301,7 +307,7 @@ export class SlackJobSurface implements JobSurface {
       await this.shared.gate.acquire('chat.update');
       await this.client.chat.update({ channel: this.channel, ts: this.threadTs, text, blocks: [sectionBlock(text)] });
     } catch (err) {
-      this.shared.logger.warn('slack: could not mark the parent message', err);
+      this.log.warn('slack: could not mark the parent message', err);
     }
   }
 
@@ -316,7 +322,7 @@ export class SlackJobSurface implements JobSurface {
       await this.shared.gate.acquire('files.delete');
       await this.client.files.delete({ file: fileId });
     } catch (err) {
-      this.shared.logger.warn('slack: could not delete an old preview', err);
+      this.log.warn('slack: could not delete an old preview', err);
     }
   }
 

@@ -38,7 +38,8 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueInf
   return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] }));
 }
 
-export async function createSession(modelPath: string, options: SessionOptions): Promise<LoadedSession> {
+/** From a file's path, or from a graph's bytes (then the graph can have no external data: there is no folder to read it from). */
+export async function createSession(modelPath: string | Uint8Array, options: SessionOptions): Promise<LoadedSession> {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [options.executionProvider],
     graphOptimizationLevel: 'all',
@@ -48,7 +49,7 @@ export async function createSession(modelPath: string, options: SessionOptions):
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   if (options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
-  const session = await ort.InferenceSession.create(modelPath, sessionOptions);
+  const session = typeof modelPath === 'string' ? await ort.InferenceSession.create(modelPath, sessionOptions) : await ort.InferenceSession.create(modelPath, sessionOptions);
   return { session, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
 }
 

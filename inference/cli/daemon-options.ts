@@ -4,13 +4,17 @@
 import { VARIABLES, type VariableSpec } from '../../shared/config/index.ts';
 import { resolveServerTls, resolveToken, type Setting } from '../../shared/config/transport.ts';
 import type { DaemonOptions } from '../server/daemon.ts';
+import type { LogFormat } from '../../shared/log/format.ts';
+import { resolveWatermark, type WatermarkSettings, type WatermarkSources } from '../media/watermark.ts';
 
 type FileKey = 'tokenFile' | 'tlsCert' | 'tlsKey' | 'tlsClientCa';
+/** The watermark settings, folded into one checked `watermark` (inference/media/watermark.ts) after parsing. */
+type WatermarkKey = 'watermarkText' | 'watermarkImage' | 'watermarkCorner' | 'watermarkOpacity' | 'watermarkFont';
 
 export interface DaemonSetting {
   flag: string;
   /** The option it sets; the file settings are read and folded into `token` / `tls` afterwards. */
-  key: keyof DaemonOptions | 'logLevel' | 'drainSeconds' | FileKey;
+  key: keyof DaemonOptions | 'logLevel' | 'logFormat' | 'drainSeconds' | FileKey | WatermarkKey;
   variable: VariableSpec;
 }
 
@@ -32,12 +36,23 @@ const FLAGS: Array<[flag: string, env: string, key: DaemonSetting['key']]> = [
   ['provider', 'ANIMATE_EXECUTION_PROVIDER', 'executionProvider'],
   ['threads', 'ANIMATE_THREADS', 'threads'],
   ['guidance-passes', 'ANIMATE_GUIDANCE_PASSES', 'guidancePasses'],
+  ['style-cache-mb', 'ANIMATE_STYLE_CACHE_MB', 'styleCacheMb'],
   ['log-level', 'ANIMATE_LOG_LEVEL', 'logLevel'],
+  ['log-format', 'ANIMATE_LOG_FORMAT', 'logFormat'],
   ['drain-seconds', 'ANIMATE_DRAIN_SECONDS', 'drainSeconds'],
   ['queue', 'ANIMATE_QUEUE_URL', 'queueUrl'],
   ['role', 'ANIMATE_ROLE', 'role'],
   ['lease-seconds', 'ANIMATE_LEASE_SECONDS', 'leaseSeconds'],
   ['metrics-listen', 'ANIMATE_METRICS_LISTEN', 'metricsListen'],
+  ['blocklist-file', 'ANIMATE_BLOCKLIST_FILE', 'blocklistFile'],
+  ['log-prompts', 'ANIMATE_LOG_PROMPTS', 'logPrompts'],
+  ['provenance-prompts', 'ANIMATE_PROVENANCE_PROMPTS', 'provenancePrompts'],
+  ['safety-model-dir', 'ANIMATE_SAFETY_MODEL_DIR', 'safetyModelDir'],
+  ['watermark', 'ANIMATE_WATERMARK', 'watermarkText'],
+  ['watermark-image', 'ANIMATE_WATERMARK_IMAGE', 'watermarkImage'],
+  ['watermark-corner', 'ANIMATE_WATERMARK_CORNER', 'watermarkCorner'],
+  ['watermark-opacity', 'ANIMATE_WATERMARK_OPACITY', 'watermarkOpacity'],
+  ['watermark-font', 'ANIMATE_WATERMARK_FONT', 'watermarkFont'],
 ];
 
 export const DAEMON_SETTINGS: DaemonSetting[] = FLAGS.map(([flag, env, key]) => {
@@ -51,7 +66,7 @@ export class DaemonSettingError extends Error {
 }
 
 /** Reads settings from flag values (already split by parseArgs) and the environment; files relative to `cwd`. */
-export function daemonOptionsFrom(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, cwd = process.cwd()): DaemonOptions & { logLevel?: 'debug' | 'info' | 'warn' | 'error'; drainSeconds?: number } {
+export function daemonOptionsFrom(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, cwd = process.cwd()): DaemonOptions & { logLevel?: 'debug' | 'info' | 'warn' | 'error'; logFormat?: LogFormat; drainSeconds?: number } {
   const options: Record<string, unknown> = {};
   const sources: Partial<Record<DaemonSetting['key'], string>> = {};
   for (const { flag, key, variable } of DAEMON_SETTINGS) {
@@ -85,13 +100,24 @@ export function daemonOptionsFrom(flags: Record<string, string | undefined>, env
     },
     cwd,
   );
-  const problems = [...resolvedToken.problems, ...tls.problems];
+  // The watermark's PNG is read and checked here, and its font found, so a bad one stops start-up naming its setting.
+  const watermarkKeys = { text: 'watermarkText', imagePath: 'watermarkImage', corner: 'watermarkCorner', opacity: 'watermarkOpacity', fontPath: 'watermarkFont' } as const;
+  const watermarkSettings: WatermarkSettings = {};
+  const watermarkSources: WatermarkSources = {};
+  for (const [field, key] of Object.entries(watermarkKeys) as Array<[keyof WatermarkSettings, WatermarkKey]>) {
+    if (options[key] !== undefined) Object.assign(watermarkSettings, { [field]: options[key] });
+    if (sources[key] !== undefined) watermarkSources[field] = sources[key];
+    delete options[key];
+  }
+  const watermark = resolveWatermark(watermarkSettings, watermarkSources, { cwd });
+  const problems = [...resolvedToken.problems, ...tls.problems, ...watermark.problems];
   // A role or a lease without a queue would be ignored in silence: a "worker" that serves gRPC alone is a surprise.
   for (const key of ['role', 'leaseSeconds'] as const)
     if (options[key] !== undefined && options.queueUrl === undefined) problems.push(`${sources[key]} needs --queue (ANIMATE_QUEUE_URL): without a queue the daemon is one process and has no ${key === 'role' ? 'role' : 'lease'}`);
   if (problems.length) throw new DaemonSettingError(problems.join('\n'));
   if (resolvedToken.value !== undefined) options.token = resolvedToken.value;
   if (tls.value) options.tls = tls.value;
+  if (watermark.value) options.watermark = watermark.value;
   return options as DaemonOptions;
 }
 

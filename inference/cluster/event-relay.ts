@@ -98,7 +98,7 @@ export class EventRelay {
           f.lastId = id.toString();
           if (f.job.finished) break;
           await this.handle(f, fields).catch((err: Error) => {
-            this.log.error('event relay: an entry could not be relayed', { id: f.job.id, error: err.message });
+            this.log.error('event relay: an entry could not be relayed', { jobId: f.job.id, error: err.message });
             f.job.finish(new QueueUnavailableError('this job\'s events could not be read from the queue; please send it again'));
           });
         }

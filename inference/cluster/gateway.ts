@@ -167,7 +167,7 @@ export class ClusterGateway implements JobDispatcher {
     if (result.kind === 'exists') {
       // Known to the cluster (a resend after a gateway died, or a second viewer on another gateway).
       checkIdentity(spec.requestId, { requester: result.requester, fingerprint: result.fingerprint }, identity);
-      log.info('request id known to the cluster: following its job', { id: job.id, state: result.state });
+      log.info('request id known to the cluster: following its job', { jobId: job.id, state: result.state });
     } else {
       try {
         // BullMQ forgets a job once it ends (the record and the stream hold its outcome): a request id sent again after
@@ -184,7 +184,7 @@ export class ClusterGateway implements JobDispatcher {
         await unadmitScript(link.command, { record: keys.job(spec.requestId), waiting: keys.waiting, waitingTotal: keys.waitingTotal }).catch(() => {});
         throw new QueueUnavailableError(`the job could not be put on the queue: ${(err as Error).message}; try again shortly`);
       }
-      log.info('job queued', { id: job.id, owner, round: result.round });
+      log.info('job queued', { jobId: job.id, owner, round: result.round });
     }
     jobs.add(job);
     job.onFinished(() => {
@@ -310,7 +310,7 @@ export class ClusterGateway implements JobDispatcher {
     const now = performance.now();
     if (since === undefined) return void this.endedInRecord.set(job.id, now);
     if (now - since < RELAY_LAG_LIMIT_MS) return;
-    this.deps.log.error('a job ended in the queue but its end never came through the relay: ending it from its record', { id: job.id, state });
+    this.deps.log.error('a job ended in the queue but its end never came through the relay: ending it from its record', { jobId: job.id, state });
     // A done job's clip did not come through: asking for it again (same request_id) streams it from the queue.
     if (state === 'done') job.finish(new QueueUnavailableError('the clip was made but could not be relayed; send the request again to receive it'));
     else job.finish(errorFromCode(code || DaemonErrorCode.InferenceFailed, message || 'the job failed'));
@@ -328,7 +328,7 @@ export class ClusterGateway implements JobDispatcher {
       this.suspect.add(job.id);
       return;
     }
-    this.deps.log.error('job failed in the queue with no end written (its workers died)', { id: job.id, state });
+    this.deps.log.error('job failed in the queue with no end written (its workers died)', { jobId: job.id, state });
     await this.end(job.id, DaemonErrorCode.WorkerCrashed, 'the workers running this job stopped before it was finished; please send it again', 'failed');
   }
 }

@@ -107,7 +107,7 @@ export class JobPublisher {
       try {
         await step();
       } catch (err) {
-        this.log.warn('could not publish a job event to the queue', { id: this.requestId, error: (err as Error).message });
+        this.log.warn('could not publish a job event to the queue', { jobId: this.requestId, error: (err as Error).message });
       }
     });
   }

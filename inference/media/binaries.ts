@@ -2,12 +2,13 @@
  * Finds the ffmpeg and ffprobe binaries this module runs, and checks ffmpeg can do what we need.
  *
  * Order, per binary: the environment variable (FFMPEG_PATH / FFPROBE_PATH) when set, which must then be right
- * (a wrong explicit path is an error, not a silent fallback); else the npm packages (@ffmpeg-installer/ffmpeg,
- * @ffprobe-installer/ffprobe), which start fast because they are static builds; else the system binary on PATH.
- * A candidate is skipped when it lacks an encoder or filter we use, so the system ffmpeg is only used when needed.
+ * (a wrong explicit path is an error, not a silent fallback); else the system binary on PATH when it is version 5 or
+ * newer (distribution builds get security fixes; the npm ffmpeg is a 2018 build); else the npm packages
+ * (@ffmpeg-installer/ffmpeg, @ffprobe-installer/ffprobe); else an older system binary as a last resort.
+ * A candidate is skipped when it lacks an encoder or filter we use.
  *
- * npm 11 does not run those packages' postinstall chmod, so the binary may lack the execute bit for other users:
- * we add it when we may (we own the file or are root), and otherwise move on to the next candidate.
+ * The installers' postinstall only adds the execute bit; when npm did not run it (scripts blocked, or another
+ * user installed), we add it when we may (we own the file or are root), and otherwise move on to the next candidate.
  */
 import { execFile } from 'node:child_process';
 import { constants as fsConstants, statSync } from 'node:fs';
@@ -15,7 +16,6 @@ import { access, chmod, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import ffmpeg from 'fluent-ffmpeg';
 import { FfmpegNotFoundError, FfmpegUnsuitableError, MediaError } from './errors.ts';
 
 const execFileAsync = promisify(execFile);
@@ -36,11 +36,16 @@ export interface MediaBinaries {
   ffmpegSource: BinarySource;
   /** First line of `ffmpeg -version`. */
   ffmpegVersion: string;
+  /** The release it reports ("5.1.8"), or its build id for a git snapshot ("N-47683-g0e8eb07980-static"). */
+  ffmpegRelease: string;
   /** libwebp_anim (inter-frame, smaller files) when the build has it, else libwebp (one key frame per frame). */
   webpEncoder: WebpEncoder;
   ffprobePath: string;
   ffprobeSource: BinarySource;
   ffprobeVersion: string;
+  ffprobeRelease: string;
+  /** Why the npm binaries were used when they were: the system's were missing, older than 5 or unusable. */
+  passedOver: string[];
 }
 
 export interface ResolveMediaBinariesOptions {
@@ -58,15 +63,41 @@ interface Rejection {
   reason: string;
 }
 
-interface FfmpegChoice {
+interface Choice {
   candidate: Candidate;
+  /** First line of `-version`. */
   version: string;
+  /** Why a preferred candidate was passed over, if one was. */
+  passedOver?: string;
+}
+
+interface FfmpegChoice extends Choice {
   webpEncoder: WebpEncoder;
 }
 
-interface FfprobeChoice {
-  candidate: Candidate;
-  version: string;
+type FfprobeChoice = Choice;
+
+/** The system binary is preferred from this major version on. */
+export const MIN_PREFERRED_SYSTEM_MAJOR = 5;
+
+export interface FfmpegVersion {
+  /** "5.1.8", "6.1", or a git snapshot's id ("N-47683-g0e8eb07980-static"). */
+  release: string;
+  /** The major version; undefined for a git snapshot, whose age the banner does not say. */
+  major: number | undefined;
+}
+
+/**
+ * Reads `ffmpeg -version` / `ffprobe -version`: "ffmpeg version 5.1.8-0+deb12u1 Copyright …" → 5.1.8 (major 5);
+ * "ffmpeg version n6.1.1" → 6.1.1; "ffmpeg version N-47683-g0e8eb07980-static …" → a snapshot, major unknown.
+ */
+export function parseFfmpegVersion(banner: string): FfmpegVersion | undefined {
+  const match = /^\s*ff(?:mpeg|probe) version (\S+)/m.exec(banner);
+  if (match?.[1] === undefined) return undefined;
+  const word = match[1];
+  const numbered = /^n?(\d+)\.(\d+)(?:\.(\d+))?/.exec(word);
+  if (numbered === null) return { release: word, major: undefined };
+  return { release: numbered[0].replace(/^n/, ''), major: Number(numbered[1]) };
 }
 
 /** Resolves both binaries without touching global state; throws FfmpegNotFoundError / FfmpegUnsuitableError. */
@@ -77,31 +108,32 @@ export async function resolveMediaBinaries(options: ResolveMediaBinariesOptions 
     ffmpegPath: ffmpegChoice.candidate.path,
     ffmpegSource: ffmpegChoice.candidate.source,
     ffmpegVersion: ffmpegChoice.version,
+    ffmpegRelease: releaseOf(ffmpegChoice.version),
     webpEncoder: ffmpegChoice.webpEncoder,
     ffprobePath: ffprobeChoice.candidate.path,
     ffprobeSource: ffprobeChoice.candidate.source,
     ffprobeVersion: ffprobeChoice.version,
+    ffprobeRelease: releaseOf(ffprobeChoice.version),
+    passedOver: [ffmpegChoice.passedOver, ffprobeChoice.passedOver].filter((why): why is string => why !== undefined),
   };
 }
 
 let active: Promise<MediaBinaries> | undefined;
 
 export interface GetMediaBinariesOptions extends ResolveMediaBinariesOptions {
-  /** Where the one-time "using ffmpeg …" line goes. Default: console.info. */
+  /** Where the choice is said, once, when this call resolves it. Default: nowhere (the daemon says it in its log). */
   log?: (line: string) => void;
 }
 
 /**
- * The process-wide binaries: resolved once, logged once, and installed into fluent-ffmpeg (whose binary paths are
- * global to the process). A failed resolution is not cached, so fixing the installation needs no restart.
+ * The process-wide binaries: resolved once and shared by every run (run.ts). A failed resolution is not cached, so
+ * fixing the installation needs no restart.
  */
 export function getMediaBinaries(options: GetMediaBinariesOptions = {}): Promise<MediaBinaries> {
   if (active === undefined) {
-    const log = options.log ?? ((line: string) => console.info(line));
+    const log = options.log;
     const pending = resolveMediaBinaries(options).then((binaries) => {
-      ffmpeg.setFfmpegPath(binaries.ffmpegPath);
-      ffmpeg.setFfprobePath(binaries.ffprobePath);
-      log(describeMediaBinaries(binaries));
+      log?.(describeMediaBinaries(binaries));
       return binaries;
     });
     pending.catch(() => {
@@ -112,26 +144,42 @@ export function getMediaBinaries(options: GetMediaBinariesOptions = {}): Promise
   return active;
 }
 
+/**
+ * The choice in one short line, e.g. "ffmpeg 5.1.8 (system /usr/bin/ffmpeg), ffprobe 5.1.8 (system /usr/bin/ffprobe)"
+ * or, for the npm builds, "ffmpeg N-47683-g0e8eb07980-static (npm @ffmpeg-installer/ffmpeg), … ; no ffmpeg on PATH".
+ */
 export function describeMediaBinaries(binaries: MediaBinaries): string {
-  return (
-    `[media] ffmpeg: ${binaries.ffmpegPath} (${binaries.ffmpegSource}; ${binaries.ffmpegVersion}; webp via ${binaries.webpEncoder}); ` +
-    `ffprobe: ${binaries.ffprobePath} (${binaries.ffprobeSource}; ${binaries.ffprobeVersion})`
-  );
+  const where = (source: BinarySource, file: string, npmPackage: string) =>
+    source === 'npm' ? `npm ${npmPackage}` : `${source === 'env' ? 'from env' : 'system'} ${file}`;
+  const line =
+    `ffmpeg ${binaries.ffmpegRelease} (${where(binaries.ffmpegSource, binaries.ffmpegPath, FFMPEG_NPM)}), ` +
+    `ffprobe ${binaries.ffprobeRelease} (${where(binaries.ffprobeSource, binaries.ffprobePath, FFPROBE_NPM)})`;
+  return binaries.passedOver.length > 0 ? `${line}; ${binaries.passedOver.join('; ')}` : line;
+}
+
+const FFMPEG_NPM = '@ffmpeg-installer/ffmpeg';
+const FFPROBE_NPM = '@ffprobe-installer/ffprobe';
+
+function releaseOf(versionLine: string): string {
+  return parseFfmpegVersion(versionLine)?.release ?? versionLine;
 }
 
 const FFMPEG_HINT =
-  'Set FFMPEG_PATH / FFPROBE_PATH to an ffmpeg build with libx264, libwebp and the palettegen filter, ' +
-  'or unset them to use the bundled npm binaries (or install ffmpeg, e.g. `apt-get install ffmpeg`).';
+  'Install ffmpeg 5 or newer (e.g. `apt-get install ffmpeg`), set FFMPEG_PATH / FFPROBE_PATH to a build with ' +
+  'libx264, libwebp and the palettegen filter, or reinstall the npm binaries (`npm ci`).';
 
-interface BinarySpec<T> {
+interface BinarySpec<T extends Choice> {
   name: 'ffmpeg' | 'ffprobe';
   envVar: 'FFMPEG_PATH' | 'FFPROBE_PATH';
   npmPackage: string;
   inspect: (candidate: Candidate) => Promise<T | Rejection>;
 }
 
-/** The variable's binary if set (it must work), else the npm package's, else the one on PATH. */
-async function resolveBinary<T extends object>(spec: BinarySpec<T>, env: Readonly<Record<string, string | undefined>>): Promise<T> {
+/**
+ * The variable's binary if set (it must work); else the one on PATH if it is 5 or newer; else the npm package's;
+ * else an older one on PATH. Each candidate is run once (`-version` and, for ffmpeg, its encoders and filters).
+ */
+async function resolveBinary<T extends Choice>(spec: BinarySpec<T>, env: Readonly<Record<string, string | undefined>>): Promise<T> {
   const explicit = nonEmpty(env[spec.envVar]);
   if (explicit !== undefined) {
     const candidate: Candidate = { path: explicit, source: 'env' };
@@ -143,20 +191,39 @@ async function resolveBinary<T extends object>(spec: BinarySpec<T>, env: Readonl
     return verdict;
   }
 
-  const candidates = [npmCandidate(spec.npmPackage), systemCandidate(spec.name, env)].filter(isCandidate);
   const rejections: Rejection[] = [];
-  for (const candidate of candidates) {
-    const verdict = await spec.inspect(candidate);
-    if (!('reason' in verdict)) return verdict;
+  const system = systemCandidate(spec.name, env);
+  const systemVerdict = system === undefined ? undefined : await spec.inspect(system);
+  let passedOver: string;
+  if (systemVerdict === undefined) {
+    passedOver = `no ${spec.name} on PATH`;
+  } else if ('reason' in systemVerdict) {
+    rejections.push(systemVerdict);
+    passedOver = `system ${spec.name} unusable: ${systemVerdict.reason}`;
+  } else {
+    const version = parseFfmpegVersion(systemVerdict.version);
+    if (version?.major !== undefined && version.major >= MIN_PREFERRED_SYSTEM_MAJOR) return systemVerdict;
+    passedOver =
+      version?.major === undefined
+        ? `system ${spec.name} ${version?.release ?? '(unknown version)'} does not say its version`
+        : `system ${spec.name} ${version.release} is older than ${MIN_PREFERRED_SYSTEM_MAJOR}`;
+  }
+
+  const npm = npmCandidate(spec.npmPackage);
+  if (npm !== undefined) {
+    const verdict = await spec.inspect(npm);
+    if (!('reason' in verdict)) return { ...verdict, passedOver };
     rejections.push(verdict);
   }
+  // Last resort: a usable system binary older than preferred beats none at all.
+  if (systemVerdict !== undefined && !('reason' in systemVerdict)) return systemVerdict;
   throw noUsableBinary(spec.name, rejections);
 }
 
 const resolveFfmpeg = (env: Readonly<Record<string, string | undefined>>) =>
-  resolveBinary<FfmpegChoice>({ name: 'ffmpeg', envVar: 'FFMPEG_PATH', npmPackage: '@ffmpeg-installer/ffmpeg', inspect: inspectFfmpeg }, env);
+  resolveBinary<FfmpegChoice>({ name: 'ffmpeg', envVar: 'FFMPEG_PATH', npmPackage: FFMPEG_NPM, inspect: inspectFfmpeg }, env);
 const resolveFfprobe = (env: Readonly<Record<string, string | undefined>>) =>
-  resolveBinary<FfprobeChoice>({ name: 'ffprobe', envVar: 'FFPROBE_PATH', npmPackage: '@ffprobe-installer/ffprobe', inspect: inspectFfprobe }, env);
+  resolveBinary<FfprobeChoice>({ name: 'ffprobe', envVar: 'FFPROBE_PATH', npmPackage: FFPROBE_NPM, inspect: inspectFfprobe }, env);
 
 function noUsableBinary(name: string, rejections: Rejection[]): MediaError {
   if (rejections.length === 0) {
@@ -281,10 +348,6 @@ function fileExistsSync(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-function isCandidate(value: Candidate | undefined): value is Candidate {
-  return value !== undefined;
 }
 
 async function runForText(file: string, args: string[]): Promise<string> {

@@ -44,7 +44,7 @@ async function decodeWithFfmpeg(input: string, format: ClipFormat | undefined, d
   });
   const output = path.join(dir, 'frames.rgb');
   const demuxer = format === undefined || format === 'webp' ? undefined : DEMUXERS[format];
-  const command = await fileInputCommand(input, demuxer === undefined ? [] : ['-f', demuxer]);
+  const command = fileInputCommand(input, demuxer === undefined ? [] : ['-f', demuxer]);
   // Undo the RGB→YUV conversion with the matrix the stream is tagged with (ffmpeg assumes BT.601 otherwise).
   const matrix = probe.pixFmt?.startsWith('yuv') && probe.colorSpace === 'bt709' ? ['scale=in_color_matrix=bt709'] : [];
   command
@@ -95,7 +95,7 @@ async function decodeStill(frame: WebpFrame, base: string): Promise<Uint8Array> 
   const input = `${base}.webp`;
   const output = `${base}.rgba`;
   await writeFile(input, frame.still);
-  const command = await fileInputCommand(input);
+  const command = fileInputCommand(input);
   command.output(output).outputOptions(['-frames:v', '1', '-pix_fmt', 'rgba', '-f', 'rawvideo']);
   await runFfmpeg(command, {
     what: 'Decoding a WebP frame',

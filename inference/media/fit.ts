@@ -5,7 +5,7 @@
  * wins. When none fits, the smallest encode made is returned, flagged `overLimit`, for the caller to link or explain:
  * a clip is never dropped here.
  */
-import { encodeClipAtQuality, QUALITY_STEPS, type EncodedClip } from './encode.ts';
+import { encodeClipAtQuality, QUALITY_STEPS, type ClipMarks, type EncodedClip } from './encode.ts';
 import { InvalidMediaOptionsError } from './errors.ts';
 import { parseEncodeOptions, type ClipFormat } from './options.ts';
 import { assertValidVideo, type RgbVideo } from './video.ts';
@@ -23,6 +23,8 @@ export interface FitClipOptions {
   signal?: AbortSignal | undefined;
   /** Smallest side of the encoded picture a halving may produce. Default MIN_FIT_SIDE. */
   minSide?: number | undefined;
+  /** Provenance and watermark (encode.ts ClipMarks), on every encode of the ladder. Default: none. */
+  marks?: ClipMarks | undefined;
 }
 
 /** What fitting did (the wire's ClipFit). */
@@ -64,7 +66,7 @@ export async function fitClip(video: RgbVideo, options: FitClipOptions): Promise
     throw new InvalidMediaOptionsError(`minSide is ${String(minSide)}; it must be a positive integer number of pixels`);
   }
 
-  const first = await encodeClipAtQuality(video, { format, upscale, signal, qualityStep: 0 });
+  const first = await encodeClipAtQuality(video, { format, upscale, signal, qualityStep: 0, marks: options.marks });
   if (maxBytes === undefined || first.data.length <= maxBytes) return first;
 
   const report = (clip: EncodedClip, qualityStep: number, downscale: number, overLimit: boolean): FittedClip => ({
@@ -76,14 +78,14 @@ export async function fitClip(video: RgbVideo, options: FitClipOptions): Promise
     // The lowest quality first: when even that is over, no step at this size fits and the next size is tried, so a
     // limit nothing meets costs one encode per halving, not one per quality step (a request cannot hold the slot).
     const last = QUALITY_STEPS[format].length - 1;
-    const lowest = await encodeClipAtQuality(rung.video, { format, upscale: rung.upscale, signal, qualityStep: last });
+    const lowest = await encodeClipAtQuality(rung.video, { format, upscale: rung.upscale, signal, qualityStep: last, marks: options.marks });
     if (lowest.data.length > maxBytes) {
       if (lowest.data.length < smallest.data.length) smallest = report(lowest, last, rung.downscale, true);
       continue;
     }
     // Something fits at this size: the best quality that does (the full size's best is already known to be over).
     for (let step = rung.downscale === 1 ? 1 : 0; step < last; step++) {
-      const clip = await encodeClipAtQuality(rung.video, { format, upscale: rung.upscale, signal, qualityStep: step });
+      const clip = await encodeClipAtQuality(rung.video, { format, upscale: rung.upscale, signal, qualityStep: step, marks: options.marks });
       if (clip.data.length <= maxBytes) return report(clip, step, rung.downscale, false);
     }
     return report(lowest, last, rung.downscale, false);

@@ -1,14 +1,13 @@
 /**
- * Small animated previews of a generation in progress. They run every few denoising steps, so every choice here
- * favours speed over size or fidelity: the fastest libwebp method, and for GIF a palette computed from a tiny
- * sample of the frames (see gif-graph.ts).
+ * Small animated previews of a generation in progress. They run every few hundred milliseconds of denoising, so every
+ * choice here favours speed: both formats are encoded in-process in a worker thread (preview-encoder.ts: no process
+ * per preview, nothing on the event loop), GIF by gif-encoder.ts and WebP (lossless, palette) by webp-encoder.ts.
  */
-import { getMediaBinaries } from './binaries.ts';
-import { encodeRaw, nearestUpscaleFilter } from './encode-raw.ts';
-import { gifFilterGraph } from './gif-graph.ts';
+import { nearestUpscaleFilter } from './encode-raw.ts';
 import { parsePreviewOptions, type PreviewFormat, type PreviewOptions } from './options.ts';
 import { assertValidVideo, type RgbVideo } from './video.ts';
 import { PREVIEW_MIME_TYPES } from '../../shared/wire/formats.ts';
+import { encodePreviewInProcess } from './preview-encoder.ts';
 
 export interface EncodedPreview {
   data: Buffer;
@@ -27,33 +26,11 @@ const MAX_PREVIEW_UPSCALE = 16;
 export async function encodePreview(video: RgbVideo, options: PreviewOptions): Promise<EncodedPreview> {
   assertValidVideo(video);
   const { format, maxSide, signal } = parsePreviewOptions(options);
-  const { webpEncoder } = await getMediaBinaries();
   const fit = fitPreview(video.width, video.height, maxSide);
-
-  const data =
-    format === 'webp'
-      ? await encodeRaw(video, {
-          filterGraph: fit.filters.join(','),
-          outputOptions: [
-            '-c:v', webpEncoder,
-            '-lossless', '0',
-            '-quality', '60',
-            '-compression_level', '0',
-            '-loop', '0',
-            '-f', 'webp',
-          ],
-          extension: 'webp',
-          what: 'WebP preview encode',
-          signal,
-        })
-      : await encodeRaw(video, {
-          filterGraph: gifPreviewGraph(fit),
-          outputOptions: ['-loop', '0', '-f', 'gif'],
-          extension: 'gif',
-          what: 'GIF preview encode',
-          signal,
-        });
-
+  const { data } = await encodePreviewInProcess({
+    format, width: video.width, height: video.height, fps: video.fps, frames: video.frames,
+    outWidth: fit.width, outHeight: fit.height, factor: fit.factor, signal,
+  });
   return { data, mimeType: PREVIEW_MIME_TYPES[format], width: fit.width, height: fit.height, frames: video.frames.length };
 }
 
@@ -83,19 +60,4 @@ export function fitPreview(width: number, height: number, maxSide: number): Prev
   }
   const factor = Math.min(MAX_PREVIEW_UPSCALE, Math.max(1, Math.floor(maxSide / longest)));
   return { width: width * factor, height: height * factor, shrink: [], factor, filters: nearestUpscaleFilter(factor) };
-}
-
-/** Previews sample the palette from even smaller frames than clips: speed matters more than colour accuracy. */
-const PREVIEW_PALETTE_SAMPLE_SIDE = 32;
-
-function gifPreviewGraph(fit: PreviewFit): string {
-  return gifFilterGraph({
-    shrink: fit.shrink,
-    width: fit.width / fit.factor,
-    height: fit.height / fit.factor,
-    enlarge: fit.factor,
-    // 64 colours: mapping cost grows with palette size and a preview does not need more.
-    maxColors: 64,
-    sampleSide: PREVIEW_PALETTE_SAMPLE_SIDE,
-  });
 }

@@ -1,14 +1,13 @@
 /**
  * What is in an encoded clip, as ffprobe sees it, with frames counted exactly (-count_frames decodes the stream).
  * Animated WebP is the exception: ffmpeg cannot demux it (see webp-container.ts), so its geometry, frame count
- * and duration come from the container while codec and format still come from ffprobe.
+ * and duration come from the container while codec and format still come from ffprobe. ffprobe runs as a child
+ * process (run.ts) and reports as JSON (-of json), which is parsed here.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import ffmpeg from 'fluent-ffmpeg';
-import { getMediaBinaries } from './binaries.ts';
 import { ProbeFailedError } from './errors.ts';
-import { withTempDir } from './run.ts';
+import { runFfprobe, withTempDir } from './run.ts';
 import { isWebp, parseWebp } from './webp-container.ts';
 
 export interface ClipProbe {
@@ -42,8 +41,7 @@ export async function probeClip(data: Buffer | string): Promise<ClipProbe> {
 }
 
 async function probeFile(file: string, bytes: Buffer | undefined): Promise<ClipProbe> {
-  await getMediaBinaries();
-  const report = await runFfprobe(file);
+  const report = await probeReport(file);
   const stream = report.streams.find((s) => s.codec_type === 'video');
   if (stream === undefined) throw new ProbeFailedError(`${describe(file, bytes)} has no video stream.`);
   const codec = String(stream.codec_name ?? 'unknown');
@@ -91,19 +89,30 @@ function probeWebp(content: Buffer, formatName: string): ClipProbe {
   };
 }
 
-function runFfprobe(file: string): Promise<ffmpeg.FfprobeData> {
-  return new Promise((resolve, reject) => {
-    ffmpeg.ffprobe(file, ['-v', 'error', '-count_frames'], (error: unknown, report: ffmpeg.FfprobeData) => {
-      if (error === null || error === undefined) {
-        resolve(report);
-        return;
-      }
-      // fluent-ffmpeg appends ffprobe's stderr to the message after the first line.
-      const message = error instanceof Error ? error.message : String(error);
-      const [summary = 'ffprobe failed', ...stderr] = message.split('\n');
-      reject(new ProbeFailedError(`Probing ${file} failed: ${summary}`, { stderr: stderr.join('\n'), cause: error }));
-    });
-  });
+/** The fields of ffprobe's JSON report we read; everything else is ignored. */
+interface FfprobeReport {
+  streams: Array<Record<string, unknown>>;
+  format: Record<string, unknown>;
+}
+
+async function probeReport(file: string): Promise<FfprobeReport> {
+  const what = `Probing ${file}`;
+  const fail = (message: string, stderr: string) => new ProbeFailedError(message, { stderr });
+  const stdout = await runFfprobe(
+    ['-hide_banner', '-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', file],
+    { what, fail },
+  );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch (error) {
+    throw new ProbeFailedError(`${what} failed: ffprobe printed no JSON report`, { stderr: stdout, cause: error });
+  }
+  const report = parsed as Partial<FfprobeReport> | null;
+  return {
+    streams: Array.isArray(report?.streams) ? report.streams : [],
+    format: typeof report?.format === 'object' && report.format !== null ? report.format : {},
+  };
 }
 
 function describe(file: string, bytes: Buffer | undefined): string {

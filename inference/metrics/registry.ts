@@ -9,6 +9,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Job } from '../server/job.ts';
 import { MetricsSourceError } from './errors.ts';
+import { DaemonErrorCode } from '../../shared/wire/error-codes.ts';
 import { followJob, type JobOutcome } from './job-follower.ts';
 
 /** Reads one gauge's current value, when scraped. */
@@ -55,6 +56,7 @@ export class DaemonMetrics {
   /** The registry to serve (server.ts): these metrics and, by default, the process ones. */
   readonly registry = new Registry();
   private readonly jobsTotal: Counter<'outcome' | 'code'>;
+  private readonly refusalsTotal: Counter<'reason'>;
   private readonly latency: Histogram;
   private readonly firstPreview: Histogram;
   private readonly denoiseStep: Histogram;
@@ -83,6 +85,12 @@ export class DaemonMetrics {
     });
     // Shown at 0 from the start, so rate() has a series before the first job ends.
     this.jobsTotal.inc({ outcome: 'done', code: '' }, 0);
+    // Requests refused before admission by the daemon's policy (issue #25): reason "blocklist" for the prompt policy
+    // (inference/policy/); other checks add their own reason. Shown at 0 from the start, as jobs_total is.
+    this.refusalsTotal = new Counter({ name: 'animate_refusals_total', help: 'Requests refused by the daemon\'s content policy, by reason (blocklist: a blocked term in the prompt or negative prompt; safety: a clip withheld by the output safety check).', labelNames: ['reason'], registers });
+    this.refusalsTotal.inc({ reason: 'blocklist' }, 0);
+    // reason "safety": a clip the output safety check withheld (inference/safety/), counted where its job ends (below).
+    this.refusalsTotal.inc({ reason: 'safety' }, 0);
     const histogram = (name: string, help: string) => new Histogram({ name, help, buckets: [...SECONDS_BUCKETS], registers });
     this.latency = histogram('animate_job_latency_seconds', 'Seconds from a job\'s admission to its end (waiting included), whatever the outcome.');
     this.firstPreview = histogram('animate_first_preview_seconds', 'Seconds from a job\'s start to its first preview.');
@@ -99,11 +107,18 @@ export class DaemonMetrics {
         firstPreviewSeconds: (s) => this.firstPreview.observe(s),
         ended: (outcome: JobOutcome, code: string, s: number) => {
           this.jobsTotal.inc({ outcome, code });
+          // Counted from the job's code, so a cluster gateway counts the withheld clips its workers' jobs end with.
+          if (code === DaemonErrorCode.OutputWithheld) this.refusalsTotal.inc({ reason: 'safety' });
           this.latency.observe(s);
         },
       },
       this.now,
     );
+  }
+
+  /** Counts one refused request (animate_refusals_total{reason}). */
+  refused(reason: string): void {
+    this.refusalsTotal.inc({ reason });
   }
 
   /** The text exposition of every metric (what GET /metrics serves). */

@@ -10,6 +10,10 @@ import { defaultSchedulerName, type SchedulerName } from '../schedulers/index.ts
 import { externalDataProblem } from './external-data.ts';
 import { describeZodError, modelIndexSchema, previewFactorsSchema, type AnimateSection, type PreviewFactors } from './manifest.ts';
 import { PromptTokenizer } from './tokenizer.ts';
+import { LoraError } from './lora/errors.ts';
+import { readPackageStyles, type PackageStyle } from './lora/styles.ts';
+import { readSafetyModel, type SafetyModel } from '../safety/classifier.ts';
+import { SafetyError } from '../safety/errors.ts';
 
 /** denoiser_2 is transformer_2/ (Wan2.2 A14B's low-noise expert); vae_encoder turns an image into the first latent frame. */
 export type ComponentName = 'text_encoder' | 'denoiser' | 'denoiser_2' | 'vae_decoder' | 'vae_encoder' | 'preview_decoder';
@@ -27,6 +31,10 @@ export interface ModelPackage {
   previewFactors: PreviewFactors | undefined;
   /** Absolute paths of the ONNX graphs. */
   onnx: Record<Exclude<ComponentName, OptionalComponent>, string> & Partial<Record<OptionalComponent, string>>;
+  /** Styles: the LoRA adapters under loras/<name>/, checked against the transformer (lora/styles.ts); [] without loras/. */
+  styles: PackageStyle[];
+  /** The package's output safety classifier (safety/model.onnx + safety/config.json), when it has one: inference/safety/. */
+  safety?: SafetyModel | undefined;
 }
 
 /** The package's name as known so far: the folder's until model_index.json says otherwise. */
@@ -139,6 +147,22 @@ export async function readModelPackage(dir: string): Promise<ModelPackage> {
     const problem = await externalDataProblem(absDir, file);
     if (problem) throw invalid(at, problem);
   }
+  let styles: PackageStyle[];
+  try {
+    styles = await readPackageStyles(absDir, onnx.denoiser);
+  } catch (err) {
+    if (err instanceof LoraError) throw invalid(at, err.message, err);
+    throw err;
+  }
+  let safety: SafetyModel | undefined;
+  if (existsSync(path.join(absDir, 'safety'))) {
+    try {
+      safety = await readSafetyModel(path.join(absDir, 'safety'), 'package', 'safety/');
+    } catch (err) {
+      if (err instanceof SafetyError) throw invalid(at, err.message, err);
+      throw err;
+    }
+  }
 
   return {
     name: at.name,
@@ -150,6 +174,8 @@ export async function readModelPackage(dir: string): Promise<ModelPackage> {
     tokenizer,
     previewFactors,
     onnx,
+    styles,
+    ...(safety ? { safety } : {}),
   };
 }
 

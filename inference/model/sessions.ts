@@ -6,6 +6,7 @@ import type { TensorData } from '../backend/onnx.ts';
 import { ModelInvalidError } from '../errors.ts';
 import type { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
 import { checkComponentIO } from './io-contract.ts';
+import type { StyleSessionHost } from './lora/style-sessions.ts';
 import type { ComponentName, ModelPackage } from './package.ts';
 
 /** What one session.run gave back: the outputs and the pure run time measured inside the worker. */
@@ -50,6 +51,16 @@ export class ModelSessions {
       if (component === 'text_encoder') hasMask = present.has('attention_mask');
     }
     return new ModelSessions(pkg, worker, hasMask);
+  }
+
+  /** One session.run of a session loaded under `key` by someone else (a styled transformer: lora/style-sessions.ts). */
+  runKey(key: string, feeds: Record<string, TensorData>): Promise<SessionRun> {
+    return this.worker.run(key, feeds);
+  }
+
+  /** The worker, as the style cache needs it: sessions created from merged bytes, and released. */
+  get styleHost(): StyleSessionHost {
+    return this.worker;
   }
 
   /** One session.run of a component in the worker. */

@@ -13,6 +13,9 @@ import { fillTokenTimesteps, normaliseLatent, pinFirstFrame, rgbToSample, tokenC
 import { DenoiseBatcher } from './denoise-batcher.ts';
 import { decodedToFrames, latentToPreviewFrames, type RgbFrames } from './frames.ts';
 import { gaussianNoise } from './rng.ts';
+import { PreviewPacer } from './preview-pacer.ts';
+import { StyleSessionCache } from '../model/lora/style-sessions.ts';
+import { MAX_STYLE_STRENGTH, MIN_STYLE_STRENGTH } from '../../shared/wire/styles.ts';
 
 export interface TextToVideoParams {
   prompt: string;
@@ -24,8 +27,13 @@ export interface TextToVideoParams {
   width: number;
   height: number;
   scheduler: SchedulerName;
-  /** Emit a preview after the first step and then every N steps; 0 disables previews. */
+  /**
+   * Previews: one right after step 1, then at least `previewMinIntervalMs` apart and at most one every `previewEvery`
+   * steps (preview-pacer.ts); 0 disables previews.
+   */
   previewEvery: number;
+  /** Least time between two previews in ms; default DEFAULT_PREVIEW_MIN_INTERVAL_MS (250). */
+  previewMinIntervalMs?: number | undefined;
   /** Longest side of preview frames in pixels. */
   previewMaxSide: number;
   /**
@@ -35,12 +43,25 @@ export interface TextToVideoParams {
   image?: { width: number; height: number; rgb: Uint8Array };
   /** Guidance of transformer_2's steps (A14B); default the package's guidance_scale_2, else guidanceScale. */
   guidanceScale2?: number;
+  /**
+   * A style of the package (loras/<name>/) merged into the transformer at `strength` (0..2; 0 is the base model and
+   * runs the base session). Absent: the base model.
+   */
+  style?: StyleChoice;
+}
+
+/** GenerateRequest.style and style_strength, validated. */
+export interface StyleChoice {
+  name: string;
+  strength: number;
 }
 
 export interface TextToVideoHooks {
   signal?: AbortSignal;
   onStep?(step: number, total: number): void;
   onPreview?(step: number, total: number, frames: RgbFrames): void;
+  /** The clock previews are paced by (ms, monotonic); default performance.now. Tests inject one. */
+  now?: () => number;
 }
 
 export interface TextToVideoTimings {
@@ -73,6 +94,8 @@ export interface TextToVideoOptions {
    * does not fit.
    */
   guidancePasses?: 1 | 2 | undefined;
+  /** The daemon's cache of styled transformer sessions (shared by its models). Default: one of this pipeline's own. */
+  styleSessions?: StyleSessionCache | undefined;
 }
 
 const DEFAULT_OPTIONS = { maxBatch: 8, uncondCacheSize: 64 };
@@ -93,6 +116,10 @@ export class TextToVideo {
   private readonly uncondCache = new Map<string, Float32Array>();
   private readonly options: { maxBatch: number; uncondCacheSize: number };
   private textDims: number[] = [];
+  private styles: StyleSessionCache | undefined;
+  /** Step batchers of styled transformers in use, by session key: jobs of one style and strength batch together. */
+  private readonly styledBatchers = new Map<string, { batcher: DenoiseBatcher; users: number }>();
+  private readonly maxBatch: number;
 
   constructor(
     private readonly sessions: ModelSessions,
@@ -102,6 +129,8 @@ export class TextToVideo {
     this.options = { maxBatch: options.maxBatch ?? DEFAULT_OPTIONS.maxBatch, uncondCacheSize: options.uncondCacheSize ?? DEFAULT_OPTIONS.uncondCacheSize };
     this.guidancePasses = options.guidancePasses ?? this.pkg.config.guidance_passes;
     const maxBatch = this.guidancePasses === 2 ? 1 : this.options.maxBatch;
+    this.maxBatch = maxBatch;
+    this.styles = options.styleSessions;
     const batcher = (component: Denoiser) => new DenoiseBatcher((feeds) => this.sessions.run(component, feeds), maxBatch);
     this.batchers = { denoiser: batcher('denoiser'), denoiser_2: this.pkg.onnx.denoiser_2 ? batcher('denoiser_2') : undefined };
   }
@@ -196,8 +225,10 @@ export class TextToVideo {
 
   private async preview(x0: Float32Array, shape: LatentShape, params: TextToVideoParams, timings: TextToVideoTimings): Promise<RgbFrames> {
     const z = this.toDecoderSpace(x0, shape);
+    // The trained preview decoder (preview/model.onnx) first: it looks like the clip. Then the latent→RGB factors
+    // (blocks at latent size), then the full VAE decoder (right, but a decode's cost per preview).
     const factors = this.pkg.previewFactors;
-    if (factors) {
+    if (factors && !this.pkg.onnx.preview_decoder) {
       const scale = Math.max(1, Math.floor(params.previewMaxSide / Math.max(shape.height, shape.width)));
       return latentToPreviewFrames(z, shape, factors, scale);
     }
@@ -221,7 +252,13 @@ export class TextToVideo {
     const firstFrame = params.image ? await this.encodeImage(params.image, shape, timings) : undefined;
 
     const denoiseStarted = performance.now();
-    const x = await this.denoise(params, hooks, { cond, uncond, guidance, shape, firstFrame, timings, t0 });
+    const styled = await this.styledBatcher(params.style);
+    let x: Float32Array;
+    try {
+      x = await this.denoise(params, hooks, { cond, uncond, guidance, shape, firstFrame, timings, t0, styled: styled?.batcher });
+    } finally {
+      styled?.release();
+    }
     timings.denoiseMs = performance.now() - denoiseStarted;
     throwIfAborted(hooks.signal);
 
@@ -231,9 +268,39 @@ export class TextToVideo {
     return { video, unknownWords, timings };
   }
 
+  /**
+   * The step batcher of the styled transformer `style` asks for, holding its session until released; undefined for
+   * the base model (no style, or strength 0, whose merge is the base weights bit for bit).
+   */
+  private async styledBatcher(style: StyleChoice | undefined): Promise<{ batcher: DenoiseBatcher; release(): void } | undefined> {
+    if (!style || style.strength === 0) return undefined;
+    this.styles ??= new StyleSessionCache(this.sessions.styleHost);
+    const lease = await this.styles.acquire(this.pkg, style.name, style.strength);
+    let entry = this.styledBatchers.get(lease.key);
+    if (!entry) {
+      entry = { batcher: new DenoiseBatcher((feeds) => this.sessions.runKey(lease.key, feeds), this.maxBatch), users: 0 };
+      this.styledBatchers.set(lease.key, entry);
+    }
+    entry.users += 1;
+    const held = entry;
+    return {
+      batcher: held.batcher,
+      release: () => {
+        held.users -= 1;
+        if (held.users === 0) this.styledBatchers.delete(lease.key);
+        lease.release();
+      },
+    };
+  }
+
   /** What the request validation may not have caught (CLIs and the bench call the pipeline directly). */
   private checkParams(params: TextToVideoParams): void {
     const c = this.pkg.config;
+    if (params.style) {
+      const { name, strength } = params.style;
+      if (!this.pkg.styles.some((s) => s.name === name)) throw new InvalidArgumentError('style', `"${name}" is not a style of model "${this.pkg.name}"; its styles: ${this.pkg.styles.map((s) => s.name).join(', ') || '(none)'}`);
+      if (!Number.isFinite(strength) || strength < MIN_STYLE_STRENGTH || strength > MAX_STYLE_STRENGTH) throw new InvalidArgumentError('style_strength', `${strength} is out of range; allowed: a number from ${MIN_STYLE_STRENGTH} to ${MAX_STYLE_STRENGTH}`);
+    }
     const [, ph, pw] = c.patch_size;
     for (const [field, side, patch] of [['width', params.width, pw], ['height', params.height, ph]] as const) {
       const grid = c.vae_scale_factor_spatial * patch;
@@ -295,11 +362,12 @@ export class TextToVideo {
     const step = new Float32Array(tokens);
     const step2 = new Float32Array(2 * tokens);
     const velocity = new Float32Array(n);
+    const pacer = new PreviewPacer({ steps: params.steps, every: hooks.onPreview ? params.previewEvery : 0, minIntervalMs: params.previewMinIntervalMs, now: hooks.now });
     for (let i = 0; i < params.steps; i++) {
       throwIfAborted(hooks.signal);
       const t = scheduler.timesteps[i]!;
       const expert = this.expertAt(t);
-      const batcher = this.batchers[expert]!;
+      const batcher = expert === 'denoiser' && ctx.styled ? ctx.styled : this.batchers[expert]!;
       const g = guidance[expert === 'denoiser' ? 0 : 1];
       const guided = g !== 1 && uncond !== undefined;
       if (perToken) fillTokenTimesteps(step, t, shape, patch, firstFrame !== undefined);
@@ -338,8 +406,7 @@ export class TextToVideo {
         pinFirstFrame(x0, firstFrame, shape);
       }
       hooks.onStep?.(i + 1, params.steps);
-      const wantPreview = params.previewEvery > 0 && i + 1 < params.steps && (i === 0 || (i + 1) % params.previewEvery === 0);
-      if (wantPreview && hooks.onPreview) {
+      if (hooks.onPreview && pacer.due(i + 1)) {
         const frames = await this.preview(x0, shape, params, timings);
         if (timings.firstPreviewMs === 0) timings.firstPreviewMs = performance.now() - t0;
         hooks.onPreview(i + 1, params.steps, frames);
@@ -374,6 +441,8 @@ interface DenoiseContext {
   timings: TextToVideoTimings;
   /** When the run started (performance.now()), for the time to the first preview. */
   t0: number;
+  /** The styled transformer's batcher, standing in for the first transformer's; undefined: the base model. */
+  styled: DenoiseBatcher | undefined;
 }
 
 function concat2(a: Float32Array, b: Float32Array): Float32Array {

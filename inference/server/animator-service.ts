@@ -4,7 +4,7 @@
 // connection that carries it. A request_id belongs to its requester (request-identity.ts).
 import * as grpc from '@grpc/grpc-js';
 import type { AnimatorHandlers, GenerateRequest__Output, ModelInfo } from '../../shared/rpc/types.ts';
-import { RequestCancelledError, DaemonError, DeadlineExceededError, QueueFullError, ShuttingDownError, asDaemonError } from '../errors.ts';
+import { RequestCancelledError, DaemonError, DeadlineExceededError, PromptRefusedError, QueueFullError, ShuttingDownError, asDaemonError } from '../errors.ts';
 import type { DaemonLogger } from '../log.ts';
 import { redactServerDetail } from '../../shared/redact.ts';
 import { DAEMON_ERROR_STATUS, ERROR_CODE_TRAILER, RETRY_AFTER_TRAILER } from '../../shared/wire/error-codes.ts';
@@ -19,6 +19,8 @@ import { requesterKey, requestFingerprint } from './request-identity.ts';
 import { StreamCaps } from './stream-caps.ts';
 import { checkRequestId, wireModelDefaults, wireModelLimits } from './validate.ts';
 import { checkAuth } from './auth.ts';
+import type { PromptPolicy } from '../policy/prompt-policy.ts';
+import { recordRefusal, type RefusalAccounting } from '../policy/refusal-log.ts';
 
 export interface ServiceDeps {
   /** The packages ListModels describes. */
@@ -32,6 +34,10 @@ export interface ServiceDeps {
   maxStreamsPerJob?: number;
   /** Generate streams on one client connection at most. Default DEFAULT_MAX_STREAMS_PER_CONNECTION (256). */
   maxStreamsPerConnection?: number;
+  /** The prompt policy every Generate passes before admission (inference/policy/). Default: none (embedders, tests). */
+  policy?: PromptPolicy | undefined;
+  /** How a refusal is counted and whether its log line carries the prompt (inference/policy/refusal-log.ts). */
+  refusals?: Omit<RefusalAccounting, 'log'> | undefined;
 }
 
 export function toServiceError(err: DaemonError): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
@@ -52,6 +58,13 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
 
   async function admit(request: GenerateRequest__Output): Promise<Job> {
     if (deps.isShuttingDown()) throw new ShuttingDownError('the daemon is shutting down and takes no new requests; try again shortly');
+    // The policy binds every client (bots, the CLI, plugins): checked here, before any job exists, in one process or a cluster.
+    try {
+      deps.policy?.check(request);
+    } catch (err) {
+      if (err instanceof PromptRefusedError) recordRefusal({ log, ...deps.refusals }, request, err);
+      throw err;
+    }
     return dispatcher.admit(request, { requester: requesterKey(request), fingerprint: requestFingerprint(request) });
   }
 
@@ -127,7 +140,7 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
         // nobody can stop another person's job and put their own words into its CANCELLED status.
         const requester = call.request.requester ? requesterKey(call.request) : undefined;
         const state = await dispatcher.cancelById(id, requester, new RequestCancelledError(call.request.reason ? excerpt(call.request.reason) : 'cancelled on request'));
-        log.info('cancel', { id: excerpt(id), state });
+        log.info('cancel', { jobId: excerpt(id), state });
         callback(null, { cancelled: state === 'queued' || state === 'running', state });
       } catch (err) {
         callback(toServiceError(asDaemonError(err)));
@@ -147,6 +160,7 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
             vocabulary: pkg.tokenizer.vocabulary,
             examplePrompts: pkg.config.example_prompts,
             schedulers: [...SCHEDULER_NAMES],
+            styles: pkg.styles.map((s) => ({ name: s.name, description: s.description, examplePrompt: s.examplePrompt })),
           };
         });
         callback(null, { models: list, defaultModel: models.defaultModel });

@@ -14,8 +14,10 @@ import { RequestCancelledError, ExecutionProviderUnavailableError, InvalidArgume
 import { createLogger, type DaemonLogger } from '../log.ts';
 import { ModelRegistry } from '../model/registry.ts';
 import { TextToVideo } from '../pipeline/text-to-video.ts';
+import { StyleSessionCache } from '../model/lora/style-sessions.ts';
+import { DEFAULT_STYLE_CACHE_MB } from '../../shared/wire/styles.ts';
 import { FairScheduler } from '../queue/fair-scheduler.ts';
-import { getMediaBinaries } from '../media/binaries.ts';
+import { describeMediaBinaries, getMediaBinaries } from '../media/binaries.ts';
 import { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
 import { createAnimatorHandlers } from './animator-service.ts';
 import { checkQueueReachable } from '../cluster/redis.ts';
@@ -24,11 +26,18 @@ import type { ClusterCounts } from '../cluster/gateway.ts';
 import type { JobDispatcher } from './dispatcher.ts';
 import { LocalDispatcher } from './local-dispatcher.ts';
 import type { RunJobDeps } from './run-job.ts';
+import { verifyWatermark } from '../media/encode.ts';
+import type { Watermark } from '../media/watermark.ts';
 import { PERMIT_CLIENT_KEEPALIVE, isLoopbackHost, serverCredentials, type ServerTlsOptions } from './auth.ts';
 import { HealthState } from './health-service.ts';
+import { addReflection } from './reflection.ts';
+import { daemonInUseHint, listenError } from '../../shared/listen-error.ts';
+import { assertCanListen } from './listen-probe.ts';
 import { JobTable } from './job-table.ts';
 import { refuseMalformedRequests } from './malformed-requests.ts';
 import { DaemonMetrics } from '../metrics/registry.ts';
+import { createPromptPolicy } from '../policy/prompt-policy.ts';
+import { openDaemonSafety, SAFETY_MODEL_DIR_VARIABLE, type OutputSafety } from '../safety/output-safety.ts';
 import { startMetricsServer } from '../metrics/server.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -62,6 +71,8 @@ export interface DaemonOptions {
   maxBatch?: number;
   /** Guidance as one batch of cond and uncond (1) or two passes (2), for every model. Default: each package's guidance_passes. */
   guidancePasses?: 1 | 2;
+  /** MiB of styled transformer graphs (LoRA merged in) kept for reuse, all models together. Default DEFAULT_STYLE_CACHE_MB (256). */
+  styleCacheMb?: number;
   /** Generate streams following one job at most (a retried id, a second viewer). Default 8. */
   maxStreamsPerJob?: number;
   /** Generate streams on one client connection at most (a bot carries everyone's jobs on one). Default 256. */
@@ -74,6 +85,21 @@ export interface DaemonOptions {
   leaseSeconds?: number;
   /** Serve Prometheus metrics on http://HOST:PORT/metrics. Default: none. */
   metricsListen?: string;
+  /** The operator's visible mark on every final clip (media/watermark.ts resolveWatermark); checked with ffmpeg at start. Default none. */
+  watermark?: Watermark | undefined;
+  /** The prompt policy's list (ANIMATE_BLOCKLIST_FILE): one term or phrase per line; it replaces the default terms. Default: none (DEFAULT_BLOCKED_TERMS). */
+  blocklistFile?: string;
+  /** The prompt policy's terms given in code, instead of a file. Default: DEFAULT_BLOCKED_TERMS (shared/policy/blocklist.ts). */
+  blockedTerms?: string[];
+  /** ANIMATE_LOG_PROMPTS: log lines about a request (refusals) carry its prompt text. Default false. */
+  logPrompts?: boolean;
+  /** ANIMATE_PROVENANCE_PROMPTS: each MP4's metadata carries its prompt and negative prompt too. Default false. */
+  provenancePrompts?: boolean;
+  /**
+   * ANIMATE_SAFETY_MODEL_DIR: a folder with an output safety classifier (model.onnx + config.json, docs/model-package.md
+   * "safety/") run on every model's clips before they are sent, besides a package's own safety/. Default: none.
+   */
+  safetyModelDir?: string;
   logger?: DaemonLogger;
   /** Observe finished generations (benchmarks). */
   onGenerationReport?: RunJobDeps['onGenerationReport'];
@@ -95,12 +121,18 @@ const optionsSchema = z.object({
   threads: z.number().int().min(0).max(256).default(0),
   maxBatch: z.number().int().min(1).max(256).default(8),
   guidancePasses: z.union([z.literal(1), z.literal(2)]).optional(),
+  styleCacheMb: z.number().int().min(0).max(65_536).default(DEFAULT_STYLE_CACHE_MB),
   maxStreamsPerJob: z.number().int().min(1).max(100_000).default(8),
   maxStreamsPerConnection: z.number().int().min(1).max(100_000).default(256),
   queueUrl: queueUrl('queueUrl (ANIMATE_QUEUE_URL)').optional(),
   role: z.enum(CLUSTER_ROLES).default('both'),
   leaseSeconds: z.number().int().min(1).max(600).default(30),
   metricsListen: z.string().refine(isHostPort, `expected ${HOST_PORT_HINT}`).optional(),
+  blocklistFile: z.string().min(1).optional(),
+  blockedTerms: z.array(z.string()).max(10_000).optional(),
+  logPrompts: z.boolean().default(false),
+  provenancePrompts: z.boolean().default(false),
+  safetyModelDir: z.string().min(1).optional(),
 });
 
 export interface RunningDaemon {
@@ -113,6 +145,8 @@ export interface RunningDaemon {
   workerId?: string;
   /** HOST:PORT of GET /metrics and /healthz (real port), when options.metricsListen is set. */
   metricsAddress?: string;
+  /** Its Prometheus metrics, for a process that serves them with others on one /metrics (app/metrics.ts). */
+  metrics: DaemonMetrics;
   models: ModelRegistry<TextToVideo>;
   /**
    * Stops taking requests, lets running jobs finish for up to `graceMs` (default 10 s), cancels the rest with a message.
@@ -124,7 +158,7 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDaemon> {
-  const { logger, onGenerationReport, ...rest } = input;
+  const { logger, onGenerationReport, watermark, ...rest } = input;
   const parsed = optionsSchema.safeParse(rest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -134,11 +168,19 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
   const log = logger ?? createLogger('info');
   // Credentials first: a bad certificate or key is a start-up error before any model is loaded.
   const credentials = serverCredentials(options.tls);
+  const listenSetting = { variable: 'ANIMATE_LISTEN', flag: '--listen', whenInUse: daemonInUseHint(options.listen) };
 
   const cluster = options.queueUrl ? { url: options.queueUrl, role: options.role } : undefined;
   // A cluster gateway runs no model and a cluster worker takes no gRPC calls; a single daemon does both.
   const runsJobs = !cluster || cluster.role !== 'gateway';
   const servesCalls = !cluster || cluster.role !== 'worker';
+  // Then the address: a busy port is said now, not after the ffmpeg checks and the model load below.
+  if (servesCalls) await assertCanListen(options.listen, listenSetting);
+  // The prompt policy (inference/policy/), read now: a bad blocklist file stops start-up naming ANIMATE_BLOCKLIST_FILE and the line.
+  const policy = servesCalls ? createPromptPolicy({ blocklistFile: options.blocklistFile, blockedTerms: options.blockedTerms }) : undefined;
+  if (policy) log.info('prompt policy', { blocklist: policy.description, logPrompts: options.logPrompts });
+  // A watermark ffmpeg cannot draw is a start-up error naming its setting, not a failure of every job.
+  if (watermark && runsJobs) await verifyWatermark(watermark, watermark.kind === 'text' ? 'ANIMATE_WATERMARK' : 'ANIMATE_WATERMARK_IMAGE');
   // Before any model is loaded: an unreachable Redis is a start-up error naming ANIMATE_QUEUE_URL, at once.
   if (cluster) await checkQueueReachable(cluster.url);
 
@@ -147,9 +189,13 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
     (why) => log.error('inference worker crashed; started a new one', { why }),
   );
   let models: ModelRegistry<TextToVideo>;
+  let safety: OutputSafety | undefined;
+  // One cache of styled transformer sessions for every model (model/lora/style-sessions.ts).
+  const styleSessions = new StyleSessionCache(worker, { maxBytes: options.styleCacheMb * 1024 * 1024 });
   try {
-    // Find and check ffmpeg now, so a missing encoder is a start-up error rather than the first request's.
-    await getMediaBinaries();
+    // Find and check ffmpeg now, so a missing encoder is a start-up error rather than the first request's; which
+    // ffmpeg (system 5+ or npm) is said once, here.
+    log.info(describeMediaBinaries(await getMediaBinaries()));
     models = await ModelRegistry.open({
       modelsDir: options.modelsDir ?? (options.modelDirs.length ? undefined : DEFAULT_MODELS_DIR),
       modelDirs: options.modelDirs,
@@ -157,7 +203,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
       preferredDefault: DEFAULT_MODEL,
       worker,
       log,
-      serve: (sessions) => new TextToVideo(sessions, { maxBatch: options.maxBatch, guidancePasses: options.guidancePasses }),
+      serve: (sessions) => new TextToVideo(sessions, { maxBatch: options.maxBatch, guidancePasses: options.guidancePasses, styleSessions }),
     });
     // Load the default model now: a broken package or an unavailable execution provider fails at start, not on the first request.
     if (runsJobs) await models.load(models.defaultModel).catch((err: Error) => {
@@ -168,6 +214,13 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
       }
       throw err;
     });
+    // The output safety check (inference/safety/): the daemon-wide classifier and the default model's own are loaded
+    // and checked now, so a broken one stops start-up naming its setting or file.
+    if (runsJobs) {
+      safety = await openDaemonSafety(worker, options.safetyModelDir);
+      await safety.prepare(models.package(models.defaultModel));
+      if (options.safetyModelDir) log.info('output safety check', { classifier: SAFETY_MODEL_DIR_VARIABLE, labels: safety.daemonLabels });
+    }
   } catch (err) {
     await worker.close();
     throw err;
@@ -192,7 +245,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
     try {
       node = await startClusterNode(
         { url: cluster.url, role: cluster.role, leaseSeconds: options.leaseSeconds, concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser },
-        { models, log, jobs, onGenerationReport, onServing: (serving) => health.set(serving ? 'SERVING' : 'NOT_SERVING') },
+        { models, log, jobs, onGenerationReport, watermark, safety, logPrompts: options.logPrompts, provenancePrompts: options.provenancePrompts, onServing: (serving) => health.set(serving ? 'SERVING' : 'NOT_SERVING') },
       );
     } catch (err) {
       await worker.close();
@@ -201,7 +254,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
     dispatcher = node.gateway;
   } else {
     scheduler = new FairScheduler({ concurrency: options.concurrency, maxQueued: options.maxQueue, maxQueuedPerOwner: options.maxQueuePerUser, onError: (err) => log.error('a job run failed past its own handling', { error: err instanceof Error ? err.message : String(err) }) });
-    dispatcher = new LocalDispatcher({ models, log, scheduler, jobs, onGenerationReport });
+    dispatcher = new LocalDispatcher({ models, log, scheduler, jobs, onGenerationReport, watermark, safety, logPrompts: options.logPrompts, provenancePrompts: options.provenancePrompts });
   }
   const server = servesCalls ? new grpc.Server({ 'grpc.max_send_message_length': 8 * 1024 * 1024, 'grpc.max_receive_message_length': MAX_REQUEST_MESSAGE_BYTES, ...PERMIT_CLIENT_KEEPALIVE }) : undefined;
   let address = '';
@@ -211,14 +264,15 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
     // Undecodable requests get INVALID_ARGUMENT instead of grpc-js's INTERNAL (malformed-requests.ts).
     const animatorService = refuseMalformedRequests(
       animator.animate.v1.Animator.service,
-      createAnimatorHandlers({ models, dispatcher, log, token: options.token, isShuttingDown: () => shuttingDown, maxStreamsPerJob: options.maxStreamsPerJob, maxStreamsPerConnection: options.maxStreamsPerConnection }),
+      createAnimatorHandlers({ models, dispatcher, log, token: options.token, isShuttingDown: () => shuttingDown, maxStreamsPerJob: options.maxStreamsPerJob, maxStreamsPerConnection: options.maxStreamsPerConnection, policy, refusals: { count: (reason) => metrics.refused(reason), logPrompts: options.logPrompts } }),
     );
     const healthService = refuseMalformedRequests(healthProto.grpc.health.v1.Health.service, health.handlers());
     server.addService(animatorService.definition, animatorService.handlers);
     server.addService(healthService.definition, healthService.handlers);
+    addReflection(server); // grpcurl and friends list and describe Animator and Health without the proto files
 
     port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(options.listen, credentials, (err, p) => (err ? reject(new InvalidArgumentError('listen', `cannot listen on ${options.listen}: ${err.message}`)) : resolve(p)));
+      server.bindAsync(options.listen, credentials, (err, p) => (err ? reject(listenError(options.listen, listenSetting, err)) : resolve(p)));
     }).catch(async (err) => {
       await node?.close();
       await worker.close();
@@ -249,6 +303,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
     port,
     role: cluster?.role ?? 'single',
     ...(node?.worker ? { workerId: node.worker.id } : {}),
+    metrics,
     models,
     crashWorker: () => worker.crash(),
     ...(metricsServer ? { metricsAddress: metricsServer.address } : {}),

@@ -46,9 +46,9 @@ export function knownJob(jobs: JobTable, request: GenerateRequest__Output, ident
   if (!existing) return undefined;
   checkIdentity(existing.id, existing.identity, identity);
   if (existing.finished && isSendAgainRefusal(existing.outcome)) {
-    log.info('request id seen before, refused then: queueing it again', { id: existing.id, code: existing.outcome?.code });
+    log.info('request id seen before, refused then: queueing it again', { jobId: existing.id, code: existing.outcome?.code });
     return undefined;
   }
-  log.info('request id seen before: streaming the existing job', { id: existing.id, state: existing.state });
+  log.info('request id seen before: streaming the existing job', { jobId: existing.id, state: existing.state });
   return existing;
 }

@@ -7,6 +7,8 @@ import { encodeRaw } from '../media/encode-raw.ts';
 import { decodeImageInput, ImageInputError, type FittedImage } from '../media/image-input.ts';
 import { fitClip } from '../media/fit.ts';
 import { isMediaError } from '../media/errors.ts';
+import type { ClipProvenance } from '../media/provenance.ts';
+import type { Watermark } from '../media/watermark.ts';
 import { asDaemonError, EncodeFailedError, InvalidArgumentError } from '../errors.ts';
 import type { TextToVideo } from '../pipeline/text-to-video.ts';
 import type { RgbFrames } from '../pipeline/frames.ts';
@@ -37,7 +39,16 @@ class PreviewPump {
   private waiting: { step: number; total: number; frames: RgbFrames } | undefined;
   firstSentMs = 0;
 
-  constructor(private readonly job: Job, private readonly fps: number, private readonly t0: number) {}
+  /** Set once a preview was flagged by the screen: no later preview of this job is sent. */
+  private stopped = false;
+
+  constructor(private readonly job: Job, private readonly t0: number, private readonly screen?: (frames: RgbFrames) => Promise<boolean>) {}
+
+  /** A preview spans the clip's time whatever its frame count (17 from a preview decoder, 5 latent frames). */
+  private fpsOf(frames: RgbFrames): number {
+    const { fps, frames: clipFrames } = this.job.spec;
+    return Math.min(fps, Math.max(1, (fps * frames.frames.length) / Math.max(1, clipFrames)));
+  }
 
   offer(step: number, total: number, frames: RgbFrames): void {
     this.waiting = { step, total, frames };
@@ -45,12 +56,16 @@ class PreviewPump {
   }
 
   private async drain(): Promise<void> {
-    while (this.waiting && !this.job.abort.signal.aborted) {
+    while (this.waiting && !this.job.abort.signal.aborted && !this.stopped) {
       const { step, total, frames } = this.waiting;
       this.waiting = undefined;
       const { format, maxSide } = this.job.spec.preview;
       try {
-        const image = await encodePreview({ ...frames, fps: this.fps }, { format, maxSide, signal: this.job.abort.signal });
+        if (this.screen && !(await this.screen(frames))) {
+          this.stopped = true;
+          break;
+        }
+        const image = await encodePreview({ ...frames, fps: this.fpsOf(frames) }, { format, maxSide, signal: this.job.abort.signal });
         if (this.job.finished) return;
         this.job.emit({ preview: { step, totalSteps: total, image: image.data, mimeType: image.mimeType, width: image.width, height: image.height, frames: image.frames } });
         if (!this.firstSentMs) this.firstSentMs = performance.now() - this.t0;
@@ -124,12 +139,42 @@ async function lastFramePng(video: { width: number; height: number; frames: Uint
   }
 }
 
-export async function runGeneration(job: Job, pipeline: TextToVideo): Promise<GenerationReport> {
+/** What the daemon adds to every final clip besides the request's own marks (its provenance): the operator's watermark. */
+export interface GenerationOptions {
+  watermark?: Watermark | undefined;
+  /** Write the prompt and negative prompt into the MP4's metadata too (ANIMATE_PROVENANCE_PROMPTS). Default false. */
+  provenancePrompts?: boolean | undefined;
+  /**
+   * Looks at the decoded clip before any of it is encoded or sent (the output safety check, inference/safety/):
+   * throwing ends the job with that error and nothing of the clip leaves the daemon. Default: none.
+   */
+  screenClip?: ((video: RgbFrames) => Promise<void>) | undefined;
+  /**
+   * Looks at a preview's frames before it is encoded and sent; false drops it and every later preview of the job
+   * (a flagged x0 estimate says the clip is heading there). Default: every preview is sent.
+   */
+  screenPreview?: ((frames: RgbFrames) => Promise<boolean>) | undefined;
+}
+
+/**
+ * The clip's provenance (media/provenance.ts): written into the MP4 as metadata, never into a filter. The prompts only
+ * with `prompts` (ANIMATE_PROVENANCE_PROMPTS).
+ */
+export function clipProvenance(spec: Job['spec'], pipeline: Pick<TextToVideo, 'pkg'>, prompts = false): ClipProvenance {
+  return {
+    model: pipeline.pkg.name, modelHash: pipeline.pkg.hash, seed: spec.seed, steps: spec.steps, guidanceScale: spec.guidanceScale, scheduler: spec.scheduler,
+    width: spec.width, height: spec.height, frames: spec.frames, fps: spec.fps,
+    ...(prompts ? { prompt: spec.prompt, negativePrompt: spec.negativePrompt } : {}),
+    style: spec.style?.name ?? '', styleStrength: spec.style?.strength ?? 0, source: spec.inputImage ? 'image-to-video' : 'text-to-video',
+  };
+}
+
+export async function runGeneration(job: Job, pipeline: TextToVideo, options: GenerationOptions = {}): Promise<GenerationReport> {
   const spec = job.spec;
   const t0 = performance.now();
   const signal = job.abort.signal;
   const image = await fittedImage(job);
-  const previews = new PreviewPump(job, Math.max(1, spec.fps / pipeline.pkg.config.vae_scale_factor_temporal), t0);
+  const previews = new PreviewPump(job, t0, options.screenPreview);
   const stepStarted = performance.now();
   let result;
   try {
@@ -147,14 +192,17 @@ export async function runGeneration(job: Job, pipeline: TextToVideo): Promise<Ge
   } finally {
     await previews.settle();
   }
+  // Before the encode: a withheld clip is never encoded, so no byte of it can reach a client or a blob store.
+  if (options.screenClip) await options.screenClip(result.video);
 
   const encodeStarted = performance.now();
   job.emit({ progress: { step: spec.steps, totalSteps: spec.steps, elapsedSeconds: (encodeStarted - t0) / 1000, etaSeconds: 0, stage: 'encode' } });
   const video = { ...result.video, fps: spec.fps };
+  const marks = { provenance: clipProvenance(spec, pipeline, options.provenancePrompts === true), watermark: options.watermark };
   for (const format of spec.formats) {
     let clip;
     try {
-      clip = await fitClip(video, { format, upscale: spec.upscale, signal, maxBytes: spec.maxClipBytes });
+      clip = await fitClip(video, { format, upscale: spec.upscale, signal, maxBytes: spec.maxClipBytes, marks });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw asDaemonError(err, (m) => new EncodeFailedError(`encoding the ${format.toUpperCase()} failed: ${isMediaError(err) ? err.message : m}`));
@@ -169,6 +217,7 @@ export async function runGeneration(job: Job, pipeline: TextToVideo): Promise<Ge
     done: {
       seed: spec.seed, model: pipeline.pkg.name, modelHash: pipeline.pkg.hash, unknownWords: result.unknownWords, prompt: spec.prompt,
       steps: spec.steps, guidanceScale: spec.guidanceScale, frames: spec.frames, width: spec.width, height: spec.height, fps: spec.fps, scheduler: spec.scheduler, lastFrame,
+      style: spec.style?.name ?? '', styleStrength: spec.style?.strength ?? 0,
       timings: {
         queuedMs: job.startedAt - job.createdAt, textEncodeMs: result.timings.textEncodeMs, denoiseMs: result.timings.denoiseMs,
         decodeMs: result.timings.decodeMs, encodeMs, totalMs, perStepMs: result.timings.denoiseMs / spec.steps, firstPreviewMs,

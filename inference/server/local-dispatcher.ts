@@ -33,12 +33,12 @@ export class LocalDispatcher implements JobDispatcher {
       onPosition: (position, queueLength, etaSeconds) => job.emit({ queued: { position, queueLength, etaSeconds } }),
       // The queue was full and this job's place went to someone with nothing waiting: its streams end RESOURCE_EXHAUSTED.
       onEvicted: (error) => {
-        log.info('job evicted from a full queue', { id: job.id, owner, retryAfterMs: error.retryAfterMs });
+        log.info('job evicted from a full queue', { jobId: job.id, owner, retryAfterMs: error.retryAfterMs });
         job.finish(error);
       },
     });
     jobs.add(job);
-    log.info('job queued', { id: job.id, owner, queued: scheduler.queuedCount });
+    log.info('job queued', { jobId: job.id, owner, queued: scheduler.queuedCount });
     return job;
   }
 

@@ -40,5 +40,7 @@ export function requestFingerprint(req: GenerateRequest__Output): string {
   // Appended only when there is one, so a text-to-video request's fingerprint is what it was before images existed.
   const image = req.image ?? new Uint8Array(0);
   if (image.length > 0 || req.imageMimeType) parts.push(['image', createHash('sha256').update(image).digest('base64url'), req.imageMimeType ?? '']);
+  // A style changes the clip: appended only when one (or a strength) is sent, as the image is.
+  if (req.style || req.styleStrength !== undefined) parts.push(['style', req.style ?? '', req.styleStrength ?? null]);
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }

@@ -5,11 +5,12 @@ import { InvalidArgumentError } from '../errors.ts';
 import { excerpt } from '../excerpt.ts';
 import type { ModelPackage } from '../model/package.ts';
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index.ts';
-import type { TextToVideoParams } from '../pipeline/text-to-video.ts';
+import type { StyleChoice, TextToVideoParams } from '../pipeline/text-to-video.ts';
 import { randomSeed } from '../pipeline/rng.ts';
 import type { GenerateRequest__Output } from '../../shared/rpc/types.ts';
 import { clipFormatFromWire, CLIP_FORMAT_TO_WIRE, DEFAULT_CLIP_FORMAT, previewFormatFromWire, WIRE_CLIP_FORMAT_NAMES, type ClipFormat, type PreviewFormat } from '../../shared/wire/formats.ts';
 import { checkImage, describeImageRule, type ImageHeader } from '../../shared/wire/image-limits.ts';
+import { DEFAULT_STYLE_STRENGTH, MAX_STYLE_STRENGTH, MIN_STYLE_STRENGTH, roundStyleStrength, styleStrengthAsSent } from '../../shared/wire/styles.ts';
 import { findLimitViolation, sizeForAspect as sizeOnGrid, type LimitedValues, type LimitRule, type ModelDefaults, type ModelLimits } from '../../shared/wire/model-limits.ts';
 
 /** A validated request: the generation parameters plus what the daemon needs around them. */
@@ -96,7 +97,7 @@ export function wireModelDefaults(pkg: ModelPackage): ModelDefaults {
 export function describeLimitViolation(v: LimitRule): string {
   switch (v.rule) {
     case 'empty':
-      return 'is empty; describe the clip, e.g. "a red ball bouncing at sunset"';
+      return 'is empty; describe the clip, e.g. "a pink heart grows in the sky"';
     case 'too_long':
       return `is ${v.length} characters long; at most ${v.max} allowed`;
     case 'range':
@@ -143,6 +144,7 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
   }
 
   const inputImage = validateImage(req, pkg);
+  const style = validateStyle(req, pkg);
   const upscale = inRange('upscale', req.upscale ?? 1, 1, 4);
   const maxClipBytes = req.maxClipBytes !== undefined ? inRange('max_clip_bytes', req.maxClipBytes, 1, MAX_UINT32) : undefined;
 
@@ -197,5 +199,30 @@ export function validateGenerateRequest(req: GenerateRequest__Output, pkg: Model
     preview: { enabled: !p?.disabled, everyNSteps, maxSide, format: previewFormat },
     requester,
     ...(inputImage ? { inputImage } : {}),
+    ...(style ? { style } : {}),
   };
+}
+
+/**
+ * GenerateRequest.style and style_strength: a style the model has (its package's loras/), at 0..2 (absent: 1; used at
+ * the wire's step, STYLE_STRENGTH_STEP 0.05). Undefined without a style. A strength without a style is refused, as a value that would change nothing.
+ */
+export function validateStyle(req: Pick<GenerateRequest__Output, 'style' | 'styleStrength'>, pkg: ModelPackage): StyleChoice | undefined {
+  const name = (req.style ?? '').trim();
+  if (!name) {
+    if (req.styleStrength !== undefined) throw new InvalidArgumentError('style_strength', 'is set but no style is given; name one of the model\'s styles in style, or leave style_strength out');
+    return undefined;
+  }
+  if (!pkg.styles.some((s) => s.name === name)) {
+    const known = pkg.styles.map((s) => s.name);
+    throw new InvalidArgumentError('style', `"${excerpt(name)}" is not a style of model "${pkg.name}"; ${known.length ? `its styles: ${known.join(', ')}` : 'it has no styles'}`);
+  }
+  const strength = req.styleStrength ?? DEFAULT_STYLE_STRENGTH;
+  // A float on the wire: 0.7 arrives as 0.699999988, so the range is checked on the value as sent (to 0.001), and the
+  // strength kept is the one the merge uses (to the wire's step), which Done reports.
+  const sent = styleStrengthAsSent(strength);
+  if (!Number.isFinite(strength) || sent < MIN_STYLE_STRENGTH || sent > MAX_STYLE_STRENGTH) {
+    throw new InvalidArgumentError('style_strength', describeLimitViolation({ rule: 'range', value: sent, min: MIN_STYLE_STRENGTH, max: MAX_STYLE_STRENGTH, integer: false }));
+  }
+  return { name, strength: roundStyleStrength(sent) };
 }

@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SessionOptions, TensorData, ValueInfo } from '../backend/onnx.ts';
 import { WorkerCrashedError, InferenceFailedError } from '../errors.ts';
-import type { WorkerRequest, WorkerResponse, WorkerStats } from './protocol.ts';
+import type { ModelSource, WorkerRequest, WorkerResponse, WorkerStats } from './protocol.ts';
 
 const ENTRY = new URL('./entry.mjs', import.meta.url);
 
@@ -21,7 +21,7 @@ export class OnnxWorkerClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** Sessions known to this client: reloaded into a new thread after a crash. */
-  private readonly registered = new Map<string, { modelPath: string; info?: SessionInfo; loadedIn?: number }>();
+  private readonly registered = new Map<string, { modelPath: ModelSource; info?: SessionInfo; loadedIn?: number }>();
   /**
    * Loads sent and not yet answered, by key, with the thread they went to: concurrent loads of one key (several
    * run()s after a crash, or two models sharing a file) share one request instead of each creating a session.
@@ -72,7 +72,8 @@ export class OnnxWorkerClient {
     });
   }
 
-  load(key: string, modelPath: string): Promise<SessionInfo> {
+  /** `modelPath`: the graph's file, its bytes, or a styled transformer to merge in the thread (kept to load again after a crash). */
+  load(key: string, modelPath: ModelSource): Promise<SessionInfo> {
     const entry = this.registered.get(key);
     if (entry?.info && entry.loadedIn === this.generation) return Promise.resolve(entry.info);
     const inFlight = this.loading.get(key);

@@ -1,7 +1,8 @@
 // Worker thread body: owns onnxruntime sessions and runs them, so the main thread's event loop never blocks.
 import { parentPort } from 'node:worker_threads';
 import { createSession, disposeSession, runSession, type LoadedSession, type SessionOptions, type TensorData } from '../backend/onnx.ts';
-import type { WorkerRequest, WorkerResponse, WorkerStats } from './protocol.ts';
+import { buildStyledModel, isStyledModelSource } from '../model/lora/styled-model.ts';
+import type { ModelSource, WorkerRequest, WorkerResponse, WorkerStats } from './protocol.ts';
 
 if (!parentPort) throw new Error('onnx-worker must run in a worker thread');
 const port = parentPort;
@@ -13,13 +14,15 @@ const sessions = new Map<string, LoadedSession>();
 const loading = new Map<string, Promise<LoadedSession>>();
 const stats: WorkerStats = { loadRequests: 0, sessionsCreated: 0, sessionsHeld: 0 };
 
-function loadSession(key: string, modelPath: string, options: SessionOptions): Promise<LoadedSession> {
+function loadSession(key: string, modelPath: ModelSource, options: SessionOptions): Promise<LoadedSession> {
   const loaded = sessions.get(key);
   if (loaded) return Promise.resolve(loaded);
   let pending = loading.get(key);
   if (!pending) {
     stats.sessionsCreated += 1;
-    pending = createSession(modelPath, options)
+    // A styled transformer is merged here, off the main thread's event loop.
+    pending = (isStyledModelSource(modelPath) ? buildStyledModel(modelPath) : Promise.resolve(modelPath))
+      .then((source) => createSession(source, options))
       .then((created) => {
         sessions.set(key, created);
         return created;

@@ -1,8 +1,13 @@
 // Messages between the daemon's main thread and its onnxruntime worker threads.
 import type { SessionOptions, TensorData, ValueInfo } from '../backend/onnx.ts';
+import type { StyledModelSource } from '../model/lora/styled-model.ts';
+
+/** Where a session's graph comes from. */
+export type ModelSource = string | Uint8Array | StyledModelSource;
 
 export type WorkerRequest =
-  | { id: number; op: 'load'; key: string; modelPath: string; options: SessionOptions }
+  // modelPath: a file, the graph's bytes, or a styled transformer to merge here first (model/lora/styled-model.ts)
+  | { id: number; op: 'load'; key: string; modelPath: ModelSource; options: SessionOptions }
   | { id: number; op: 'run'; key: string; feeds: Record<string, TensorData> }
   | { id: number; op: 'dispose'; key: string }
   | { id: number; op: 'crash' } // test hook: makes the worker exit abruptly

@@ -5,8 +5,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { resolveClientTls, resolveServerTls, resolveToken, type ClientTlsFiles, type ServerTlsFiles } from './transport.ts';
-import { EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type ClusterRole, type Section, type VariableSpec } from './variables.ts';
+import { DEFAULT_SLACK_START_TIMEOUT_SECONDS, EXECUTION_PROVIDERS, OWNED_PREFIXES, VARIABLES, VARIABLE_NAMES, type ClusterRole, type Section, type VariableSpec } from './variables.ts';
 import { DEFAULT_DAEMON_ADDRESS } from '../wire/address.ts';
+import { nearestName } from '../did-you-mean.ts';
+import { DEFAULT_LOG_FORMAT, type LogFormat } from '../log/format.ts';
 
 export { VARIABLES, OWNED_PREFIXES, EXECUTION_PROVIDERS, SLACK_MODES, type VariableSpec } from './variables.ts';
 export { clientTransportFromEnv, TransportConfigError, type ClientTlsFiles, type ServerTlsFiles } from './transport.ts';
@@ -25,6 +27,8 @@ export interface DaemonConfig {
   /** onnxruntime intra-op threads, 0 = one per core. */
   threads: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** ANIMATE_LOG_FORMAT: json, pretty, or auto (pretty on a terminal); shared/log/format.ts. */
+  logFormat: LogFormat;
   /** ANIMATE_TOKEN, or the contents of ANIMATE_TOKEN_FILE: the daemon requires it, the bots send it. */
   token: string | undefined;
   /** ANIMATE_TLS_CERT / ANIMATE_TLS_KEY (/ ANIMATE_TLS_CLIENT_CA), read: the embedded daemon serves TLS with them. */
@@ -45,6 +49,14 @@ export interface DaemonConfig {
   leaseSeconds: number;
   /** ANIMATE_METRICS_LISTEN: the embedded daemon's Prometheus metrics. */
   metricsListen: string | undefined;
+  /** ANIMATE_SAFETY_MODEL_DIR, resolved against the working directory: the daemon-wide output safety classifier. */
+  safetyModelDir: string | undefined;
+  /** ANIMATE_STYLE_CACHE_MB: MiB of styled transformers kept for reuse (default DEFAULT_STYLE_CACHE_MB, in the table). */
+  styleCacheMb: number;
+  /** ANIMATE_GUIDANCE_PASSES: 1 or 2 for every model; undefined = each package's own guidance_passes. */
+  guidancePasses: 1 | 2 | undefined;
+  /** ANIMATE_PROVENANCE_PROMPTS: each MP4's metadata carries its prompt too (default false, in the table). */
+  provenancePrompts: boolean;
 }
 
 export interface PlaygroundConfig {
@@ -62,6 +74,8 @@ export interface DiscordConfig {
   apiUrl: string;
   gatewayUrl: string;
   maxUploadBytes: number;
+  /** DISCORD_MESSAGE_CONTENT: request the privileged Message Content intent. Default false. */
+  messageContent: boolean;
 }
 
 export interface SlackConfig {
@@ -76,6 +90,8 @@ export interface SlackConfig {
   apiUrl: string;
   adminUserIds: string[];
   maxUploadBytes: number;
+  /** SLACK_START_TIMEOUT_SECONDS: how long the start may take before the app counts as failed to start. */
+  startTimeoutSeconds: number;
 }
 
 export interface AppConfig {
@@ -108,29 +124,9 @@ export interface LoadConfigOptions {
   dotenv?: boolean | string;
 }
 
-/** Levenshtein distance, to suggest the variable someone meant. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
 function suggest(name: string): string {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const known of VARIABLE_NAMES) {
-    const d = distance(name, known);
-    if (d < bestD) [best, bestD] = [known, d];
-  }
-  return best && bestD <= 2 ? ` Did you mean ${best}?` : '';
+  const near = nearestName(name, [...VARIABLE_NAMES]);
+  return near ? ` Did you mean ${near}?` : '';
 }
 
 /**
@@ -156,7 +152,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
   const cwd = options.cwd ?? process.cwd();
   const problems: string[] = [];
   const help = argv.includes('--help') || argv.includes('-h');
-  for (const arg of argv) if (arg !== '--help' && arg !== '-h') problems.push(`unknown argument "${arg}": the only argument is --help; settings are environment variables.`);
+  for (const arg of argv) if (arg !== '--help' && arg !== '-h') problems.push(`unknown argument "${arg}": the only arguments are --help and --version; settings are environment variables.`);
 
   let fileVars: Record<string, string> = {};
   let dotenvPath: string | undefined;
@@ -228,6 +224,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       maxQueuePerUser: num('ANIMATE_MAX_QUEUE_PER_USER') ?? 8,
       threads: num('ANIMATE_THREADS') ?? 0,
       logLevel: (str('ANIMATE_LOG_LEVEL') ?? 'info') as DaemonConfig['logLevel'],
+      logFormat: (str('ANIMATE_LOG_FORMAT') ?? DEFAULT_LOG_FORMAT) as LogFormat,
       token: token.value,
       tls: serverTls.value,
       clientTls: clientTls.value,
@@ -240,6 +237,11 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       role: (str('ANIMATE_ROLE') ?? 'both') as ClusterRole,
       leaseSeconds: num('ANIMATE_LEASE_SECONDS') ?? 30,
       metricsListen: str('ANIMATE_METRICS_LISTEN'),
+      safetyModelDir: str('ANIMATE_SAFETY_MODEL_DIR') === undefined ? undefined : path.resolve(cwd, str('ANIMATE_SAFETY_MODEL_DIR')!),
+      // Defaults come from the table (parseVariable withDefault), written there once.
+      styleCacheMb: num('ANIMATE_STYLE_CACHE_MB'),
+      guidancePasses: values.ANIMATE_GUIDANCE_PASSES as 1 | 2 | undefined,
+      provenancePrompts: values.ANIMATE_PROVENANCE_PROMPTS === true,
     },
     playground: { enabled: (values.PLAYGROUND_ENABLED as boolean | undefined) ?? true, host: str('PLAYGROUND_HOST') ?? '127.0.0.1', port: num('PLAYGROUND_PORT') ?? 8787 },
     discord: {
@@ -250,6 +252,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       apiUrl: str('DISCORD_API_URL') ?? 'https://discord.com/api',
       gatewayUrl: str('DISCORD_GATEWAY_URL') ?? 'wss://gateway.discord.gg',
       maxUploadBytes: values.DISCORD_MAX_UPLOAD_MB === undefined ? 10 * 1024 * 1024 : mb('DISCORD_MAX_UPLOAD_MB'),
+      messageContent: (values.DISCORD_MESSAGE_CONTENT as boolean | undefined) ?? false,
     },
     slack: {
       enabled: str('SLACK_BOT_TOKEN') !== undefined,
@@ -262,6 +265,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       apiUrl: str('SLACK_API_URL') ?? 'https://slack.com/api/',
       adminUserIds: (str('SLACK_ADMIN_USER_IDS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
       maxUploadBytes: values.SLACK_MAX_UPLOAD_MB === undefined ? 1024 * 1024 * 1024 : mb('SLACK_MAX_UPLOAD_MB'),
+      startTimeoutSeconds: num('SLACK_START_TIMEOUT_SECONDS') ?? DEFAULT_SLACK_START_TIMEOUT_SECONDS,
     },
   };
 }

@@ -2,13 +2,25 @@
 // `npm start -- --help` prints this table; loadConfig() validates against it. Add a variable here, nowhere else.
 import { z } from 'zod';
 import { DEFAULT_DRAIN_SECONDS } from '../shutdown-signals.ts';
+import { DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL, LOG_FORMATS, LOG_LEVELS } from '../log/format.ts';
 import { DAEMON_ADDRESS_FORMS, DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, HOST_PORT_PATTERN, MAX_PORT, parseDaemonTarget } from '../wire/address.ts';
+import { DEFAULT_STYLE_CACHE_MB } from '../wire/styles.ts';
 
 export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export const SLACK_MODES = ['socket', 'http'] as const;
+/**
+ * How long the Slack app's start may take (auth.test, then Socket Mode's connection) before it counts as failed to
+ * start, so that an unreachable Slack is a line in `npm start`'s summary, not a start that never ends.
+ */
+export const DEFAULT_SLACK_START_TIMEOUT_SECONDS = 15;
 /** A cluster daemon's part (ANIMATE_ROLE): gateway (gRPC calls → the queue), worker (the queue → clips), or both. */
 export const CLUSTER_ROLES = ['gateway', 'worker', 'both'] as const;
 export type ClusterRole = (typeof CLUSTER_ROLES)[number];
+/** Where the daemon's visible watermark goes (ANIMATE_WATERMARK_CORNER; drawn by inference/media/watermark.ts). */
+export const WATERMARK_CORNERS = ['top-left', 'top-right', 'bottom-left', 'bottom-right'] as const;
+export type WatermarkCorner = (typeof WATERMARK_CORNERS)[number];
+/** The watermark's defaults, written once (the table below and watermark.ts read them). */
+export const WATERMARK_DEFAULTS = { corner: 'bottom-right', opacity: 0.6 } as const satisfies { corner: WatermarkCorner; opacity: number };
 /** Variables with these prefixes belong to us: an unknown one is a typo and stops startup. */
 export const OWNED_PREFIXES = ['ANIMATE_', 'PLAYGROUND_', 'DISCORD_', 'SLACK_'] as const;
 
@@ -91,15 +103,29 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ANIMATE_MAX_STREAMS_PER_JOB', section: 'daemon', default: '8', accepts: '1–100000', meaning: 'Generate streams following one job at most (retries, second viewers)', schema: whole('ANIMATE_MAX_STREAMS_PER_JOB', 1, 100_000) },
   { name: 'ANIMATE_MAX_STREAMS_PER_CONNECTION', section: 'daemon', default: '256', accepts: '1–100000', meaning: 'Generate streams on one client connection at most (a bot carries all its jobs on one)', schema: whole('ANIMATE_MAX_STREAMS_PER_CONNECTION', 1, 100_000) },
   { name: 'ANIMATE_THREADS', section: 'daemon', default: '0', accepts: '0–256', meaning: 'onnxruntime threads per operator (0 = one per core)', schema: whole('ANIMATE_THREADS', 0, 256) },
-  { name: 'ANIMATE_LOG_LEVEL', section: 'daemon', default: 'info', accepts: 'debug | info | warn | error', meaning: 'how much the daemon logs', schema: z.enum(['debug', 'info', 'warn', 'error'], { error: 'ANIMATE_LOG_LEVEL must be one of debug, info, warn, error' }) },
+  { name: 'ANIMATE_LOG_LEVEL', section: 'daemon', default: DEFAULT_LOG_LEVEL, accepts: LOG_LEVELS.join(' | '), meaning: 'how much the daemon, the bots, Bolt, discord.js and grpc-js log (debug adds discord.js\'s gateway chatter)', schema: z.enum(LOG_LEVELS, { error: `ANIMATE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }) },
+  { name: 'ANIMATE_LOG_FORMAT', section: 'daemon', default: DEFAULT_LOG_FORMAT, accepts: LOG_FORMATS.join(' | '), meaning: 'log lines as JSON (one object per line), pretty (readable), or auto: pretty on a terminal, JSON otherwise', schema: z.enum(LOG_FORMATS, { error: `ANIMATE_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}` }) },
   { name: 'ANIMATE_DRAIN_SECONDS', section: 'daemon', default: String(DEFAULT_DRAIN_SECONDS), accepts: '0–3600', meaning: 'on Ctrl-C, how long running clips may take to finish (waiting ones are told at once to send again); a second Ctrl-C stops at once', schema: whole('ANIMATE_DRAIN_SECONDS', 0, 3600) },
   { name: 'ANIMATE_GUIDANCE_PASSES', section: 'daemon', accepts: '1 | 2', meaning: "guidance as one batch of cond and uncond (1) or two passes of batch 1 (2, where a batch of two does not fit on the card); unset: each package's guidance_passes", schema: whole('ANIMATE_GUIDANCE_PASSES', 1, 2) },
+  { name: 'ANIMATE_STYLE_CACHE_MB', section: 'daemon', default: String(DEFAULT_STYLE_CACHE_MB), accepts: '0–65536', meaning: 'MiB of styled transformers (a style\'s LoRA merged in, per strength) kept for reuse, all models together; the least recently used go first', schema: whole('ANIMATE_STYLE_CACHE_MB', 0, 65_536) },
   { name: 'ANIMATE_EXECUTION_PROVIDER', section: 'daemon', default: 'cpu', accepts: EXECUTION_PROVIDERS.join(' | '), meaning: 'onnxruntime execution provider', schema: z.enum(EXECUTION_PROVIDERS, { error: `ANIMATE_EXECUTION_PROVIDER must be one of ${EXECUTION_PROVIDERS.join(', ')}` }) },
   // Cluster (README "Scale out"): without ANIMATE_QUEUE_URL the daemon is one process, as it always was
   { name: 'ANIMATE_QUEUE_URL', section: 'daemon', accepts: 'redis://HOST:PORT[/DB] (rediss:// for TLS)', meaning: 'join a cluster: jobs go on the shared BullMQ queue on this Redis (6.2 or newer)', schema: queueUrl('ANIMATE_QUEUE_URL') },
   { name: 'ANIMATE_ROLE', section: 'daemon', default: 'both', accepts: CLUSTER_ROLES.join(' | '), meaning: 'with ANIMATE_QUEUE_URL: a gateway takes gRPC calls and queues them, a worker runs them, both does both', schema: z.enum(CLUSTER_ROLES, { error: `ANIMATE_ROLE must be one of ${CLUSTER_ROLES.join(', ')}` }) },
   { name: 'ANIMATE_LEASE_SECONDS', section: 'daemon', default: '30', accepts: '1–600', meaning: "with ANIMATE_QUEUE_URL: a worker's hold on its running job; a dead worker's job runs again elsewhere within about twice this", schema: whole('ANIMATE_LEASE_SECONDS', 1, 600) },
   { name: 'ANIMATE_METRICS_LISTEN', section: 'daemon', accepts: 'HOST:PORT', meaning: 'serve Prometheus metrics on http://HOST:PORT/metrics (unset: no metrics server)', schema: hostPort('ANIMATE_METRICS_LISTEN') },
+  // Moderation (issue #25, README "Moderation"): the daemon's prompt policy binds every client
+  { name: 'ANIMATE_BLOCKLIST_FILE', section: 'daemon', accepts: 'a UTF-8 text file (≤ 1 MiB, ≤ 10000 lines of ≤ 200 characters)', meaning: 'the blocked terms or phrases, one per line (# comments): prompts and negative prompts holding one are refused (PERMISSION_DENIED); unset: the built-in list (nsfw, porn, nude, naked, gore, beheading, sexual)', schema: text('ANIMATE_BLOCKLIST_FILE') },
+  { name: 'ANIMATE_LOG_PROMPTS', section: 'daemon', default: 'false', accepts: 'true | false', meaning: "log a refused request's prompt text with its requester (off: the requester and the term only)", schema: bool('ANIMATE_LOG_PROMPTS') },
+  { name: 'ANIMATE_SAFETY_MODEL_DIR', section: 'daemon', accepts: 'a folder with model.onnx and config.json', meaning: 'an output safety classifier run on every model\'s clips and previews before they are sent (docs/model-package.md "safety/"); a flagged clip is withheld (OUTPUT_WITHHELD); unset: only packages\' own safety/', schema: text('ANIMATE_SAFETY_MODEL_DIR') },
+  // Provenance (issue #25, README "Provenance"): a visible mark on every final clip, set here and nowhere else
+  // Prompts are people's words: like ANIMATE_LOG_PROMPTS, they go into files (which travel beyond their thread) only when asked.
+  { name: 'ANIMATE_PROVENANCE_PROMPTS', section: 'daemon', default: 'false', accepts: 'true | false', meaning: "also write the prompt and negative prompt into each MP4's metadata (off: the model, its hash, the seed and the settings only)", schema: bool('ANIMATE_PROVENANCE_PROMPTS') },
+  { name: 'ANIMATE_WATERMARK', section: 'daemon', accepts: 'one line of text (1–100 characters)', meaning: 'draw this text on every final clip (not on previews); instead of ANIMATE_WATERMARK_IMAGE', schema: text('ANIMATE_WATERMARK') },
+  { name: 'ANIMATE_WATERMARK_IMAGE', section: 'daemon', accepts: 'a PNG file (≤ 1 MiB, ≤ 1024×1024)', meaning: 'draw this PNG (alpha kept) on every final clip, shrunk to fit a third of it; instead of ANIMATE_WATERMARK', schema: text('ANIMATE_WATERMARK_IMAGE') },
+  { name: 'ANIMATE_WATERMARK_CORNER', section: 'daemon', default: WATERMARK_DEFAULTS.corner, accepts: WATERMARK_CORNERS.join(' | '), meaning: 'where the watermark goes', schema: z.enum(WATERMARK_CORNERS, { error: `ANIMATE_WATERMARK_CORNER must be one of ${WATERMARK_CORNERS.join(', ')}` }) },
+  { name: 'ANIMATE_WATERMARK_OPACITY', section: 'daemon', default: String(WATERMARK_DEFAULTS.opacity), accepts: '0–1', meaning: 'the watermark\'s opacity: 0 invisible, 1 opaque', schema: z.coerce.number({ error: 'ANIMATE_WATERMARK_OPACITY must be a number from 0 to 1' }).min(0, { error: 'ANIMATE_WATERMARK_OPACITY must be a number from 0 to 1' }).max(1, { error: 'ANIMATE_WATERMARK_OPACITY must be a number from 0 to 1' }) },
+  { name: 'ANIMATE_WATERMARK_FONT', section: 'daemon', accepts: 'a .ttf or .otf file', meaning: "font of ANIMATE_WATERMARK (unset: fontconfig's bold sans-serif, else DejaVu Sans Bold or Liberation Sans Bold)", schema: text('ANIMATE_WATERMARK_FONT') },
   // The address-list rule (shared/wire/address.ts): one daemon, or several gateways of a cluster that calls spread over.
   { name: 'ANIMATE_DAEMON_ADDRESS', section: 'daemon', accepts: DAEMON_ADDRESS_FORMS, meaning: 'use this remote (e.g. GPU) daemon instead of starting one; several gateways of one cluster share the calls (round robin), and one that refuses new calls (draining, or its queue lost) is skipped', schema: z.string().superRefine((v, ctx) => {
     const parsed = parseDaemonTarget(v);
@@ -127,6 +153,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'DISCORD_API_URL', section: 'discord', default: 'https://discord.com/api', accepts: 'a URL', meaning: 'REST base URL (point it at an emulator in tests)', schema: url('DISCORD_API_URL', 'https://discord.com/api') },
   { name: 'DISCORD_GATEWAY_URL', section: 'discord', default: 'wss://gateway.discord.gg', accepts: 'a ws(s) URL', meaning: 'gateway URL (point it at an emulator in tests)', schema: url('DISCORD_GATEWAY_URL', 'wss://gateway.discord.gg') },
   { name: 'DISCORD_MAX_UPLOAD_MB', section: 'discord', default: '10', accepts: 'megabytes', meaning: 'upload limit when the interaction does not report one', schema: mb('DISCORD_MAX_UPLOAD_MB') },
+  { name: 'DISCORD_MESSAGE_CONTENT', section: 'discord', default: 'false', accepts: 'true | false', meaning: 'request the privileged Message Content intent (enable it too: Developer Portal → Bot → Privileged Gateway Intents); off, thread refinement is by @mention', schema: bool('DISCORD_MESSAGE_CONTENT') },
   // Slack
   { name: 'SLACK_BOT_TOKEN', section: 'slack', accepts: 'xoxb-…', meaning: 'starts the Slack app when set (OAuth & Permissions → Bot User OAuth Token)', secret: true, schema: text('SLACK_BOT_TOKEN') },
   { name: 'SLACK_APP_TOKEN', section: 'slack', accepts: 'xapp-…', meaning: 'app-level token with connections:write (SLACK_MODE=socket)', secret: true, schema: text('SLACK_APP_TOKEN') },
@@ -137,6 +164,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'SLACK_API_URL', section: 'slack', default: 'https://slack.com/api/', accepts: 'a URL', meaning: 'Web API base URL (point it at an emulator in tests)', schema: url('SLACK_API_URL', 'https://slack.com/api/') },
   { name: 'SLACK_ADMIN_USER_IDS', section: 'slack', accepts: 'comma-separated user ids', meaning: "may cancel anyone's job (workspace admins always may)", schema: z.string() },
   { name: 'SLACK_MAX_UPLOAD_MB', section: 'slack', default: '1024', accepts: 'megabytes', meaning: "the workspace's upload limit", schema: mb('SLACK_MAX_UPLOAD_MB') },
+  { name: 'SLACK_START_TIMEOUT_SECONDS', section: 'slack', default: String(DEFAULT_SLACK_START_TIMEOUT_SECONDS), accepts: '1–300', meaning: 'how long connecting to Slack at start may take (auth.test, Socket Mode) before the app counts as failed to start', schema: whole('SLACK_START_TIMEOUT_SECONDS', 1, 300) },
 ];
 
 export const VARIABLE_NAMES: ReadonlySet<string> = new Set(VARIABLES.map((v) => v.name));

@@ -7,8 +7,13 @@
 //   so the first request after a daemon restart succeeds instead of failing fast while the channel backs off;
 // - several gateways (a comma-separated list or a dns:/// name): calls spread over them (round_robin), and a call a
 //   gateway refuses at once with UNAVAILABLE (it is draining, or lost its queue: its health is NOT_SERVING) is retried
-//   on the next one. grpc-js has no client-side health checking; the refusal is the signal.
+//   on the next one. grpc-js has no client-side health checking; the refusal is the signal;
+// - a deadline on every unary call (CLIENT_DEFAULTS.unaryDeadlineMs, per connection or per call); streams have none
+//   of their own (a clip takes as long as it takes: the bot core's watchdogs and the keepalive pings guard them);
+// - one error: every failed call rejects with a DaemonCallError (./rpc-error.ts), coded with the daemon's
+//   `animate-error-code`, with a message for people (an unreachable daemon names its address and ANIMATE_DAEMON_ADDRESS).
 import * as grpc from '@grpc/grpc-js';
+import { DaemonCallError, ClientCallCode, connectFailureReason, toDaemonCallError, unreachableMessage, type CallContext, type DaemonMethod } from './rpc-error.ts';
 import { loadProtos } from './proto.ts';
 import { registerAddressListResolver, ADDRESS_LIST_SCHEME } from './address-list-resolver.ts';
 import { daemonTargetOf, describeDaemonTarget, DNS_TARGET_PREFIX, type DaemonTarget } from '../wire/address.ts';
@@ -41,7 +46,8 @@ export interface AnimatorClientOptions {
   readyTimeoutMs?: number | undefined;
   /** Longest wait between reconnect attempts while the daemon is away. Default 1 s. */
   reconnectBackoffMaxMs?: number | undefined;
-  /** Deadline of each unary call (Cancel, ListModels), counted once the channel is ready. Default 10 s. */
+  /** Deadline of each unary call (Cancel, ListModels, health Check), counted once the channel is ready; a call's own
+   * `deadlineMs` wins. Default CLIENT_DEFAULTS.unaryDeadlineMs (10 s). */
   unaryDeadlineMs?: number | undefined;
   /**
    * Several gateways only: attempts per call when gateways refuse it with UNAVAILABLE before answering (2–5; grpc-js
@@ -69,6 +75,15 @@ const ANIMATOR_SERVICE = 'animate.v1.Animator';
 /** grpc.health.v1 Check: every daemon serves it, no token needed. */
 const HEALTH_CHECK_METHOD = '/grpc.health.v1.Health/Check';
 
+/** Per-call options of a unary call. */
+export interface UnaryCallOptions {
+  /** This call's deadline, ms from when the channel is ready. Default: the connection's unaryDeadlineMs. */
+  deadlineMs?: number | undefined;
+}
+
+/** grpc.health.v1 serving statuses, as Check answers them. */
+export type HealthServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+
 export interface AnimatorConnection {
   readonly raw: AnimatorClient;
   /** The address this connection dials, as given: HOST:PORT, a comma-separated list, or dns:///HOST:PORT. */
@@ -79,9 +94,11 @@ export interface AnimatorConnection {
    * Cancels a queued or running job. With `requester` (the job's own, as sent in its GenerateRequest) the daemon
    * refuses PERMISSION_DENIED (REQUEST_ID_TAKEN) when the job is someone else's.
    */
-  cancel(requestId: string, reason?: string, requester?: Requester): Promise<CancelResponse__Output>;
-  listModels(): Promise<ListModelsResponse__Output>;
-  /** Resolves when the channel is ready, rejects after `timeoutMs`. */
+  cancel(requestId: string, reason?: string, requester?: Requester, options?: UnaryCallOptions): Promise<CancelResponse__Output>;
+  listModels(options?: UnaryCallOptions): Promise<ListModelsResponse__Output>;
+  /** grpc.health.v1 Check of `service` (default the Animator service; "" is the whole daemon). No token needed. */
+  checkHealth(service?: string, options?: UnaryCallOptions): Promise<HealthServingStatus>;
+  /** Resolves when the channel is ready, rejects (DAEMON_UNREACHABLE) after `timeoutMs`. */
   waitForReady(timeoutMs?: number): Promise<void>;
   close(): void;
 }
@@ -89,6 +106,27 @@ export interface AnimatorConnection {
 /** A gRPC status error made on this side (the call never reached the daemon), shaped like grpc-js's own. */
 function statusError(code: grpc.status, details: string): grpc.ServiceError {
   return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
+}
+
+/** The empty HealthCheckRequest's encoding is no bytes; a service name is field 1 (length-delimited). */
+function encodeHealthCheckRequest(service: string): Buffer {
+  if (!service) return Buffer.alloc(0);
+  const name = Buffer.from(service, 'utf8');
+  const length: number[] = [];
+  for (let n = name.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x0a, ...length]), name]);
+}
+
+/** HealthCheckResponse: field 1 (varint) is the status; absent means UNKNOWN. */
+function decodeHealthStatus(bytes: Buffer): HealthServingStatus {
+  const names: HealthServingStatus[] = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+  return bytes.length >= 2 && bytes[0] === 0x08 ? (names[bytes[1]!] ?? 'UNKNOWN') : 'UNKNOWN';
 }
 
 const asBuffer = (v: Buffer | string | undefined): Buffer | null => (v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
@@ -152,6 +190,8 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
   const parsed = daemonTargetOf('connectAnimator(address)', address);
   const where = describeDaemonTarget(parsed);
   const dial = channelTarget(parsed, attempts);
+  const plural = parsed.kind !== 'single';
+  const context = (method: DaemonMethod, deadlineMs?: number): CallContext => ({ method, address, where, plural, deadlineMs });
   const { animator } = loadProtos();
   const serverName = typeof options.tls === 'object' ? options.tls.serverName : undefined;
   const raw = new animator.animate.v1.Animator(dial.target, channelCredentials(options.tls), {
@@ -182,7 +222,7 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
       raw.makeUnaryRequest(HEALTH_CHECK_METHOD, () => Buffer.alloc(0), (b: Buffer) => b, {}, metadata(), { deadline: Date.now() + 500 }, (err) =>
         // round_robin wraps its children's text ("round_robin: No connection established. Last error: No connection
         // established. Last error: …"): keep one layer of it.
-        resolve(err ? err.details.replace(/\.?\s*Resolution note:\s*$/, '').replace(/^round_robin: /, '').replace(/(No connection established\. Last error: )+/, '$1') : undefined),
+        resolve(err ? connectFailureReason(err.details) : undefined),
       );
     });
   }
@@ -204,21 +244,32 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
         signal?.removeEventListener('abort', onAbort);
         if (!err) return resolve();
         if (deadline !== readyBy) return reject(statusError(grpc.status.DEADLINE_EXCEEDED, `the deadline passed while connecting to ${where}`));
-        void lastConnectError().then((last) =>
-          reject(statusError(grpc.status.UNAVAILABLE, `${where} ${parsed.kind === 'single' ? 'is' : 'are'} unreachable: no connection within ${readyTimeoutMs} ms${last ? ` (${last})` : ''}`)),
-        );
+        void lastConnectError().then((last) => {
+          const message = unreachableMessage(where, plural, readyTimeoutMs, last);
+          const fields = { status: grpc.status.UNAVAILABLE, details: message, metadata: new grpc.Metadata(), daemonCode: undefined, method: 'WaitForReady' as const, address };
+          reject(new DaemonCallError(ClientCallCode.DaemonUnreachable, message, fields));
+        });
       });
     });
   }
 
+  /** A failure of `method` as the one error callers see (WaitForReady's own becomes the method's). */
+  const failed = (method: DaemonMethod, deadlineMs?: number) => (err: unknown) => {
+    const coded = toDaemonCallError(err, context(method, deadlineMs));
+    if (coded instanceof DaemonCallError && coded.method !== method)
+      return Promise.reject(new DaemonCallError(coded.code, coded.message, { ...coded, method }, { cause: coded.cause }));
+    return Promise.reject(coded);
+  };
+
   /** A unary call with its own deadline: a daemon that accepts the call and never answers cannot hold the caller. */
-  function unary<T>(start: (options: grpc.CallOptions, done: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
+  function unary<T>(method: DaemonMethod, callOptions: UnaryCallOptions | undefined, start: (options: grpc.CallOptions, done: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
+    const deadlineMs = positive(`${method} deadlineMs`, callOptions?.deadlineMs, unaryDeadlineMs, 1);
     const begin = () =>
       new Promise<T>((resolve, reject) =>
-        start({ deadline: Date.now() + unaryDeadlineMs }, (err, res) => (err || !res ? reject(err ?? new Error('empty reply')) : resolve(res))),
+        start({ deadline: Date.now() + deadlineMs }, (err, res) => (err || res === undefined ? reject(err ?? new Error('empty reply')) : resolve(res))),
       );
     const ready = whenReady();
-    return ready ? ready.then(begin) : begin();
+    return (ready ? ready.then(begin) : begin()).catch(failed(method, deadlineMs));
   }
 
   return {
@@ -227,9 +278,18 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
     generate(request, opts = {}) {
       const begin = () => {
         const call = raw.Generate(request, metadata(), opts.deadline ? { deadline: opts.deadline } : {});
-        if (opts.signal) {
-          if (opts.signal.aborted) call.cancel();
-          else opts.signal.addEventListener('abort', () => call.cancel(), { once: true });
+        const signal = opts.signal;
+        if (signal) {
+          if (signal.aborted) call.cancel();
+          else {
+            // Removed when the call ends: a caller may pass one long-lived signal (a host's shutdown) to every call,
+            // which would otherwise keep a closure per call and warn of a listener leak past ten.
+            const onAbort = () => call.cancel();
+            signal.addEventListener('abort', onAbort, { once: true });
+            const forget = () => signal.removeEventListener('abort', onAbort);
+            call.once('status', forget);
+            call.once('close', forget);
+          }
         }
         return call as grpc.ClientReadableStream<GenerateEvent__Output> & AsyncIterable<GenerateEvent__Output>;
       };
@@ -237,7 +297,7 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
       // Ready now: start the call at once, so the request reaches the daemon even before anyone reads the stream.
       // Either way the caller iterates this wrapper: grpc-js's stream does not cancel its call when a reader leaves a
       // for-await early (it has no _destroy), and a call nobody reads would keep a job running on the daemon.
-      const started = ready ? ready.then(begin) : Promise.resolve(begin());
+      const started = (ready ? ready.then(begin) : Promise.resolve(begin())).catch(failed('Generate', opts.deadline ? opts.deadline.getTime() - Date.now() : undefined));
       started.catch(() => {}); // a caller that never reads must not see an unhandled rejection; readers get the error
       return {
         async *[Symbol.asyncIterator]() {
@@ -246,6 +306,8 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
           try {
             for await (const event of call) yield event;
             ended = true;
+          } catch (err) {
+            throw toDaemonCallError(err, context('Generate'));
           } finally {
             // A reader that stops early (break, throw) ends the call, as with a plain stream.
             if (!ended) call.cancel();
@@ -253,15 +315,27 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
         },
       };
     },
-    cancel(requestId, reason = '', requester) {
-      return unary<CancelResponse__Output>((callOptions, done) => raw.Cancel({ requestId, reason, ...(requester ? { requester } : {}) }, metadata(), callOptions, done));
+    cancel(requestId, reason = '', requester, callOptions) {
+      return unary<CancelResponse__Output>('Cancel', callOptions, (o, done) => raw.Cancel({ requestId, reason, ...(requester ? { requester } : {}) }, metadata(), o, done));
     },
-    listModels() {
-      return unary<ListModelsResponse__Output>((callOptions, done) => raw.ListModels({}, metadata(), callOptions, done));
+    listModels(callOptions) {
+      return unary<ListModelsResponse__Output>('ListModels', callOptions, (o, done) => raw.ListModels({}, metadata(), o, done));
+    },
+    checkHealth(service = ANIMATOR_SERVICE, callOptions) {
+      // A raw call on the Animator channel: no second channel, and health is outside the gateways' retry policy.
+      return unary<HealthServingStatus>('Check', callOptions, (o, done) =>
+        raw.makeUnaryRequest(HEALTH_CHECK_METHOD, encodeHealthCheckRequest, decodeHealthStatus, service, new grpc.Metadata(), o, done),
+      );
     },
     waitForReady(timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+      return new Promise<void>((resolve, reject) => {
+        raw.waitForReady(Date.now() + timeoutMs, (err) => {
+          if (!err) return resolve();
+          void lastConnectError().then((last) => {
+            const message = unreachableMessage(where, plural, timeoutMs, last);
+            reject(new DaemonCallError(ClientCallCode.DaemonUnreachable, message, { status: grpc.status.UNAVAILABLE, details: message, metadata: new grpc.Metadata(), daemonCode: undefined, method: 'WaitForReady', address }, { cause: err }));
+          });
+        });
       });
     },
     close() {
@@ -270,7 +344,10 @@ export function connectAnimator(address: string, options: AnimatorClientOptions 
   };
 }
 
-/** True when `err` is a gRPC status error (has a numeric `code`). */
+/** The one error a failed call rejects with, for users of this module (the package's `client` entry). */
+export { ClientCallCode, DaemonCallError, isDaemonCallError } from './rpc-error.ts';
+
+/** True when `err` is a raw gRPC status error (has a numeric `code`): `raw` calls' errors; the methods above reject with DaemonCallError. */
 export function isServiceError(err: unknown): err is grpc.ServiceError {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'number' && 'details' in err;
 }

@@ -5,6 +5,7 @@ export type { CancelRequest } from '../proto/gen/animate/v1/CancelRequest.ts';
 export type { CancelResponse, CancelResponse__Output } from '../proto/gen/animate/v1/CancelResponse.ts';
 export type { ListModelsResponse, ListModelsResponse__Output } from '../proto/gen/animate/v1/ListModelsResponse.ts';
 export type { ModelInfo, ModelInfo__Output } from '../proto/gen/animate/v1/ModelInfo.ts';
+export type { StyleInfo, StyleInfo__Output } from '../proto/gen/animate/v1/StyleInfo.ts';
 export type { ModelDefaults__Output } from '../proto/gen/animate/v1/ModelDefaults.ts';
 export type { ModelLimits__Output } from '../proto/gen/animate/v1/ModelLimits.ts';
 export type { Queued__Output } from '../proto/gen/animate/v1/Queued.ts';

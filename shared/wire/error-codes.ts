@@ -22,6 +22,10 @@ export const DaemonErrorCode = {
   RequestIdReused: 'REQUEST_ID_REUSED',
   TooManyStreams: 'TOO_MANY_STREAMS',
   QueueUnavailable: 'QUEUE_UNAVAILABLE',
+  /** The daemon's prompt policy (ANIMATE_BLOCKLIST_FILE) refused the prompt or negative prompt: shared/wire/prompt-refusal.ts. */
+  PromptRefused: 'PROMPT_REFUSED',
+  /** The daemon's output safety check withheld the clip (inference/safety/): nothing of it was sent; the message names the label. */
+  OutputWithheld: 'OUTPUT_WITHHELD',
 } as const;
 export type DaemonErrorCode = (typeof DaemonErrorCode)[keyof typeof DaemonErrorCode];
 
@@ -37,6 +41,8 @@ export const DAEMON_ERROR_STATUS: Readonly<Record<DaemonErrorCode, GrpcStatus>> 
   MODEL_INVALID: GrpcStatus.FAILED_PRECONDITION,
   EXECUTION_PROVIDER_UNAVAILABLE: GrpcStatus.FAILED_PRECONDITION,
   REQUEST_ID_TAKEN: GrpcStatus.PERMISSION_DENIED,
+  OUTPUT_WITHHELD: GrpcStatus.PERMISSION_DENIED,
+  PROMPT_REFUSED: GrpcStatus.PERMISSION_DENIED,
   REQUEST_ID_REUSED: GrpcStatus.ALREADY_EXISTS,
   QUEUE_FULL: GrpcStatus.RESOURCE_EXHAUSTED,
   TOO_MANY_STREAMS: GrpcStatus.RESOURCE_EXHAUSTED,

@@ -42,8 +42,11 @@ describe('app/start.ts front-ends', () => {
       create: () => ({ name, where: 'nowhere', start: () => Promise.reject(new Error(`${name} port busy`)), stop: () => Promise.resolve() }),
     });
     const off = { name: 'Quiet', enabled: () => false, off: 'Quiet off.', create: () => { throw new Error('never made'); } };
-    await expect(startAll(config, { print: () => {}, logger: silentLogger, frontEnds: [broken('One'), off, broken('Two')] })).rejects.toThrow(
+    const failure = startAll(config, { print: () => {}, logger: silentLogger, frontEnds: [broken('One'), off, broken('Two')] });
+    await expect(failure).rejects.toThrow(
       /No front-end started:\n {2}· Using the remote daemon.*\n {2}· One failed to start: One port busy\n {2}· Quiet off\.\n {2}· Two failed to start: Two port busy$/,
     );
+    // A coded error (shared/errors.ts), as every other start-up failure is.
+    await expect(failure).rejects.toMatchObject({ code: 'NO_FRONT_END_STARTED', name: 'NoFrontEndStartedError' });
   });
 });

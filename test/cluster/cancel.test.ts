@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { collectSettled, follow } from '../helpers/fixture-daemon.ts';
+import { wireStatusOf } from '../../shared/rpc/rpc-error.ts';
 import { describeJob, errorCodeOf, jobRecord, recordedEvents, startTestCluster, summarize, waitFor, within, type TestCluster } from '../helpers/cluster-processes.ts';
 import type { GenerateRequest, Requester } from '../../shared/rpc/types.ts';
 
@@ -52,7 +53,7 @@ describe('cancel and ownership across gateways', () => {
     expect(stolen.events).toEqual([]);
     const otherParams = await within(collectSettled(two.generate(request('cancel-running', ANN, 4))), 15_000, "Ann's id with another seed");
     expect([otherParams.error?.code, errorCodeOf(otherParams.error)]).toEqual([status.ALREADY_EXISTS, 'REQUEST_ID_REUSED']);
-    const refused = await within(two.cancel('cancel-running', 'not mine', BOB).then(() => undefined, (e: { code: number; details: string }) => e), 15_000, "Bob's Cancel");
+    const refused = await within(two.cancel('cancel-running', 'not mine', BOB).then(() => undefined, (e: unknown) => wireStatusOf(e)), 15_000, "Bob's Cancel");
     expect(refused?.code, 'Cancel naming another requester').toBe(status.PERMISSION_DENIED);
     expect(refused?.details.length).toBeGreaterThan(0);
     // The refused Cancel changed nothing: the job goes on.

@@ -13,6 +13,7 @@ const model: ModelInfo__Output = {
   vocabulary: [],
   examplePrompts: ['a red ball bouncing'],
   schedulers: ['euler'],
+  styles: [],
 };
 
 function invalid(fn: () => unknown): InvalidOptionsError {
@@ -40,7 +41,10 @@ describe('parseTextCommand', () => {
   it('names the option and what it accepts', () => {
     expect(invalid(() => parseTextCommand('a ball --steps 2.5')).message).toBe('steps must be a whole number from 1 to 1000');
     expect(invalid(() => parseTextCommand('a ball --variants 5')).option).toBe('variants');
-    expect(invalid(() => parseTextCommand('a ball --aspect 2:1')).message).toContain('1:1, 16:9, 9:16, 4:3, 3:4');
+    // Without a model, any W:H shape passes (the model's own list is checked by checkAgainstModel); other text does not.
+    expect(parseTextCommand('a ball --aspect 2x1')).toMatchObject({ options: { aspect: '2:1' } });
+    for (const bad of ['wide', '16-9', '0:1', '100:1'])
+      expect(invalid(() => parseTextCommand(`a ball --aspect ${bad}`)).message).toBe('aspect must be a ratio of two whole numbers as W:H (the ones the model takes are listed by /animate help)');
     const unknown = invalid(() => parseTextCommand('a ball --speed 3'));
     expect(unknown.message).toContain('Unknown option "--speed"');
     expect(unknown.message).toContain('--seed');
@@ -111,5 +115,13 @@ describe('duration → frames and requests', () => {
     for (const o of ['--negative', '--seed', '--steps', '--guidance', '--duration', '--frames', '--aspect', '--fps', '--variants']) expect(text).toContain(o);
     expect(text).toContain('1–50');
     expect(text).toContain('"a red ball bouncing"');
+    // Aspects and ranges are the model's: its list, its frame grid, the clip lengths they make at its fps.
+    expect(text).toContain(`  --aspect    ${model.limits!.aspects.join(', ')}: frame shape`);
+    expect(text).toContain('  --frames    1–33, 1 + a multiple of 4: ');
+    // The example names an aspect from the model's list, never one it refuses; with only one, none.
+    expect(text).toContain(`--aspect ${model.limits!.aspects[1]} `);
+    const square = helpText({ ...model, limits: { ...model.limits!, aspects: [model.limits!.aspects[0]!] } });
+    expect(square.split('\n')[0]).not.toContain('--aspect');
+    expect(helpText(undefined).split('\n')[0]).toBe('/animate <prompt> [--option value …]   e.g. /animate a red ball bounces --seed 42 --variants 2 --negative "blurry"');
   });
 });

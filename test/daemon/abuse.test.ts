@@ -1,6 +1,7 @@
 // Hostile input at the RPC boundary: user text quoted back in statuses stays short (a long status wedges the HTTP/2
 // connection carrying it, and the bots carry everyone's jobs on one), and a request_id belongs to its requester.
 // Real daemon, real gRPC on loopback; the calls that must keep working share the abusive call's connection.
+import { wireStatusOf } from '../../shared/rpc/rpc-error.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import type { GenerateEvent__Output, GenerateRequest } from '../../shared/rpc/types.ts';
@@ -142,7 +143,7 @@ describe('a request_id belongs to its requester', () => {
     const owner = collectSettled(fx.client.generate(base('cancel-owned', { steps: 40, seed: 6 })));
     await new Promise((r) => setTimeout(r, 200));
     for (const other of [{ ...alice, userId: 'mallory' }, { ...alice, serverId: 'guild-2' }, { ...alice, platform: 'SLACK' as const }]) {
-      const refused = await fx.client.cancel('cancel-owned', 'mallory was here', other).then(() => undefined, (err: { code: number; details: string; metadata: { get(k: string): unknown } }) => err);
+      const refused = await fx.client.cancel('cancel-owned', 'mallory was here', other).then(() => undefined, (err: unknown) => wireStatusOf(err));
       expect(refused?.code, JSON.stringify(other)).toBe(status.PERMISSION_DENIED);
       expect(refused?.metadata.get(ERROR_CODE_TRAILER)).toEqual([DaemonErrorCode.RequestIdTaken]);
     }

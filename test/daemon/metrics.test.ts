@@ -240,7 +240,7 @@ describe('metrics server', () => {
     await expect(startMetricsServer({ listen: 'not-an-address', metrics })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^metricsListen: expected HOST:PORT/) });
     const busy = await startMetricsServer({ listen: '127.0.0.1:0', metrics });
     try {
-      await expect(startMetricsServer({ listen: busy.address, metrics })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^metricsListen: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/) });
+      await expect(startMetricsServer({ listen: busy.address, metrics })).rejects.toMatchObject({ code: 'ADDRESS_IN_USE', message: expect.stringMatching(/^cannot listen on 127\.0\.0\.1:\d+ \(ANIMATE_METRICS_LISTEN \/ --metrics-listen\): the address is already in use; stop what uses it, or choose another address with ANIMATE_METRICS_LISTEN \(or --metrics-listen\)\.$/) });
     } finally {
       await busy.close();
     }

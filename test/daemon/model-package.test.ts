@@ -90,7 +90,7 @@ describe('package validation', () => {
     const daemon = await startDaemon({ listen: '127.0.0.1:0', modelsDir: path.join(dir, 'served'), defaultModel: 'fixture', logger: silentLogger });
     const client = connectAnimator(daemon.address);
     try {
-      await expect(collect(client.generate({ prompt: 'a ball', steps: 1, model: 'broken' }))).rejects.toMatchObject({ code: 9 /* FAILED_PRECONDITION */ });
+      await expect(collect(client.generate({ prompt: 'a ball', steps: 1, model: 'broken' }))).rejects.toMatchObject({ code: 'MODEL_INVALID', status: 9 /* FAILED_PRECONDITION */ });
       const ok = await collect(client.generate({ prompt: 'a ball', steps: 1 }));
       expect(ok.at(-1)!.done!.model).toBe(good.options.name);
     } finally {

@@ -108,7 +108,7 @@ describe('denoising loop against closed forms', () => {
     const sessions = await ModelSessions.load(await readModelPackage(fx.dir), worker);
     const runtime = new TextToVideo(sessions);
     const seen: number[] = [];
-    await runtime.run({ ...base, steps: 7, previewEvery: 3 }, { onPreview: (step) => seen.push(step) });
+    await runtime.run({ ...base, steps: 7, previewEvery: 3, previewMinIntervalMs: 0 }, { onPreview: (step) => seen.push(step) });
     expect(seen).toEqual([1, 3, 6]);
     await sessions.dispose();
   });

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkAuth } from '../../inference/server/auth.ts';
 import { startDaemon, type RunningDaemon } from '../../inference/server/daemon.ts';
 import { silentLogger } from '../../inference/log.ts';
-import { CLIENT_DEFAULTS, connectAnimator, isServiceError, type AnimatorClientOptions, type AnimatorConnection } from '../../shared/rpc/client.ts';
+import { CLIENT_DEFAULTS, connectAnimator, type AnimatorClientOptions, type AnimatorConnection } from '../../shared/rpc/client.ts';
+import { wireStatusOf } from '../../shared/rpc/rpc-error.ts';
 import { buildFixturePackage } from '../fixtures/fixture-model.ts';
 import { startDaemonProcess } from '../helpers/daemon-process.ts';
 import { collect, collectSettled } from '../helpers/fixture-daemon.ts';
@@ -44,7 +45,9 @@ async function failure(p: Promise<unknown>): Promise<grpc.ServiceError> {
   try {
     await p;
   } catch (err) {
-    if (isServiceError(err)) return err;
+    // The wire's view of the client's DaemonCallError: these tests check the status the daemon or grpc-js gave.
+    const wire = wireStatusOf(err);
+    if (wire) return wire as grpc.ServiceError;
     throw err;
   }
   throw new Error('expected the call to fail');
@@ -224,7 +227,7 @@ describe('keepalive', () => {
         error = err;
       }
       const detectedMs = Date.now() - frozenAt;
-      expect(isServiceError(error) && error.code).toBe(grpc.status.UNAVAILABLE);
+      expect(wireStatusOf(error)?.code).toBe(grpc.status.UNAVAILABLE);
       // 1 s + 1 s in theory; generous for a loaded 2-core machine, and far below the hang it replaces.
       expect(detectedMs).toBeLessThan(12_000);
       console.log(`frozen daemon detected after ${detectedMs} ms (keepalive 1 s + 1 s)`);

@@ -77,7 +77,7 @@ describe('authentication', () => {
       const { error } = await collectSettled(client.generate({ prompt: 'a ball' }));
       expect(error?.code).toBe(status.UNAUTHENTICATED);
       expect(error?.details).toMatch(/token/);
-      await expect(client.listModels()).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+      await expect(client.listModels()).rejects.toMatchObject({ code: 'UNAUTHENTICATED', status: status.UNAUTHENTICATED });
       client.close();
     }
   });

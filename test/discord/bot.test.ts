@@ -211,31 +211,55 @@ describe('conversation', () => {
   });
 });
 
-describe('refusals end in a message in the channel', () => {
-  const finalText = async (options: Record<string, string | number>) => {
+describe('refusals and help are private (ephemeral) and say what is allowed', () => {
+  const EPHEMERAL = 1 << 6;
+  const privateReply = async (options: Record<string, string | number>) => {
     const interaction = h.slash(h.discord.users.alice, options as Record<string, string | number>);
-    return h.discord.waitFor(() => {
+    const message = await h.discord.waitFor(() => {
       const m = h.discord.originalMessage(interaction);
-      return m && m.content.startsWith('⚠️') ? m.content : undefined;
-    }, 30_000, 'a refusal');
+      return m && m.content ? m : undefined;
+    }, 30_000, 'a reply');
+    return { interaction, message, ephemeral: (message.flags & EPHEMERAL) === EPHEMERAL };
   };
 
-  it('invalid options name the option and the allowed range', async () => {
-    expect(await finalText({ prompt: 'a ball', steps: 999 })).toBe('⚠️ steps must be a whole number from 1 to 50 for model fixture (got 999).');
+  it('options outside the model\'s limits name the option and the allowed range, privately, and start no job', async () => {
+    const jobsBefore = h.core.jobs.size;
+    const { interaction, message, ephemeral } = await privateReply({ prompt: 'a ball', steps: 999 });
+    expect(message.content).toBe('⚠️ steps must be a whole number from 1 to 50 for model fixture (got 999).');
+    expect(ephemeral).toBe(true);
+    // Answered at once (callback type 4), never deferred publicly first.
+    expect(interaction.responseType).toBe(4);
+    expect(h.core.jobs.size).toBe(jobsBefore);
   });
 
-  it('the content filter refuses with a message', async () => {
-    expect(await finalText({ prompt: 'lots of gore' })).toMatch(/^⚠️ .*gore/);
+  it('an aspect the model does not list is refused privately, naming the ones it does', async () => {
+    const { message, ephemeral } = await privateReply({ prompt: 'a ball', aspect: '2:1' });
+    expect(message.content).toBe('⚠️ aspect must be one of 1:1, 16:9, 9:16, 4:3, 3:4 for model fixture (got 2:1).');
+    expect(ephemeral).toBe(true);
   });
 
-  it('an unknown model lists the known ones', async () => {
-    expect(await finalText({ prompt: 'a ball', model: 'nope' })).toBe('⚠️ There is no model "nope". Models: fixture, slow.');
+  it('the content filter refuses privately, before any public reply (test/discord/private-refusals.test.ts: the daemon\'s)', async () => {
+    const { interaction, message, ephemeral } = await privateReply({ prompt: 'lots of gore' });
+    expect(message.content).toMatch(/^⚠️ .*gore/);
+    expect(ephemeral).toBe(true);
+    expect(interaction.responseType).toBe(4);
   });
 
-  it('"help" as the prompt answers with the options and the model ranges', async () => {
-    const interaction = h.slash(h.discord.users.alice, { prompt: 'help' });
-    const text = await h.discord.waitFor(() => h.discord.originalMessage(interaction)?.content || undefined, 30_000, 'help');
-    expect(text).toContain('--steps     1–50');
-    expect(text).toContain('--aspect');
+  it('an unknown model lists the known ones, privately', async () => {
+    const { message, ephemeral } = await privateReply({ prompt: 'a ball', model: 'nope' });
+    expect(message.content).toBe('⚠️ There is no model "nope". Models: fixture, slow.');
+    expect(ephemeral).toBe(true);
+  });
+
+  it('"help" as the prompt answers privately with the options, the model\'s aspects and ranges', async () => {
+    const { interaction, message, ephemeral } = await privateReply({ prompt: 'help' });
+    expect(ephemeral).toBe(true);
+    expect(interaction.responseType).toBe(5);
+    const text = message.content;
+    console.log(text);
+    expect(text).toContain('Options (model fixture):');
+    expect(text).toContain('--steps     1–50: ');
+    expect(text).toContain('--aspect    1:1, 16:9, 9:16, 4:3, 3:4: frame shape');
+    expect(text).toContain('e.g. /animate a red ball bounces on the grass --seed 42 --steps 4 --aspect 16:9 --variants 2');
   });
 });

@@ -24,7 +24,8 @@ let h: DiscordHarness;
 const hostEvents: string[] = [];
 
 beforeAll(async () => {
-  h = await startDiscordHarness();
+  // The host bot reads "!clip …" prefix commands, so it asks for the Message Content intent (the plugin needs none).
+  h = await startDiscordHarness({ messageContent: true });
   // The host bot's own commands live next to /animate.
   await h.client.rest.put(`/applications/${h.discord.applicationId}/guilds/${h.discord.world.guildId}/commands`, {
     body: [
@@ -210,7 +211,7 @@ describe('command-line entries', () => {
       });
       const command = discord.world.commands[0]!;
       expect(stdout.trim()).toBe(`Registered /animate (${command.id}) in guild ${discord.world.guildId}.`);
-      expect(command.options.map((o) => o.name)).toEqual(['prompt', 'negative', 'seed', 'steps', 'guidance', 'duration', 'frames', 'aspect', 'fps', 'variants', 'model', 'image']);
+      expect(command.options.map((o) => o.name)).toEqual(['prompt', 'negative', 'seed', 'steps', 'guidance', 'duration', 'frames', 'aspect', 'fps', 'variants', 'model', 'style', 'style_strength', 'image']);
     } finally {
       await discord.close();
     }

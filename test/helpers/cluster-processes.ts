@@ -176,8 +176,11 @@ export async function startClusterDaemon(o: ClusterDaemonStart): Promise<Cluster
   };
 }
 
-/** The line a daemon logs at info level once its metrics server listens; its capture is the real HOST:PORT. */
-const METRICS_LISTENING = /metrics listening address=(\S+)/;
+/**
+ * The line a daemon logs at info level once its metrics server listens; its capture is the real HOST:PORT. A daemon
+ * whose stderr is a pipe logs JSON (ANIMATE_LOG_FORMAT=auto), one with ANIMATE_LOG_FORMAT=pretty key=value text.
+ */
+const METRICS_LISTENING = /metrics listening address=(\S+)|"address":"([^"]+)","msg":"metrics listening"/;
 
 /**
  * Where a daemon started with `metricsListen` serves /metrics: the address its info-level log line gives (port 0 is
@@ -186,7 +189,7 @@ const METRICS_LISTENING = /metrics listening address=(\S+)/;
  */
 export async function metricsAddressOf(daemon: DaemonProcess, timeoutMs = 5_000): Promise<string> {
   let address: string | undefined;
-  await waitFor(() => (address = METRICS_LISTENING.exec(daemon.output())?.[1]) !== undefined, `the "metrics listening" line of pid ${daemon.pid} (started with metricsListen and ANIMATE_LOG_LEVEL=info?)`, timeoutMs, 50);
+  await waitFor(() => (address = ((m) => m?.[1] ?? m?.[2])(METRICS_LISTENING.exec(daemon.output()))) !== undefined, `the "metrics listening" line of pid ${daemon.pid} (started with metricsListen and ANIMATE_LOG_LEVEL=info?)`, timeoutMs, 50);
   return address!;
 }
 

@@ -23,6 +23,7 @@ export function tinyModel(name = 'tiny', limits: Partial<NonNullable<ModelInfo__
     vocabulary: [],
     examplePrompts: [],
     schedulers: ['euler'],
+    styles: [],
   };
 }
 

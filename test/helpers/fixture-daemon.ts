@@ -7,6 +7,7 @@ import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../infer
 import { silentLogger } from '../../inference/log.ts';
 import { connectAnimator, type AnimatorConnection } from '../../shared/rpc/client.ts';
 import type { GenerateEvent__Output } from '../../shared/rpc/types.ts';
+import { wireStatusOf } from '../../shared/rpc/rpc-error.ts';
 
 export interface FixtureDaemon {
   daemon: RunningDaemon;
@@ -48,7 +49,8 @@ export async function collectSettled(stream: AsyncIterable<GenerateEvent__Output
     for await (const e of stream) events.push(e);
     return { events };
   } catch (err) {
-    return { events, error: err as { code: number; details: string } };
+    // The daemon's tests check the wire's status: the client's DaemonCallError carries it beside its code.
+    return { events, error: (wireStatusOf(err) ?? err) as { code: number; details: string } };
   }
 }
 
@@ -67,7 +69,7 @@ export function follow(stream: AsyncIterable<GenerateEvent__Output>) {
       }
       return { events, error: undefined };
     } catch (err) {
-      return { events, error: err as { code: number; details: string; metadata: { get(k: string): unknown[] } } };
+      return { events, error: (wireStatusOf(err) ?? err) as { code: number; details: string; metadata: { get(k: string): unknown[] } } };
     }
   })();
   return {

@@ -36,7 +36,8 @@ export function recordingConnection(connection: AnimatorConnection): RecordingCo
       return connection.generate(request, opts);
     },
     cancel: (...args) => connection.cancel(...args),
-    listModels: () => connection.listModels(),
+    listModels: (...args) => connection.listModels(...args),
+    checkHealth: (...args) => connection.checkHealth(...args),
     waitForReady: (timeoutMs) => connection.waitForReady(timeoutMs),
     close: () => connection.close(),
   };

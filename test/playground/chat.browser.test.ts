@@ -1,55 +1,24 @@
 // The playground in a real browser: Debian's headless Chromium (playwright-core) against the real playground
 // server, bot core and daemon with a fixture model. Skipped, with a note naming what is missing, without Chromium.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createBotCore, type BotCore } from '../../bots/core/bot.ts';
-import { silentLogger } from '../../bots/core/logger.ts';
-import { startPlayground, type RunningPlayground } from '../../bots/playground/server.ts';
-import { buildFixturePackage } from '../fixtures/fixture-model.ts';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.ts';
-import { startFixtureDaemon, type FixtureDaemon } from '../helpers/fixture-daemon.ts';
+import type { Page } from 'playwright-core';
+import { CHROMIUM } from '../helpers/chromium.ts';
+import { startBrowserPlayground, type BrowserPlayground } from './browser-setup.ts';
 
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[playground/chat.browser] skipped: ${CHROMIUM} is missing (install Debian's chromium: apt-get install chromium).`);
 
 describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
-  let fx: FixtureDaemon;
-  let slowDir: string;
-  let core: BotCore;
-  let playground: RunningPlayground;
-  let context: BrowserContext;
+  let pg: BrowserPlayground;
   let page: Page;
-  let userDataDir: string;
+  const send = (text: string) => pg.send(text);
 
   beforeAll(async () => {
-    slowDir = await mkdtemp(path.join(os.tmpdir(), 'pg-slow-'));
-    await buildFixturePackage(path.join(slowDir, 'slow'), { name: 'slow', burnMs: 80 });
-    fx = await startFixtureDaemon({ fixture: { defaults: { width: 64, height: 64, frames: 9, steps: 6 } }, daemon: { modelDirs: [path.join(slowDir, 'slow')], concurrency: 2 } });
-    core = createBotCore({ connection: fx.client, logger: silentLogger });
-    playground = await startPlayground({ core, port: 0, logger: silentLogger });
-    userDataDir = mkdtempSync(path.join(os.tmpdir(), 'pg-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS] });
-    page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(playground.url);
-    await page.locator('#connection.live').waitFor();
+    pg = await startBrowserPlayground({ tmpPrefix: 'pg' });
+    page = pg.page;
   });
-  afterAll(async () => {
-    await context?.close();
-    await playground?.close();
-    await core?.close();
-    await fx?.close();
-    if (slowDir) await rm(slowDir, { recursive: true, force: true });
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-  });
-
-  async function send(text: string): Promise<void> {
-    await page.fill('#input', text);
-    await page.press('#input', 'Enter');
-  }
+  afterAll(() => pg?.close());
 
   it('runs /animate: a preview appears, then a <video> that plays, with the settings shown', async () => {
     // Record every preview the page shows (and whether it decoded), since a fast job replaces it with the clip.

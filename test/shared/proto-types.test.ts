@@ -17,7 +17,11 @@ describe('generated wire types', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'animate-gen-'));
     try {
       const bin = path.resolve('node_modules/.bin/proto-loader-gen-types');
-      execFileSync(bin, ['--longs=String', '--enums=String', '--defaults', '--oneofs', '--grpcLib=@grpc/grpc-js', `--outDir=${out}`, 'proto/animate/v1/animator.proto', 'proto/grpc/health/v1/health.proto']);
+      // The flags are package.json's gen:proto script's (written once there), with the output folder swapped.
+      const script: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts['gen:proto'];
+      const args = script.split(/\s+/).slice(1).map((a) => (a.startsWith('--outDir=') ? `--outDir=${out}` : a));
+      expect(args).toContain(`--outDir=${out}`);
+      execFileSync(bin, args);
       const committed = path.resolve('shared/proto/gen');
       expect(files(out).sort()).toEqual(files(committed).sort());
       for (const f of files(out)) expect(readFileSync(path.join(committed, f), 'utf8'), f).toBe(readFileSync(path.join(out, f), 'utf8'));

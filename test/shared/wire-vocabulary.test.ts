@@ -15,6 +15,7 @@ import { DaemonErrorCode, ERROR_CODE_TRAILER, readDaemonErrorCode, readRetryAfte
 import { VARIABLES } from '../../shared/config/variables.ts';
 import { BotError, BotErrorCode, InvalidOptionsError } from '../../bots/core/errors.ts';
 import { botErrorFromRpc } from '../../bots/core/rpc-errors.ts';
+import { clientCodeForStatus } from '../../shared/rpc/rpc-error.ts';
 import { DaemonError, InvalidArgumentError, QueueFullError } from '../../inference/errors.ts';
 import { MediaError, MediaErrorCode, OutputTooLargeError } from '../../inference/media/errors.ts';
 import { SchedulerErrorCode, StepOutOfOrderError, UnknownSolverError } from '../../inference/schedulers/errors.ts';
@@ -125,5 +126,16 @@ describe('error codes', () => {
     expect({ code: newer.code, message: newer.message }).toEqual({ code: BotErrorCode.GenerationFailed, message: 'The animation server hit an internal error while making this clip (GPU_ON_FIRE).' });
     const known = botErrorFromRpc(failure(status.INTERNAL, DaemonErrorCode.EncodeFailed));
     expect(known.message).toBe('The clip was made but could not be encoded as a video; try again (ENCODE_FAILED).');
+  });
+  it("a newer daemon code falls back by its status: the daemon's statuses from the bots' rows, the rest from the client's table", () => {
+    const failure = (code: number, value: string) => Object.assign(new Error('x'), { code, details: 'busy', metadata: (() => { const m = new Metadata(); m.set(ERROR_CODE_TRAILER, value); return m; })() });
+    // UNAVAILABLE, DEADLINE_EXCEEDED and CANCELLED come from the client's table (clientCodeForStatus), written once.
+    expect([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED].map(clientCodeForStatus)).toEqual(['DAEMON_UNAVAILABLE', 'DEADLINE_EXCEEDED', 'CANCELLED']);
+    expect(clientCodeForStatus(status.RESOURCE_EXHAUSTED)).toBeUndefined();
+    const cases: Array<[number, string]> = [
+      [status.UNAVAILABLE, BotErrorCode.DaemonUnavailable], [status.DEADLINE_EXCEEDED, BotErrorCode.DeadlineExceeded],
+      [status.RESOURCE_EXHAUSTED, BotErrorCode.QueueFull], [status.INVALID_ARGUMENT, BotErrorCode.InvalidOptions],
+    ];
+    expect(cases.map(([s]) => botErrorFromRpc(failure(s, 'NEWER_CODE')).code)).toEqual(cases.map(([, c]) => c));
   });
 });

@@ -1,7 +1,7 @@
 // Small pure parts of the Slack front-end: configuration, the workspace rate gate (with a manual clock),
 // idempotency keys and the Block Kit renderings.
 import net from 'node:net';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BotCore } from '../../bots/core/bot.ts';
 import { ManualClock } from '../../bots/core/clock.ts';
 import { silentLogger } from '../../bots/core/logger.ts';
@@ -11,6 +11,7 @@ import { RecentKeys } from '../../bots/slack/dedupe.ts';
 import { loadSlackConfig, SlackConfigError } from '../../bots/slack/config.ts';
 import { progressBar, refineModal, doneButtons } from '../../bots/slack/format.ts';
 import { SlackRateGate } from '../../bots/slack/rate-gate.ts';
+import { startSlackEmulator, type SlackEmulator } from './emulator/api-emulator.ts';
 
 describe('loadSlackConfig', () => {
   it('names the missing variable', () => {
@@ -39,6 +40,7 @@ describe('loadSlackConfig', () => {
       host: '0.0.0.0',
       adminUserIds: [],
       maxUploadBytes: 1024 * 1024 * 1024,
+      startTimeoutMs: 15_000,
     });
     const http = loadSlackConfig({
       SLACK_BOT_TOKEN: 'xoxb-1',
@@ -48,8 +50,10 @@ describe('loadSlackConfig', () => {
       SLACK_API_URL: 'http://127.0.0.1:9/api/',
       SLACK_ADMIN_USER_IDS: 'U1, U2',
       SLACK_MAX_UPLOAD_MB: '5',
+      SLACK_START_TIMEOUT_SECONDS: '4',
     });
-    expect(http).toMatchObject({ mode: 'http', signingSecret: 'sec', port: 8080, apiUrl: 'http://127.0.0.1:9/api/', adminUserIds: ['U1', 'U2'], maxUploadBytes: 5 * 1024 * 1024 });
+    expect(http).toMatchObject({ mode: 'http', signingSecret: 'sec', port: 8080, apiUrl: 'http://127.0.0.1:9/api/', adminUserIds: ['U1', 'U2'], maxUploadBytes: 5 * 1024 * 1024, startTimeoutMs: 4000 });
+    expect(() => loadSlackConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SLACK_START_TIMEOUT_SECONDS: '0' })).toThrow(/^SLACK_START_TIMEOUT_SECONDS must be a whole number from 1 to 300/);
   });
 });
 
@@ -74,8 +78,15 @@ describe('a Slack start that fails cleans up', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return server;
   };
-  // apiUrl: a closed local port, so nothing goes to slack.com (Bolt checks the token on its own).
-  const httpConfig = (port: number) => ({ botToken: 'xoxb-1', mode: 'http' as const, signingSecret: 's', port, host: '127.0.0.1', apiUrl: 'http://127.0.0.1:9/api/', adminUserIds: [], maxUploadBytes: 1024 });
+  // The Web API emulator answers the start's auth.test, so that what fails is the step under test.
+  let emulator: SlackEmulator;
+  beforeAll(async () => {
+    emulator = await startSlackEmulator();
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+  const httpConfig = (port: number) => ({ botToken: emulator.botToken, mode: 'http' as const, signingSecret: 's', port, host: '127.0.0.1', apiUrl: emulator.apiUrl, adminUserIds: [], maxUploadBytes: 1024 });
 
   it('closes the core it made when app.start() fails (port taken), and stop() after it is safe', async () => {
     const taken = await busyPort();

@@ -15,9 +15,11 @@ import { DEFAULT_MODELS_DIR, DEFAULT_MODEL, startDaemon } from '../../inference/
 import { OnnxWorkerClient } from '../../inference/worker/onnx-worker-client.ts';
 import { encodeClip } from '../../inference/media/index.ts';
 import { clusterBenchCli } from './cluster.ts';
+import { previewsBenchCli } from './previews.ts';
 
 const USAGE = `Usage: npm run bench -- [--model-dir DIR] [--runs N] [--steps N] [--prompt TEXT] [--threads N]
        npm run bench -- --cluster [options]    (1 vs 2 workers and failover on a local Redis; --cluster --help)
+       npm run bench -- --previews [options]   (previews off vs on, first preview, event loop; --previews --help)
 
 Defaults: the embedded model (models/${DEFAULT_MODEL}), 5 runs, the model's default steps.
 `;
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
   // The cluster bench has its own flags and figures (tools/bench/cluster.ts).
   const argv = process.argv.slice(2);
   if (argv.includes('--cluster')) return clusterBenchCli(argv.filter((a) => a !== '--cluster'));
+  if (argv.includes('--previews')) return previewsBenchCli(argv.filter((a) => a !== '--previews'));
   const { values } = parseArgs({
     options: { 'model-dir': { type: 'string' }, runs: { type: 'string' }, steps: { type: 'string' }, prompt: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });

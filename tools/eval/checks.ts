@@ -267,7 +267,7 @@ function templateIoU(t: Template, mask: Uint8Array, width: number, height: numbe
 
 /** Best shape over up to 5 frames where the object is largest, by summed best-angle IoU. */
 export function matchShape(world: World, clip: Frames, track: ObjectTrack): { shape: string | undefined; scores: Record<string, number> } {
-  const minArea = 40 * (clip.width / 128) ** 2;
+  const minArea = 40 * areaScale(clip);
   const order = track.areas.map((a, i) => [a, i] as const).filter(([a]) => a >= minArea).sort((a, b) => b[0] - a[0]).slice(0, 5);
   const scores: Record<string, number> = {};
   if (order.length === 0) return { shape: undefined, scores };
@@ -306,9 +306,23 @@ function alignedIoU(track: ObjectTrack, i: number, j: number, width: number, hei
   return union ? inter / union : 1;
 }
 
+/**
+ * The world is 128x128 and its thresholds are in its pixels; a clip of another size scales them per axis (horizontal
+ * distances by width / 128, vertical ones by height / 128, areas by both), so a 16:9 clip is judged on the same
+ * fractions of its frame. For a square clip both are width / 128.
+ */
+function axisScale(clip: Frames): { sx: number; sy: number } {
+  return { sx: clip.width / 128, sy: clip.height / 128 };
+}
+
+function areaScale(clip: Frames): number {
+  const { sx, sy } = axisScale(clip);
+  return sx * sy;
+}
+
 export function classifyMotion(clip: Frames, track: ObjectTrack): { motion: string; features: Record<string, number> } {
-  const s = clip.width / 128;
-  const minArea = 20 * s * s;
+  const { sx, sy } = axisScale(clip);
+  const minArea = 20 * areaScale(clip);
   const idx = track.areas.map((a, i) => (a >= minArea ? i : -1)).filter((i) => i >= 0);
   if (idx.length < 3) return { motion: 'none', features: { present: idx.length } };
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -330,12 +344,15 @@ export function classifyMotion(clip: Frames, track: ObjectTrack): { motion: stri
   const rotationIoU = turns.length ? mean(turns) : 1;
   const features = { dx, dy, rangeX, rangeY, areaRatio, accel: d1 > 0 ? d2 / d1 : 0, rotationIoU, present: idx.length };
   let motion: string;
+  // Dominance compares fractions of the frame (dx / sx against dy / sy), so a wide clip's longer x axis is no bias.
+  const fx = Math.abs(dx) / sx;
+  const fy = Math.abs(dy) / sy;
   if (areaRatio >= 2) motion = 'grow';
   else if (areaRatio <= 0.5) motion = 'shrink';
-  else if (rangeX > 30 * s && rangeY > 30 * s && Math.abs(dx) < 25 * s && Math.abs(dy) < 25 * s) motion = 'orbit';
-  else if (Math.abs(dx) >= 30 * s && Math.abs(dx) > 2 * Math.abs(dy)) motion = dx < 0 ? 'left' : 'right';
-  else if (Math.abs(dy) >= 30 * s && Math.abs(dy) > 2 * Math.abs(dx)) motion = dy < 0 ? 'up' : d1 > 0 && d2 / d1 > 1.8 ? 'fall' : 'down';
-  else if (rangeY >= 20 * s && rangeX < 15 * s) motion = 'bounce';
+  else if (rangeX > 30 * sx && rangeY > 30 * sy && fx < 25 && fy < 25) motion = 'orbit';
+  else if (fx >= 30 && fx > 2 * fy) motion = dx < 0 ? 'left' : 'right';
+  else if (fy >= 30 && fy > 2 * fx) motion = dy < 0 ? 'up' : d1 > 0 && d2 / d1 > 1.8 ? 'fall' : 'down';
+  else if (rangeY >= 20 * sy && rangeX < 15 * sx) motion = 'bounce';
   else motion = rotationIoU < 0.85 ? 'spin' : 'static';
   return { motion, features };
 }
@@ -368,8 +385,7 @@ export function judgeClip(world: World, clip: Frames): ClipVerdict {
   const colour = [...track.colourVotes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   const { shape } = matchShape(world, clip, track);
   const { motion, features } = classifyMotion(clip, track);
-  const s = clip.width / 128;
-  const present = track.areas.filter((a) => a >= 20 * s * s).length / track.areas.length;
+  const present = track.areas.filter((a) => a >= 20 * areaScale(clip)).length / track.areas.length;
   let jumps = 0;
   for (let t = 1; t < track.areas.length; t++) {
     const a = Math.max(1, track.areas[t - 1]!);

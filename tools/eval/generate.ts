@@ -12,15 +12,23 @@ export interface GenerateOptions {
   /** One of the daemon's schedulers (ModelInfo.schedulers); absent: the model's. */
   scheduler?: string;
   model?: string;
+  /** Frame size (both or neither); absent: the model's default size. */
+  width?: number;
+  height?: number;
   /** Image-to-video: the encoded image (PNG, JPEG, WebP, GIF) the clip starts from, and its MIME type. */
   image?: Uint8Array;
   imageMimeType?: string;
+  /** One of the model's styles (ModelInfo.styles) and its strength (absent: the base model; strength: the daemon's 1). */
+  style?: string;
+  styleStrength?: number;
 }
 
 export interface GeneratedClip extends Frames {
   /** Timings reported by the daemon (ms). */
   timings: { totalMs: number; denoiseMs: number; decodeMs: number; firstPreviewMs: number };
   unknownWords: string[];
+  /** The MP4 as the daemon sent it (the contact sheet cuts its frames with ffmpeg). */
+  mp4: Buffer;
 }
 
 export async function generateClip(address: string, options: GenerateOptions): Promise<GeneratedClip> {
@@ -36,7 +44,10 @@ export async function generateClip(address: string, options: GenerateOptions): P
       ...(options.guidanceScale !== undefined ? { guidanceScale: options.guidanceScale } : {}),
       ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
       ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.width !== undefined && options.height !== undefined ? { width: options.width, height: options.height } : {}),
       ...(options.image !== undefined ? { image: options.image, imageMimeType: options.imageMimeType ?? '' } : {}),
+      ...(options.style !== undefined ? { style: options.style } : {}),
+      ...(options.styleStrength !== undefined ? { styleStrength: options.styleStrength } : {}),
       formats: ['MP4'],
     })) {
       if (event.clip) chunks.push(Buffer.from(event.clip.data));
@@ -46,8 +57,9 @@ export async function generateClip(address: string, options: GenerateOptions): P
         unknownWords = event.done.unknownWords;
       }
     }
-    const video = await decodeFrames(Buffer.concat(chunks), 'mp4');
-    return { width: video.width, height: video.height, frames: video.frames, timings, unknownWords };
+    const mp4 = Buffer.concat(chunks);
+    const video = await decodeFrames(mp4, 'mp4');
+    return { width: video.width, height: video.height, frames: video.frames, timings, unknownWords, mp4 };
   } finally {
     client.close();
   }

@@ -13,10 +13,14 @@ import { decimalFlag, integerFlag } from '../../inference/cli/flags.ts';
 import { judgeClip } from './checks.ts';
 import { readFramesDir, renderTruth, saveClip } from './frames-dir.ts';
 import { generateClip } from './generate.ts';
+import { baseStyledClip, chooseStyles, styledClips } from './style-clips.ts';
+import { compareStyles, styleTable, type StyledClip } from './styles.ts';
 import { firstFrame, imageClip } from './image-clips.ts';
 import { compareImageToVideo, DEFAULT_DROP_TOLERANCE, imageToVideoTable, PSNR_GOAL_DB, type ImageClip } from './image-to-video.ts';
 import { GOALS, score, table, type Scored } from './report.ts';
 import { loadWorld, WORLD_FILE } from './world.ts';
+import { connectAnimator } from '../../shared/rpc/client.ts';
+import { sizeForAspect } from '../../shared/wire/model-limits.ts';
 
 const USAGE = `npm run eval -- [options]
 Generates the held-out prompts of training/world.json and scores prompt adherence (colour, motion, shape, scene,
@@ -29,8 +33,15 @@ frame against the image (PSNR, ≥ ${PSNR_GOAL_DB} dB in every clip) and colour 
   --guidance G       classifier-free guidance scale (default: the model's)
   --scheduler NAME   solver: euler, unipc or dpm++ (default: the model's; the daemon rejects other names)
   --seeds K          seeds per prompt (default 1)
+  --aspect W:H[,W:H] frame shape(s), e.g. 1:1,16:9,9:16: each is generated in turn on the same prompts and seeds and a
+                     side-by-side table closes the report; the size is the daemon's for that aspect (the default pixel
+                     area on the model's size grid), sent as width and height so an aspect the package does not list
+                     yet can be measured (default: the model's default size; a non-square one implies --text-only)
   --limit N          only the first N prompts (with --frames-dir: the first N clips of the folder)
   --text-only        skip the image-to-video table (a package without a vae_encoder/ gets the same)
+  --styles LIST      styles to generate every prompt and seed with, for the style table (look checks, colour and
+                     motion against the base model), e.g. pixel,neon; "none" skips it (default: every style of the
+                     model that has a look check; at the default aspect only)
   --drop-tolerance X largest fall of the colour or motion rate that still counts as no drop (default ${DEFAULT_DROP_TOLERANCE})
   --save DIR         keep the generated clips (DIR/cases.json + .rgb, image-to-video ones in DIR/image/), to re-score
                      them with --frames-dir
@@ -55,14 +66,58 @@ async function main(): Promise<void> {
       seeds: integerFlag('seeds', values.seeds, 1) ?? 1,
       limit: integerFlag('limit', values.limit, 1),
       tolerance,
+      aspects: parseAspects(values.aspect),
     };
+    if (numbers.aspects.length > 1 && (values.truth || values['frames-dir'] || values.save || values.json))
+      throw new Error('--aspect with several aspects generates through the daemon: it cannot be combined with --truth, --frames-dir, --save or --json');
   } catch (err) {
     console.error(`eval: ${(err as Error).message}\n\n${USAGE}`);
     process.exitCode = 2;
     return;
   }
   if (values.help) console.log(USAGE);
-  else await evaluate(values, numbers);
+  else if (numbers.aspects.length === 0) await evaluate(values, numbers, undefined);
+  else {
+    // One pass per aspect, same prompts, seeds, steps and guidance; the summary compares them row by row.
+    const rows: AspectRow[] = [];
+    // Each pass appends its tables to --report, the summary closes it.
+    if (values.report) writeFileSync(values.report, '');
+    for (const aspect of numbers.aspects) rows.push(await evaluate(values, numbers, aspect));
+    const text = aspectTable(rows);
+    console.log(`\n${text}`);
+    if (values.report) writeFileSync(values.report, `\n${text}\n`, { flag: 'a' });
+  }
+}
+
+/** "16:9,9:16" → ['16:9', '9:16']; each W:H with positive integers. */
+function parseAspects(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const list = raw.split(',').map((a) => a.trim());
+  for (const a of list) {
+    const m = /^(\d+):(\d+)$/.exec(a);
+    if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) throw new Error(`--aspect takes W:H ratios of positive integers separated by commas (e.g. 1:1,16:9,9:16), got "${a}"`);
+  }
+  return list;
+}
+
+interface AspectRow {
+  aspect: string;
+  width: number;
+  height: number;
+  clips: number;
+  seconds: number;
+  rates: Record<'colour' | 'motion' | 'shape' | 'scene' | 'consistent', number>;
+}
+
+/** The closing table of a multi-aspect run: one row per aspect, rates in percent. */
+function aspectTable(rows: AspectRow[]): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
+  return [
+    'Adherence by aspect (same prompts, seeds and settings)',
+    '| aspect | size | clips | colour | motion | shape | scene | consistent | generation |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.aspect} | ${r.width}x${r.height} | ${r.clips} | ${pct(r.rates.colour)} | ${pct(r.rates.motion)} | ${pct(r.rates.shape)} | ${pct(r.rates.scene)} | ${pct(r.rates.consistent)} | ${r.seconds.toFixed(0)} s |`),
+  ].join('\n');
 }
 
 interface Numbers {
@@ -71,6 +126,7 @@ interface Numbers {
   seeds: number;
   limit: number | undefined;
   tolerance: number;
+  aspects: string[];
 }
 
 function parseOptions() {
@@ -85,7 +141,9 @@ function parseOptions() {
       scheduler: { type: 'string' },
       seeds: { type: 'string' },
       limit: { type: 'string' },
+      aspect: { type: 'string' },
       'text-only': { type: 'boolean', default: false },
+      styles: { type: 'string' },
       'drop-tolerance': { type: 'string' },
       json: { type: 'string' },
       report: { type: 'string' },
@@ -116,7 +174,7 @@ function hasEncoder(modelDir: string | undefined): boolean {
   return existsSync(path.join(dir, 'vae_encoder'));
 }
 
-async function evaluate(values: Values, numbers: Numbers): Promise<void> {
+async function evaluate(values: Values, numbers: Numbers, aspect: string | undefined): Promise<AspectRow> {
   const world = loadWorld(WORLD_FILE);
   const limit = numbers.limit ?? world.eval_cases.length;
   const cases = world.eval_cases.slice(0, limit);
@@ -128,6 +186,11 @@ async function evaluate(values: Values, numbers: Numbers): Promise<void> {
   };
   let source: string;
   let imageNote: string | undefined;
+  let size = { width: 0, height: 0 };
+  let generationSeconds = 0;
+  const styleBase: StyledClip[] = [];
+  const styled: Record<string, StyledClip[]> = {};
+  let styleNote: string | undefined;
   if (values.truth || values['frames-dir']) {
     if (values['frames-dir']) {
       // A saved folder holds every seed of every prompt: --limit counts its clips, and without it all are scored.
@@ -140,8 +203,11 @@ async function evaluate(values: Values, numbers: Numbers): Promise<void> {
   } else {
     const { seeds } = numbers;
     const modelDir = values.model ? path.resolve(values.model) : undefined;
-    const withImages = !values['text-only'] && hasEncoder(modelDir);
-    if (!values['text-only'] && !withImages) imageNote = 'image-to-video: not run (the package has no vae_encoder/)';
+    // The world's first frames are square: image-to-video is compared at the default size only.
+    const square = aspect === undefined || aspectIsSquare(aspect);
+    const withImages = !values['text-only'] && square && hasEncoder(modelDir);
+    if (!values['text-only'] && !square) imageNote = `image-to-video: not run (the world's first frames are square, the clips ${aspect})`;
+    else if (!values['text-only'] && !withImages) imageNote = 'image-to-video: not run (the package has no vae_encoder/)';
     const saved: object[] = [];
     const savedImage: object[] = [];
     if (values.save) mkdirSync(path.join(values.save, withImages ? 'image' : ''), { recursive: true });
@@ -158,7 +224,11 @@ async function evaluate(values: Values, numbers: Numbers): Promise<void> {
     const modelName = modelDir ? (JSON.parse(readFileSync(path.join(modelDir, 'model_index.json'), 'utf8')) as { name?: string }).name : undefined;
     const daemon = await startDaemon({ listen: '127.0.0.1:0', ...(modelDir ? { modelDirs: [modelDir], ...(modelName ? { defaultModel: modelName } : {}) } : {}) });
     let imageSeconds = 0;
+    let styleSeconds = 0;
     try {
+      const sized = aspect !== undefined ? await sizeFor(daemon.address, aspect) : undefined;
+      // The style table (styles.ts): at the default aspect, every prompt and seed again with each style.
+      const styles = aspect === undefined ? await chooseStyles(daemon.address, values.styles, modelName) : [];
       for (const [i, c] of cases.entries()) {
         for (let k = 0; k < seeds; k++) {
           const generate = {
@@ -166,10 +236,18 @@ async function evaluate(values: Values, numbers: Numbers): Promise<void> {
             ...(numbers.steps !== undefined ? { steps: numbers.steps } : {}),
             ...(numbers.guidance !== undefined ? { guidanceScale: numbers.guidance } : {}),
             ...(values.scheduler !== undefined ? { scheduler: values.scheduler } : {}),
+            ...(sized ?? {}),
           };
           const clip = await generateClip(daemon.address, { prompt: c.prompt, ...generate });
+          size = { width: clip.width, height: clip.height };
           report(score(c, judgeClip(world, clip)));
           if (values.save) saved.push(saveClip(values.save, saved.length, c, clip));
+          if (styles.length) {
+            const t3 = performance.now();
+            styleBase.push(baseStyledClip(world, c, clip, styles));
+            for (const [style, made] of Object.entries(await styledClips(daemon.address, world, c, generate, styles))) (styled[style] ??= []).push(made.styled);
+            styleSeconds += (performance.now() - t3) / 1000;
+          }
           if (!withImages) continue;
           const t1 = performance.now();
           const made = await imageClip({ address: daemon.address, world, case: c, image: firstFrames[i]!, textClip: clip, generate });
@@ -185,7 +263,9 @@ async function evaluate(values: Values, numbers: Numbers): Promise<void> {
       await daemon.close();
     }
     const total = (performance.now() - t0) / 1000;
-    source = `generated through the daemon in ${(total - imageSeconds).toFixed(0)} s`;
+    generationSeconds = total - imageSeconds - styleSeconds;
+    if (styleBase.length) styleNote = styleTable(compareStyles(styleBase, styled), `Styles on the same prompts and seeds, strength 1, generated in ${styleSeconds.toFixed(0)} s`);
+    source = `generated through the daemon${aspect !== undefined ? ` at ${aspect} (${size.width}x${size.height})` : ''} in ${generationSeconds.toFixed(0)} s`;
     if (withImages) {
       const comparison = compareImageToVideo(results, imageResults, numbers.tolerance);
       imageNote = imageToVideoTable(comparison, `Image-to-video on the same prompts and seeds, from the world's first frame, generated in ${imageSeconds.toFixed(0)} s`);
@@ -196,9 +276,10 @@ async function evaluate(values: Values, numbers: Numbers): Promise<void> {
   const missed = (Object.keys(GOALS) as Array<keyof typeof GOALS>).filter((k) => rate(k) < GOALS[k]);
   if (missed.length) printed.push(`below goal: ${missed.join(', ')}`);
   if (imageNote) printed.push('', imageNote);
+  if (styleNote) printed.push('', styleNote);
   const text = printed.join('\n');
   console.log(text);
-  if (values.report) writeFileSync(values.report, `${text}\n`);
+  if (values.report) writeFileSync(values.report, `${text}\n`, aspect !== undefined && numbers.aspects.length > 1 ? { flag: 'a' } : {});
   if (values.json) {
     const entry = (r: Scored, mode: string): object => ({ mode, ...r.case, got: { ...r.verdict }, ok: r.ok });
     const all = [
@@ -206,6 +287,30 @@ async function evaluate(values: Values, numbers: Numbers): Promise<void> {
       ...imageResults.map((m) => ({ ...entry(m.scored, 'image-to-video'), psnr: m.psnr, textPsnr: m.textPsnr, codecPsnr: m.codecPsnr })),
     ];
     writeFileSync(values.json, JSON.stringify(all, null, 1));
+  }
+  const keys = ['colour', 'motion', 'shape', 'scene', 'consistent'] as const;
+  const rates = Object.fromEntries(keys.map((k) => [k, results.filter((r) => r.ok[k]).length / Math.max(1, results.length)])) as AspectRow['rates'];
+  return { aspect: aspect ?? 'default', ...size, clips: results.length, seconds: generationSeconds, rates };
+}
+
+function aspectIsSquare(aspect: string): boolean {
+  const [a, b] = aspect.split(':').map(Number);
+  return a === b;
+}
+
+/**
+ * Width and height the daemon gives `aspect` for its default model (shared/wire/model-limits.ts sizeForAspect on its
+ * ListModels limits and defaults): sent as a size, so that an aspect the package does not list can be measured.
+ */
+async function sizeFor(address: string, aspect: string): Promise<{ width: number; height: number }> {
+  const client = connectAnimator(address);
+  try {
+    const { models, defaultModel } = await client.listModels();
+    const model = models.find((m) => m.name === defaultModel) ?? models[0];
+    if (!model?.limits || !model.defaults) throw new Error(`the daemon at ${address} lists no model with limits and defaults`);
+    return sizeForAspect(aspect, model.limits, model.defaults);
+  } finally {
+    client.close();
   }
 }
 

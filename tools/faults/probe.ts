@@ -1,7 +1,8 @@
 // Probes the fault suite uses between and after attacks: is the daemon's process alive, does its health check
 // answer SERVING, does a small real generation still finish. Also the typed-client helpers the scenarios share.
 import * as grpc from '@grpc/grpc-js';
-import { connectAnimator, isServiceError, type AnimatorConnection } from '../../shared/rpc/client.ts';
+import { connectAnimator, type AnimatorConnection } from '../../shared/rpc/client.ts';
+import { wireStatusOf } from '../../shared/rpc/rpc-error.ts';
 import type { GenerateEvent__Output, GenerateRequest } from '../../shared/rpc/types.ts';
 import type { DaemonProcess } from './daemon-process.ts';
 import { METHODS } from './fuzz-cases.ts';
@@ -45,7 +46,9 @@ export async function settle(stream: AsyncIterable<GenerateEvent__Output>, onEve
     }
     return { events, ms: performance.now() - t0 };
   } catch (err) {
-    if (isServiceError(err)) return { events, error: err, ms: performance.now() - t0 };
+    // The suite judges the wire's statuses: the client's DaemonCallError carries the status it came with.
+    const wire = wireStatusOf(err);
+    if (wire) return { events, error: Object.assign(new Error(wire.details), wire) as grpc.ServiceError, ms: performance.now() - t0 };
     return { events, error: Object.assign(new Error(String(err)), { code: grpc.status.UNKNOWN, details: String(err), metadata: new grpc.Metadata() }) as grpc.ServiceError, ms: performance.now() - t0 };
   }
 }

@@ -75,7 +75,7 @@ function selectReply(thread) {
     replyingTo.textContent = threads.get(thread)?.prompt || thread;
     input.placeholder = 'Refine: "make it blue", "slower", "now at night", "add a star"…';
     input.focus();
-  } else input.placeholder = '/animate a red ball bouncing on the grass --steps 20 --variants 2';
+  } else input.placeholder = '/animate a pink heart grows in the sky --steps 20 --variants 2';
 }
 
 function fmtSeconds(s) {
@@ -87,7 +87,7 @@ function bubbleFor(ev) {
   let b = bubbles.get(ev.bubble);
   if (b) return b;
   const thread = threadEl(ev.thread);
-  const { msg, body } = message('bot', 'animate', ev.label || (ev.variant ? `variant ${ev.variant.index} of ${ev.variant.count}` : 'bot'));
+  const { msg, body } = message('bot', 'animate', ev.label || (ev.variant?.count > 1 ? `Variant ${ev.variant.index} of ${ev.variant.count}` : 'bot'));
   msg.classList.add('bubble');
   msg.dataset.bubble = ev.bubble;
   const prompt = el('div', 'text prompt');
@@ -148,11 +148,22 @@ function onButton(b, action, btn) {
   });
 }
 
+// Flags ("--negative", "--seed 42") never break across lines: each is a nowrap span (style.css .flag), so the help's
+// columns stay readable on a narrow page and a flag copied from it is the flag.
+function withFlags(text) {
+  const node = el('div', 'text');
+  for (const part of text.split(/(--[A-Za-z][A-Za-z0-9-]*)/)) {
+    if (!part) continue;
+    node.append(/^--[A-Za-z]/.test(part) ? el('span', 'flag', part) : document.createTextNode(part));
+  }
+  return node;
+}
+
 function showNotice(text, level, thread) {
   const wasNear = nearBottom();
   const { msg, body } = message('bot', 'animate', level === 'error' ? 'error' : 'help');
   msg.classList.add('notice', level);
-  body.append(el('div', 'text', text));
+  body.append(withFlags(text));
   (thread ? threadEl(thread).el : log).append(msg);
   keepScrolled(wasNear);
 }
@@ -183,7 +194,10 @@ const handlers = {
     const b = bubbles.get(ev.bubble);
     if (!b) return;
     const eta = fmtSeconds(ev.etaSeconds);
-    b.status.textContent = ev.position <= 1 ? `Next in queue${eta ? ` · starts in ≈ ${eta}` : ''}` : `In queue: position ${ev.position}${eta ? ` · starts in ≈ ${eta}` : ''}`;
+    const starts = eta ? ` · starts in ≈ ${eta}` : '';
+    // ev.place is bots/core/format.ts queuePlace: "starting" has nothing ahead (position 1, no wait).
+    b.status.textContent =
+      ev.place === 'starting' ? 'Starting…' : ev.place === 'next' ? `Next in queue${starts}` : ev.place === 'waiting' ? `In queue: position ${ev.position}${starts}` : `Waiting in queue${starts}`;
     b.el.dataset.state = 'queued';
   },
   progress(ev) {
@@ -223,11 +237,10 @@ const handlers = {
     const i = ev.info;
     const secs = (i.timings?.totalMs ?? 0) / 1000;
     b.status.textContent = `Done${secs ? ` in ${secs.toFixed(1)} s` : ''}`;
-    b.info.textContent = `seed ${i.seed} · ${i.steps} steps · guidance ${Number(i.guidance).toFixed(1)} · ${i.width}×${i.height} · ${i.frames} frames @ ${i.fps} fps · ${i.model}` + (i.unknownWords?.length ? ` · unknown words: ${i.unknownWords.join(', ')}` : '');
-    const link = el('a', '', 'download');
+    b.info.textContent = `seed ${i.seed} · ${i.steps} steps · guidance ${Number(i.guidance).toFixed(1)} · ${i.width}×${i.height} · ${i.frames} frames @ ${i.fps} fps · ${i.model}` + (i.style ? ` · style ${i.style.name}${i.style.strength === 1 ? '' : ` at ${i.style.strength}`}` : '') + (i.unknownWords?.length ? ` · unknown words: ${i.unknownWords.join(', ')}` : '');
+    const link = el('a', 'download', 'download');
     link.href = ev.url;
     link.download = i.fileName || 'clip.mp4';
-    link.style.marginLeft = '8px';
     b.info.append(' · ', link);
     b.actions.textContent = '';
     button(b, 'reroll', 'Reroll');
@@ -237,6 +250,7 @@ const handlers = {
     if (i.extendable) button(b, 'extend', 'Extend');
     button(b, 'reply', 'Reply in thread');
     keepScrolled(wasNear);
+    cueIfHidden(b.el);
   },
   fail(ev) {
     const b = bubbleFor(ev);
@@ -257,6 +271,40 @@ const handlers = {
     button(b, 'reroll', 'Reroll');
   },
 };
+
+// A clip that lands out of view (an older thread above, or below while the reader is scrolled up) gets a chip over
+// the log saying where it is; a click scrolls to it, and it goes once the clip is in view.
+const newClip = document.getElementById('new-clip');
+let cued = null;
+function where(node) {
+  const box = log.getBoundingClientRect();
+  const r = node.getBoundingClientRect();
+  if (r.bottom <= box.top + 8) return 'above';
+  if (r.top >= box.bottom - 8) return 'below';
+  return 'visible';
+}
+function cueIfHidden(node) {
+  const side = where(node);
+  if (side === 'visible') return;
+  cued = node;
+  newClip.textContent = side === 'above' ? 'New clip above ↑' : 'New clip below ↓';
+  newClip.dataset.side = side;
+  newClip.hidden = false;
+}
+function clearCue() {
+  cued = null;
+  newClip.hidden = true;
+}
+newClip.addEventListener('click', () => {
+  const target = cued;
+  clearCue();
+  if (!target) return;
+  target.scrollIntoView({ block: 'center' });
+  stick = nearBottom();
+});
+log.addEventListener('scroll', () => {
+  if (cued && where(cued) === 'visible') clearCue();
+});
 
 function connect() {
   const source = new EventSource(`/events?session=${encodeURIComponent(sessionId)}`);

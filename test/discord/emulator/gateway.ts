@@ -18,6 +18,11 @@ export interface GatewayOptions {
   token: string;
   heartbeatIntervalMs: number;
   url: () => string;
+  /**
+   * Whether the application may use the privileged Message Content intent (the portal's toggle). When false, an
+   * IDENTIFY asking for it is closed with 4014 (Disallowed intent(s)), as Discord does. Default true.
+   */
+  messageContentAllowed?: boolean;
 }
 
 export class EmulatedGateway {
@@ -30,6 +35,12 @@ export class EmulatedGateway {
   constructor(httpServer: Server, private readonly world: World, private readonly options: GatewayOptions) {
     this.server = new WebSocketServer({ server: httpServer, path: '/gateway' });
     this.server.on('connection', (socket) => this.accept(socket));
+  }
+
+  /** The intents the last IDENTIFY asked for, accepted or not (0 before any). */
+  get lastIntents(): number {
+    const identify = this.received.filter((p) => p.op === Op.Identify).at(-1)?.d as { intents?: number } | undefined;
+    return identify?.intents ?? 0;
   }
 
   /** Open gateway connections (a client that was destroyed has none). */
@@ -87,6 +98,10 @@ export class EmulatedGateway {
         const d = payload.d as { token?: string; intents?: number };
         if (d.token !== this.options.token && d.token !== `Bot ${this.options.token}`) {
           session.socket.close(4004, 'Authentication failed.');
+          return;
+        }
+        if ((d.intents ?? 0) & MESSAGE_CONTENT_INTENT && this.options.messageContentAllowed === false) {
+          session.socket.close(4014, 'Disallowed intent(s).');
           return;
         }
         session.identified = true;

@@ -3,11 +3,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { Client, Events } from 'discord.js';
 import { createBotCore, type BotCore, type BotCoreOptions } from '../../../bots/core/bot.ts';
 import type { Clock, TimerHandle } from '../../../bots/core/clock.ts';
 import { silentLogger } from '../../../bots/core/logger.ts';
 import { createAnimatePlugin, registerCommands, type AnimatePlugin, type AnimatePluginOptions } from '../../../bots/discord/index.ts';
+import { gatewayIntents } from '../../../bots/discord/intents.ts';
 import { buildFixturePackage } from '../../fixtures/fixture-model.ts';
 import { startFixtureDaemon, type FixtureDaemon } from '../../helpers/fixture-daemon.ts';
 import type { DaemonOptions } from '../../../inference/server/daemon.ts';
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   plugin?: Partial<Omit<AnimatePluginOptions, 'client' | 'core'>>;
   core?: Partial<BotCoreOptions>;
   emulatorUploadLimitBytes?: number;
+  /** The client asks for the Message Content intent (a host bot with prefix commands needs it). Default false. */
+  messageContent?: boolean;
   /** Wraps the daemon connection the core uses (e.g. to record the GenerateRequests it sends). */
   wrapConnection?: (connection: AnimatorConnection) => AnimatorConnection;
 }
@@ -64,7 +67,9 @@ export async function startDiscordHarness(options: HarnessOptions = {}): Promise
   const discord = await startDiscordEmulator({ clock, ...(options.emulatorUploadLimitBytes ? { uploadLimitBytes: options.emulatorUploadLimitBytes } : {}) });
   const core = createBotCore({ connection: options.wrapConnection ? options.wrapConnection(fx.client) : fx.client, clock, logger: silentLogger, limits: { perUserConcurrent: 16, perUserPerWindow: 0 }, ...options.core });
   const client = new Client({
-    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+    // The bot's default intents, without Message Content (DISCORD_MESSAGE_CONTENT=false): the emulator then blanks
+    // the text of messages that do not mention the bot, as Discord does, so every test here runs as a bot without it.
+    intents: gatewayIntents(options.messageContent ?? false),
     rest: { api: discord.apiUrl },
   });
   // Attached images come from the emulator's CDN (plain http on loopback), as they come from cdn.discordapp.com.

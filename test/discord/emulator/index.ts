@@ -31,6 +31,8 @@ export interface DiscordEmulatorOptions {
   heartbeatIntervalMs?: number;
   /** What GET /gateway/bot answers as `url` (default: this emulator's gateway), to test gateway URL overrides. */
   advertisedGatewayUrl?: string;
+  /** The portal's Message Content toggle: false closes an IDENTIFY that asks for the intent with 4014. Default true. */
+  messageContentAllowed?: boolean;
 }
 
 export type SlashOptionValue = string | number | boolean;
@@ -69,6 +71,11 @@ export interface DiscordEmulator {
    * answer, `url` reports another address (another host) instead of the CDN's, `redirectTo` makes the CDN answer 302.
    */
   uploadAttachment(data: Buffer, filename: string, contentType: string, opts?: { declaredSize?: number; chunked?: boolean; delayMs?: number; url?: string; redirectTo?: string }): EmuAttachment;
+  /**
+   * A person typing in option `focused` of /name (APPLICATION_COMMAND_AUTOCOMPLETE): `values` are the options filled
+   * so far, the focused one's value being the partial text. The answer's suggestions land in `choices`.
+   */
+  autocomplete(user: EmuUser, name: string, values: Record<string, SlashOptionValue>, focused: string, init?: InteractionInit): EmuInteraction;
   clickButton(user: EmuUser, messageId: string, customId: string, init?: InteractionInit): EmuInteraction;
   submitModal(user: EmuUser, customId: string, fields: Record<string, string>, init?: InteractionInit & { messageId?: string }): EmuInteraction;
   /** A person posts a message (dispatches MESSAGE_CREATE). */
@@ -133,7 +140,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
   const { port } = server.address() as AddressInfo;
   baseUrl = `http://127.0.0.1:${port}`;
   const gatewayUrl = `ws://127.0.0.1:${port}/gateway`;
-  gateway = new EmulatedGateway(server, world, { token, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250, url: () => gatewayUrl });
+  gateway = new EmulatedGateway(server, world, { token, heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250, url: () => gatewayUrl, ...(options.messageContentAllowed !== undefined ? { messageContentAllowed: options.messageContentAllowed } : {}) });
   const gw = gateway;
 
   const memberPayload = (user: EmuUser) => world.apiMember(user);
@@ -157,6 +164,7 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
       originalMessageId: null,
       sourceMessageId: init.messageId ?? null,
       modal: null,
+      choices: null,
       tokenRevoked: false,
       attachmentSizeLimit: init.attachmentSizeLimit ?? settings.uploadLimitBytes,
       appPermissions: world.botPermissionsIn(channelId),
@@ -253,6 +261,19 @@ export async function startDiscordEmulator(options: DiscordEmulatorOptions = {})
       });
       const resolved = Object.keys(resolvedAttachments).length ? { resolved: { attachments: resolvedAttachments } } : {};
       return newInteraction(user, 2, { id: command.id, name, type: 1, guild_id: world.guildId, options, ...resolved }, init);
+    },
+    autocomplete(user, name, values, focused, init = {}) {
+      const command = world.commands.find((c) => c.name === name && (c.guildId === world.guildId || c.guildId === null));
+      if (!command) throw new Error(`emulator: /${name} is not registered (register commands first, as Discord requires)`);
+      const declaredFocus = command.options.find((o) => o.name === focused);
+      if (!declaredFocus?.autocomplete) throw new Error(`emulator: option "${focused}" of /${name} is not registered with autocomplete`);
+      const options = Object.entries(values).map(([optionName, value]) => {
+        const declared = command.options.find((o) => o.name === optionName);
+        if (!declared) throw new Error(`emulator: /${name} has no option "${optionName}"`);
+        // Discord sends the focused option's partial input as a string, whatever the option's type.
+        return { name: optionName, type: declared.type, value: optionName === focused ? String(value) : value, ...(optionName === focused ? { focused: true } : {}) };
+      });
+      return newInteraction(user, 4, { id: command.id, name, type: 1, guild_id: world.guildId, options }, init);
     },
     uploadAttachment(data, filename, contentType, opts = {}) {
       const id = ids.next();

@@ -91,6 +91,8 @@ export interface EmuInteraction {
   /** The component message, for buttons and modals opened from one. */
   sourceMessageId: string | null;
   modal: EmuModal | null;
+  /** The suggestions an autocomplete interaction was answered with (callback type 8), when it was. */
+  choices: Array<{ name: string; value: string | number }> | null;
   /** Set by tests: Discord refuses the token from now on. */
   tokenRevoked: boolean;
   attachmentSizeLimit: number;
@@ -103,7 +105,7 @@ export interface EmuCommand {
   guildId: string | null;
   name: string;
   description: string;
-  options: Array<{ name: string; type: number; description?: string; required?: boolean; choices?: unknown[]; min_value?: number; max_value?: number }>;
+  options: Array<{ name: string; type: number; description?: string; required?: boolean; choices?: unknown[]; min_value?: number; max_value?: number; autocomplete?: boolean }>;
   raw: Record<string, unknown>;
 }
 

@@ -404,6 +404,15 @@ export function createRestHandler(ctx: RestContext) {
       case 9:
         interaction.modal = parseModal(data);
         break;
+      case 8: {
+        // APPLICATION_COMMAND_AUTOCOMPLETE_RESULT: only for autocomplete interactions, at most 25 choices.
+        if (interaction.type !== 4) throw new ApiError(400, 50035, 'Invalid Form Body: type: 8 answers autocomplete interactions only');
+        const choices = Array.isArray(data['choices']) ? (data['choices'] as Array<{ name: string; value: string | number }>) : [];
+        if (choices.length > 25) throw new ApiError(400, 50035, 'Invalid Form Body: choices: at most 25');
+        if (choices.some((c) => typeof c.name !== 'string' || c.name.length < 1 || c.name.length > 100)) throw new ApiError(400, 50035, 'Invalid Form Body: choices: name must be 1–100 characters');
+        interaction.choices = choices;
+        break;
+      }
       default:
         throw new ApiError(400, 50035, `Invalid Form Body: type: ${type} is not a valid interaction response type here`);
     }
@@ -470,6 +479,12 @@ export function createRestHandler(ctx: RestContext) {
       const def = item as Record<string, unknown>;
       const name = String(def['name'] ?? '');
       if (!/^[-_\p{L}\p{N}]{1,32}$/u.test(name) || name !== name.toLowerCase()) throw new ApiError(400, 50035, `Invalid Form Body: name: "${name}" is not a valid command name`);
+      const options = (def['options'] as Array<Record<string, unknown>> | undefined) ?? [];
+      for (const o of options) {
+        // As Discord: an option either lists its choices or is autocompleted, never both.
+        if (o['autocomplete'] === true && Array.isArray(o['choices']) && o['choices'].length > 0)
+          throw new ApiError(400, 50035, `Invalid Form Body: options.${String(o['name'])}: autocomplete cannot be set with choices`);
+      }
       const id = world.ids.next();
       const raw = { ...def, id, application_id: applicationId, guild_id: guildId ?? undefined, version: id, type: def['type'] ?? 1 };
       world.commands.push({

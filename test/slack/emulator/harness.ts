@@ -5,14 +5,27 @@ import { silentLogger, type Logger } from '../../../bots/core/logger.ts';
 import { startSlackBot, type RunningSlackBot } from '../../../bots/slack/index.ts';
 import type { SlackAnimateOptions } from '../../../bots/slack/plugin.ts';
 import type { AnimatorConnection } from '../../../shared/rpc/client.ts';
+import type { FetchFunction } from '@slack/web-api';
 import { startSlackEmulator, type SlackEmulator, type SlackEmulatorOptions } from './api-emulator.ts';
 import { SlackSender } from './sender.ts';
 import type { EmulatedFile, EmulatedMessage } from './state.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f2c';
 
+/** One Web API call as the app sent it: when its client handed it to fetch (the app's own clock), and its params. */
+export interface SentCall {
+  method: string;
+  at: number;
+  params: URLSearchParams;
+}
+
 export interface SlackHarness {
   emulator: SlackEmulator;
+  /**
+   * Every Web API call the app sent, timed when sent: unlike the emulator's arrival times (same process, so a busy
+   * event loop delays them unevenly), these show the spacing the app chose.
+   */
+  sent: SentCall[];
   bot: RunningSlackBot;
   core: BotCore;
   sender: SlackSender;
@@ -29,6 +42,12 @@ export async function startSlackHarness(options: {
   logger?: Logger;
 }): Promise<SlackHarness> {
   const emulator = await startSlackEmulator(options.emulator);
+  const sent: SentCall[] = [];
+  const recordingFetch: FetchFunction = (url, init) => {
+    const method = String(url).split('/').pop() ?? '';
+    sent.push({ method, at: Date.now(), params: new URLSearchParams(typeof init?.body === 'string' ? init.body : '') });
+    return (fetch as unknown as FetchFunction)(url, init);
+  };
   const logger = options.logger ?? silentLogger;
   const core = createBotCore({ connection: options.connection, logger, limits: { perUserConcurrent: 8, perUserPerWindow: 0 }, ...options.core });
   const bot = await startSlackBot(
@@ -43,11 +62,12 @@ export async function startSlackHarness(options: {
       maxUploadBytes: options.maxUploadBytes ?? 1024 * 1024 * 1024,
     },
     // Shared images come from the emulator's file host (plain http on loopback), as they come from files.slack.com.
-    { core, logger, logLevel: 'error', plugin: { limits: { minUpdateIntervalMs: 300 }, previewIntervalMs: 0, images: { hosts: [new URL(emulator.apiUrl).host], allowHttp: true }, ...options.plugin } },
+    { core, logger, logLevel: 'error', fetch: recordingFetch, plugin: { limits: { minUpdateIntervalMs: 300 }, previewIntervalMs: 0, images: { hosts: [new URL(emulator.apiUrl).host], allowHttp: true }, ...options.plugin } },
   );
   const sender = new SlackSender(emulator, bot.url!, SIGNING_SECRET);
   return {
     emulator,
+    sent,
     bot,
     core,
     sender,

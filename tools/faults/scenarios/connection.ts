@@ -5,6 +5,7 @@
 //     clip, the same requester with other parameters gets ALREADY_EXISTS.
 import * as grpc from '@grpc/grpc-js';
 import { connectAnimator, type AnimatorConnection } from '../../../shared/rpc/client.ts';
+import { wireStatusOf } from '../../../shared/rpc/rpc-error.ts';
 import type { GenerateEvent__Output, GenerateRequest } from '../../../shared/rpc/types.ts';
 import { MAX_DETAILS_BYTES } from '../fuzz.ts';
 import { clipSize, healthCheck, settle, smallGeneration, smallRequest, type Settled } from '../probe.ts';
@@ -15,7 +16,7 @@ const MiB = 1024 * 1024;
 /** ListModels, a health check and a small generation on `conn`: all three must finish OK. */
 async function threeOtherCalls(ctx: ScenarioContext, conn: AnimatorConnection, after: string): Promise<void> {
   const deadline = ctx.options.callDeadlineMs;
-  const list = within(conn.listModels().then(() => undefined, (e: grpc.ServiceError) => `ListModels failed: ${codeName(e.code)} ${e.details}`), deadline + 2000);
+  const list = within(conn.listModels().then(() => undefined, (e: unknown) => `ListModels failed: ${codeName(wireStatusOf(e)?.code)} ${wireStatusOf(e)?.details ?? String(e)}`), deadline + 2000);
   const health = within(healthCheck(conn.raw, ctx.token, deadline).then((h) => (h.serving ? undefined : `health check: ${codeName(h.code)} ${h.details.slice(0, 100)}`)), deadline + 2000);
   const gen = within(smallGeneration(conn, ctx.small, Math.max(deadline, 60_000), 'a-bystander'), Math.max(deadline, 60_000) + 2000);
   const results = await Promise.all([list, health, gen]);
@@ -55,7 +56,7 @@ export const hugeStatusTexts: Scenario = {
       const started = new Promise<void>((resolve) => (sawEvent = resolve));
       const victim = settle(conn.generate(ctx.long('a-victim', id), { deadline: new Date(Date.now() + 10 * deadline) }), () => sawEvent());
       if ((await within(started, deadline)) === 'timeout') ctx.row.fail('hangs', 'the long job sent no first event');
-      const cancel = await within(conn.cancel(id, 'r'.repeat(100 * 1024)).then((r) => r, (e: grpc.ServiceError) => e), deadline + 2000);
+      const cancel = await within(conn.cancel(id, 'r'.repeat(100 * 1024)).then((r) => r, (e: unknown) => Object.assign(new Error(String(e)), wireStatusOf(e) ?? { code: grpc.status.UNKNOWN, details: String(e) })), deadline + 2000);
       if (cancel === 'timeout') ctx.row.fail('hangs', 'Cancel with a 100 KiB reason got no answer');
       else if (cancel instanceof Error) ctx.row.fail('badStatus', `Cancel with a 100 KiB reason failed: ${codeName(cancel.code)} ${cancel.details.slice(0, 100)}`);
       else if (!cancel.cancelled) ctx.row.note(`the long job was already ${cancel.state} when cancelled: use a slower model to test this (the victim stream proves nothing)`);

@@ -2,6 +2,7 @@
 // job and a long one, the per-call deadline, and a row to record what broke. Plus helpers several scenarios share.
 import * as grpc from '@grpc/grpc-js';
 import type { AnimatorConnection } from '../../../shared/rpc/client.ts';
+import { wireStatusOf } from '../../../shared/rpc/rpc-error.ts';
 import type { GenerateRequest, ListModelsResponse__Output } from '../../../shared/rpc/types.ts';
 import type { DaemonProcess } from '../daemon-process.ts';
 import type { FaultOptions } from '../options.ts';
@@ -58,7 +59,7 @@ export async function stillActive(conn: AnimatorConnection, ids: string[]): Prom
   const active: string[] = [];
   for (let i = 0; i < ids.length; i += 16) {
     const batch = ids.slice(i, i + 16);
-    const states = await Promise.all(batch.map((id) => conn.cancel(id, 'fault suite cleanup').then((r) => r.state, (e: grpc.ServiceError) => `error ${codeName(e.code)}`)));
+    const states = await Promise.all(batch.map((id) => conn.cancel(id, 'fault suite cleanup').then((r) => r.state, (e: unknown) => `error ${codeName(wireStatusOf(e)?.code)}`)));
     states.forEach((s, j) => {
       if (s === 'queued' || s === 'running') active.push(`${batch[j]} (${s})`);
     });

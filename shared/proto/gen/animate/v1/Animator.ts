@@ -2,12 +2,12 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { CancelRequest as _animate_v1_CancelRequest, CancelRequest__Output as _animate_v1_CancelRequest__Output } from '../../animate/v1/CancelRequest';
-import type { CancelResponse as _animate_v1_CancelResponse, CancelResponse__Output as _animate_v1_CancelResponse__Output } from '../../animate/v1/CancelResponse';
-import type { GenerateEvent as _animate_v1_GenerateEvent, GenerateEvent__Output as _animate_v1_GenerateEvent__Output } from '../../animate/v1/GenerateEvent';
-import type { GenerateRequest as _animate_v1_GenerateRequest, GenerateRequest__Output as _animate_v1_GenerateRequest__Output } from '../../animate/v1/GenerateRequest';
-import type { ListModelsRequest as _animate_v1_ListModelsRequest, ListModelsRequest__Output as _animate_v1_ListModelsRequest__Output } from '../../animate/v1/ListModelsRequest';
-import type { ListModelsResponse as _animate_v1_ListModelsResponse, ListModelsResponse__Output as _animate_v1_ListModelsResponse__Output } from '../../animate/v1/ListModelsResponse';
+import type { CancelRequest as _animate_v1_CancelRequest, CancelRequest__Output as _animate_v1_CancelRequest__Output } from '../../animate/v1/CancelRequest.ts';
+import type { CancelResponse as _animate_v1_CancelResponse, CancelResponse__Output as _animate_v1_CancelResponse__Output } from '../../animate/v1/CancelResponse.ts';
+import type { GenerateEvent as _animate_v1_GenerateEvent, GenerateEvent__Output as _animate_v1_GenerateEvent__Output } from '../../animate/v1/GenerateEvent.ts';
+import type { GenerateRequest as _animate_v1_GenerateRequest, GenerateRequest__Output as _animate_v1_GenerateRequest__Output } from '../../animate/v1/GenerateRequest.ts';
+import type { ListModelsRequest as _animate_v1_ListModelsRequest, ListModelsRequest__Output as _animate_v1_ListModelsRequest__Output } from '../../animate/v1/ListModelsRequest.ts';
+import type { ListModelsResponse as _animate_v1_ListModelsResponse, ListModelsResponse__Output as _animate_v1_ListModelsResponse__Output } from '../../animate/v1/ListModelsResponse.ts';
 
 export interface AnimatorClient extends grpc.Client {
   Cancel(argument: _animate_v1_CancelRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_animate_v1_CancelResponse__Output>): grpc.ClientUnaryCall;

@@ -1,6 +1,6 @@
 // Original file: proto/animate/v1/animator.proto
 
-import type { Requester as _animate_v1_Requester, Requester__Output as _animate_v1_Requester__Output } from '../../animate/v1/Requester';
+import type { Requester as _animate_v1_Requester, Requester__Output as _animate_v1_Requester__Output } from '../../animate/v1/Requester.ts';
 
 export interface CancelRequest {
   'requestId'?: (string);

@@ -1,7 +1,7 @@
 // Original file: proto/animate/v1/animator.proto
 
-import type { OutputFormat as _animate_v1_OutputFormat, OutputFormat__Output as _animate_v1_OutputFormat__Output } from '../../animate/v1/OutputFormat';
-import type { ClipFit as _animate_v1_ClipFit, ClipFit__Output as _animate_v1_ClipFit__Output } from '../../animate/v1/ClipFit';
+import type { OutputFormat as _animate_v1_OutputFormat, OutputFormat__Output as _animate_v1_OutputFormat__Output } from '../../animate/v1/OutputFormat.ts';
+import type { ClipFit as _animate_v1_ClipFit, ClipFit__Output as _animate_v1_ClipFit__Output } from '../../animate/v1/ClipFit.ts';
 
 export interface ClipChunk {
   'format'?: (_animate_v1_OutputFormat);

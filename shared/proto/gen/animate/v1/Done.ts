@@ -1,6 +1,6 @@
 // Original file: proto/animate/v1/animator.proto
 
-import type { Timings as _animate_v1_Timings, Timings__Output as _animate_v1_Timings__Output } from '../../animate/v1/Timings';
+import type { Timings as _animate_v1_Timings, Timings__Output as _animate_v1_Timings__Output } from '../../animate/v1/Timings.ts';
 
 export interface Done {
   'seed'?: (number);
@@ -17,6 +17,8 @@ export interface Done {
   'fps'?: (number);
   'scheduler'?: (string);
   'lastFrame'?: (Buffer | Uint8Array | string);
+  'style'?: (string);
+  'styleStrength'?: (number | string);
 }
 
 export interface Done__Output {
@@ -34,4 +36,6 @@ export interface Done__Output {
   'fps': (number);
   'scheduler': (string);
   'lastFrame': (Buffer);
+  'style': (string);
+  'styleStrength': (number);
 }

@@ -1,8 +1,8 @@
 // Original file: proto/animate/v1/animator.proto
 
-import type { OutputFormat as _animate_v1_OutputFormat, OutputFormat__Output as _animate_v1_OutputFormat__Output } from '../../animate/v1/OutputFormat';
-import type { PreviewOptions as _animate_v1_PreviewOptions, PreviewOptions__Output as _animate_v1_PreviewOptions__Output } from '../../animate/v1/PreviewOptions';
-import type { Requester as _animate_v1_Requester, Requester__Output as _animate_v1_Requester__Output } from '../../animate/v1/Requester';
+import type { OutputFormat as _animate_v1_OutputFormat, OutputFormat__Output as _animate_v1_OutputFormat__Output } from '../../animate/v1/OutputFormat.ts';
+import type { PreviewOptions as _animate_v1_PreviewOptions, PreviewOptions__Output as _animate_v1_PreviewOptions__Output } from '../../animate/v1/PreviewOptions.ts';
+import type { Requester as _animate_v1_Requester, Requester__Output as _animate_v1_Requester__Output } from '../../animate/v1/Requester.ts';
 
 export interface GenerateRequest {
   'prompt'?: (string);
@@ -25,6 +25,8 @@ export interface GenerateRequest {
   'maxClipBytes'?: (number);
   'image'?: (Buffer | Uint8Array | string);
   'imageMimeType'?: (string);
+  'style'?: (string);
+  'styleStrength'?: (number | string);
   '_seed'?: "seed";
   '_steps'?: "steps";
   '_guidanceScale'?: "guidanceScale";
@@ -34,6 +36,7 @@ export interface GenerateRequest {
   '_fps'?: "fps";
   '_upscale'?: "upscale";
   '_maxClipBytes'?: "maxClipBytes";
+  '_styleStrength'?: "styleStrength";
 }
 
 export interface GenerateRequest__Output {
@@ -57,6 +60,8 @@ export interface GenerateRequest__Output {
   'maxClipBytes'?: (number);
   'image': (Buffer);
   'imageMimeType': (string);
+  'style': (string);
+  'styleStrength'?: (number);
   '_seed'?: "seed";
   '_steps'?: "steps";
   '_guidanceScale'?: "guidanceScale";
@@ -66,4 +71,5 @@ export interface GenerateRequest__Output {
   '_fps'?: "fps";
   '_upscale'?: "upscale";
   '_maxClipBytes'?: "maxClipBytes";
+  '_styleStrength'?: "styleStrength";
 }

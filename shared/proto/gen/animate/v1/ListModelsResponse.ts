@@ -1,6 +1,6 @@
 // Original file: proto/animate/v1/animator.proto
 
-import type { ModelInfo as _animate_v1_ModelInfo, ModelInfo__Output as _animate_v1_ModelInfo__Output } from '../../animate/v1/ModelInfo';
+import type { ModelInfo as _animate_v1_ModelInfo, ModelInfo__Output as _animate_v1_ModelInfo__Output } from '../../animate/v1/ModelInfo.ts';
 
 export interface ListModelsResponse {
   'models'?: (_animate_v1_ModelInfo)[];

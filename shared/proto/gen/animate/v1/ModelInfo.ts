@@ -1,7 +1,8 @@
 // Original file: proto/animate/v1/animator.proto
 
-import type { ModelDefaults as _animate_v1_ModelDefaults, ModelDefaults__Output as _animate_v1_ModelDefaults__Output } from '../../animate/v1/ModelDefaults';
-import type { ModelLimits as _animate_v1_ModelLimits, ModelLimits__Output as _animate_v1_ModelLimits__Output } from '../../animate/v1/ModelLimits';
+import type { ModelDefaults as _animate_v1_ModelDefaults, ModelDefaults__Output as _animate_v1_ModelDefaults__Output } from '../../animate/v1/ModelDefaults.ts';
+import type { ModelLimits as _animate_v1_ModelLimits, ModelLimits__Output as _animate_v1_ModelLimits__Output } from '../../animate/v1/ModelLimits.ts';
+import type { StyleInfo as _animate_v1_StyleInfo, StyleInfo__Output as _animate_v1_StyleInfo__Output } from '../../animate/v1/StyleInfo.ts';
 
 export interface ModelInfo {
   'name'?: (string);
@@ -12,6 +13,7 @@ export interface ModelInfo {
   'vocabulary'?: (string)[];
   'examplePrompts'?: (string)[];
   'schedulers'?: (string)[];
+  'styles'?: (_animate_v1_StyleInfo)[];
 }
 
 export interface ModelInfo__Output {
@@ -23,4 +25,5 @@ export interface ModelInfo__Output {
   'vocabulary': (string)[];
   'examplePrompts': (string)[];
   'schedulers': (string)[];
+  'styles': (_animate_v1_StyleInfo__Output)[];
 }

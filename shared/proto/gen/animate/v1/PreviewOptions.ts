@@ -1,6 +1,6 @@
 // Original file: proto/animate/v1/animator.proto
 
-import type { PreviewFormat as _animate_v1_PreviewFormat, PreviewFormat__Output as _animate_v1_PreviewFormat__Output } from '../../animate/v1/PreviewFormat';
+import type { PreviewFormat as _animate_v1_PreviewFormat, PreviewFormat__Output as _animate_v1_PreviewFormat__Output } from '../../animate/v1/PreviewFormat.ts';
 
 export interface PreviewOptions {
   'disabled'?: (boolean);

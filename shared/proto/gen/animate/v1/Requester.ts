@@ -1,6 +1,6 @@
 // Original file: proto/animate/v1/animator.proto
 
-import type { Platform as _animate_v1_Platform, Platform__Output as _animate_v1_Platform__Output } from '../../animate/v1/Platform';
+import type { Platform as _animate_v1_Platform, Platform__Output as _animate_v1_Platform__Output } from '../../animate/v1/Platform.ts';
 
 export interface Requester {
   'userId'?: (string);
