@@ -75,6 +75,11 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return out.sort();
 }
 
+/** Whether a request may carry an image for this package: it has a vae_encoder/ to put it into the first latent frame. */
+export function acceptsImage(pkg: Pick<ModelPackage, 'onnx'>): boolean {
+  return pkg.onnx.vae_encoder !== undefined;
+}
+
 export async function hashPackage(dir: string): Promise<string> {
   const hash = createHash('sha256');
   for (const rel of await listFiles(dir)) {

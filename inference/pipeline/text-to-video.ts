@@ -6,7 +6,7 @@
 // transformer. Loading the sessions is model/sessions.ts's job; this module only runs them.
 import type { TensorData } from '../backend/onnx.ts';
 import { RequestCancelledError, DaemonError, InferenceFailedError, InvalidArgumentError } from '../errors.ts';
-import type { ComponentName, ModelPackage } from '../model/package.ts';
+import { acceptsImage, type ComponentName, type ModelPackage } from '../model/package.ts';
 import type { ModelSessions } from '../model/sessions.ts';
 import { createScheduler, type SchedulerName } from '../schedulers/index.ts';
 import { fillTokenTimesteps, normaliseLatent, pinFirstFrame, rgbToSample, tokenCount, zeroPastLength, type LatentShape } from './conditioning.ts';
@@ -147,7 +147,7 @@ export class TextToVideo {
 
   /** Whether `params.image` can be given: the package has a vae_encoder/ to put it into the first latent frame. */
   get acceptsImage(): boolean {
-    return this.pkg.onnx.vae_encoder !== undefined;
+    return acceptsImage(this.pkg);
   }
 
   private async runComponent(component: ComponentName, feeds: Record<string, TensorData>, timings: TextToVideoTimings): Promise<TensorData> {

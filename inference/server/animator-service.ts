@@ -9,6 +9,7 @@ import type { DaemonLogger } from '../log.ts';
 import { redactServerDetail } from '../../shared/redact.ts';
 import { DAEMON_ERROR_STATUS, ERROR_CODE_TRAILER, RETRY_AFTER_TRAILER } from '../../shared/wire/error-codes.ts';
 import type { ModelRegistry } from '../model/registry.ts';
+import { acceptsImage } from '../model/package.ts';
 import type { TextToVideo } from '../pipeline/text-to-video.ts';
 import { SCHEDULER_NAMES } from '../schedulers/index.ts';
 import { streamJobEvents } from './event-stream.ts';
@@ -161,6 +162,7 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
             examplePrompts: pkg.config.example_prompts,
             schedulers: [...SCHEDULER_NAMES],
             styles: pkg.styles.map((s) => ({ name: s.name, description: s.description, examplePrompt: s.examplePrompt })),
+            acceptsImage: acceptsImage(pkg),
           };
         });
         callback(null, { models: list, defaultModel: models.defaultModel });

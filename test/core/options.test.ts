@@ -14,6 +14,7 @@ const model: ModelInfo__Output = {
   examplePrompts: ['a red ball bouncing'],
   schedulers: ['euler'],
   styles: [],
+  acceptsImage: false,
 };
 
 function invalid(fn: () => unknown): InvalidOptionsError {

@@ -129,6 +129,11 @@ describe('image refusals', () => {
     return error!;
   }
 
+  it('ListModels says which models take an image: the one with a vae_encoder/, not the other', async () => {
+    const { models } = await client.listModels();
+    expect(Object.fromEntries(models.map((m) => [m.name, m.acceptsImage]))).toEqual({ wan: true, fixture: false });
+  });
+
   it('a model without a vae_encoder refuses an image with INVALID_ARGUMENT naming the model', async () => {
     const error = await refused({ prompt: 'a red ball', model: 'fixture', requestId: 'no-enc', requester: alice, image: banded });
     expect(error.code).toBe(status.INVALID_ARGUMENT);

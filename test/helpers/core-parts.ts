@@ -24,6 +24,7 @@ export function tinyModel(name = 'tiny', limits: Partial<NonNullable<ModelInfo__
     examplePrompts: [],
     schedulers: ['euler'],
     styles: [],
+    acceptsImage: false,
   };
 }
 

@@ -98,7 +98,7 @@ describe('the daemon and the bot refuse the same values (the embedded model)', (
   let info: ModelInfo__Output;
   beforeAll(async () => {
     pkg = await readModelPackage('models/tiny-world');
-    info = { name: pkg.name, hash: pkg.hash, description: '', defaults: wireModelDefaults(pkg), limits: wireModelLimits(pkg), vocabulary: [], examplePrompts: [], schedulers: [], styles: [] };
+    info = { name: pkg.name, hash: pkg.hash, description: '', defaults: wireModelDefaults(pkg), limits: wireModelLimits(pkg), vocabulary: [], examplePrompts: [], schedulers: [], styles: [], acceptsImage: false };
   });
 
   /** The daemon's verdict: undefined, or the refused field. */

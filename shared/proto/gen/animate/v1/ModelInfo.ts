@@ -14,6 +14,7 @@ export interface ModelInfo {
   'examplePrompts'?: (string)[];
   'schedulers'?: (string)[];
   'styles'?: (_animate_v1_StyleInfo)[];
+  'acceptsImage'?: (boolean);
 }
 
 export interface ModelInfo__Output {
@@ -26,4 +27,5 @@ export interface ModelInfo__Output {
   'examplePrompts': (string)[];
   'schedulers': (string)[];
   'styles': (_animate_v1_StyleInfo__Output)[];
+  'acceptsImage': (boolean);
 }
