@@ -155,9 +155,10 @@ def vae_arch(package: str, training: dict) -> dict:
     return arch
 
 
-def import_package(args) -> None:
-    torch.manual_seed(0)
-    package, runs = os.path.abspath(args.package), os.path.abspath(args.runs)
+def load_denoiser(package: str) -> dict:
+    """The package's tokenizer, text encoder and transformer as PyTorch modules with their weights, and what they were
+    read with (model_index.json's animate and training sections, the archs, the example inputs): for the importer and
+    for param_map.py."""
     index = json.load(open(os.path.join(package, "model_index.json")))
     info, training = index["animate"], index.get("training", {})
     vocab_ids = json.load(open(os.path.join(package, "tokenizer", "tokenizer.json")))["model"]["vocab"]
@@ -175,6 +176,16 @@ def import_package(args) -> None:
     dit = VideoDiT(in_ch=in_ch, text_dim=text_arch["dim"], **arch).eval()
     load_component(package, "transformer", dit, (ex["hidden_states"], ex["timestep"], hid),
                    signature=transformer_signature(timestep_shape))
+    return dict(info=info, training=training, tok=tok, text_arch=text_arch, arch=arch, timestep_shape=timestep_shape,
+                ex=ex, text=text, dit=dit)
+
+
+def import_package(args) -> None:
+    torch.manual_seed(0)
+    package, runs = os.path.abspath(args.package), os.path.abspath(args.runs)
+    d = load_denoiser(package)
+    info, training, tok, text_arch, arch = d["info"], d["training"], d["tok"], d["text_arch"], d["arch"]
+    timestep_shape, ex, text, dit = d["timestep_shape"], d["ex"], d["text"], d["dit"]
 
     has_encoder = os.path.exists(os.path.join(package, "vae_encoder", "model.onnx"))
     ae_arch = vae_arch(package, training)

@@ -116,29 +116,10 @@ def write_parameter_map(module: torch.nn.Module, transformer_dir: str) -> dict:
 
 
 def _dit_from_package(package: str) -> torch.nn.Module:
-    """The package's transformer as a VideoDiT with its weights (import_package.py's reading)."""
-    from import_package import load_component, transformer_arch
-    from export import example_inputs, transformer_signature
-    from models import TextEncoder, VideoDiT
-    from tokenizer import MAX_LEN, WordTokenizer
-    from train_dit import TEXT_ARCH
+    """The package's transformer as a VideoDiT with its weights (read as import_package.py reads it)."""
+    from import_package import load_denoiser
 
-    index = json.load(open(os.path.join(package, "model_index.json")))
-    info, training = index["animate"], index.get("training", {})
-    vocab_ids = json.load(open(os.path.join(package, "tokenizer", "tokenizer.json")))["model"]["vocab"]
-    tok = WordTokenizer(sorted(vocab_ids, key=vocab_ids.get))
-    text_arch = dict(training.get("text_arch", TEXT_ARCH))
-    in_ch = int(info["latent_channels"])
-    arch = transformer_arch(package, training, in_ch)
-    timestep_shape = info.get("timestep_shape", "batch")
-    ex = example_inputs(tok, in_ch, timestep_shape, arch.get("patch", 2))
-    text = TextEncoder(len(tok.vocab), max_len=MAX_LEN, **text_arch).eval()
-    load_component(package, "text_encoder", text, (ex["input_ids"],))
-    with torch.no_grad():
-        hid = text(ex["input_ids"])
-    dit = VideoDiT(in_ch=in_ch, text_dim=text_arch["dim"], **arch).eval()
-    load_component(package, "transformer", dit, (ex["hidden_states"], ex["timestep"], hid), signature=transformer_signature(timestep_shape))
-    return dit
+    return load_denoiser(package)["dit"]
 
 
 def main() -> None:
