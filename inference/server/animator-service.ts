@@ -23,6 +23,13 @@ import { checkAuth } from './auth.ts';
 import type { PromptPolicy } from '../policy/prompt-policy.ts';
 import { recordRefusal, type RefusalAccounting } from '../policy/refusal-log.ts';
 
+/**
+ * A stream that closes this close to its deadline closed because of it: the client's deadline timer fires a few ms
+ * before this side's (the grpc-timeout header is sent a little after the client set it), and its RST looks like a
+ * plain cancel. A real cancel this late is reported as the deadline, which is what the caller asked for anyway.
+ */
+const DEADLINE_CLOSE_SLACK_MS = 500;
+
 export interface ServiceDeps {
   /** The packages ListModels describes. */
   models: ModelRegistry<TextToVideo>;
@@ -104,20 +111,26 @@ export function createAnimatorHandlers(deps: ServiceDeps): AnimatorHandlers {
           else call.end();
         },
       });
-      // The caller went away: if nobody else follows this job, stop it and free the slot.
+      const deadline = call.getDeadline();
+      const deadlineAt = deadline instanceof Date ? deadline.getTime() : typeof deadline === 'number' && Number.isFinite(deadline) ? deadline : Infinity;
+      const ms = deadlineAt - Date.now();
+      // The caller went away: if nobody else follows this job, stop it and free the slot. A stream that closes at its
+      // deadline is the deadline, whichever timer fired first (the client's own, grpc-js's on this side, or ours).
       const callerGone = () => {
         if (!open) return;
         open = false;
         clearTimeout(deadlineTimer);
         stream.stop();
         release();
-        if (job.listenerCount === 0) dispatcher.cancel(job, new RequestCancelledError('the client closed the stream'));
+        const atDeadline = Date.now() >= deadlineAt - DEADLINE_CLOSE_SLACK_MS;
+        const reason = atDeadline
+          ? new DeadlineExceededError('the deadline passed before the clip was finished')
+          : new RequestCancelledError('the client closed the stream');
+        if (job.listenerCount === 0) dispatcher.cancel(job, reason);
       };
       call.on('cancelled', callerGone);
       // A caller that cancelled before this handler ran gets no 'cancelled' event.
       if (call.cancelled) callerGone();
-      const deadline = call.getDeadline();
-      const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : typeof deadline === 'number' && Number.isFinite(deadline) ? deadline - Date.now() : Infinity;
       if (open && Number.isFinite(ms)) {
         deadlineTimer = setTimeout(() => {
           if (!open) return;

@@ -324,6 +324,27 @@ describe('a daemon with metricsListen', () => {
     expect(value(s, 'animate_jobs_total', { outcome: 'done', code: '' })).toBe(3);
   });
 
+  it("a stream that closes just before its deadline is the deadline: failed DEADLINE_EXCEEDED, not cancelled", async () => {
+    // The client's own deadline timer fires a little before the daemon's, and its RST reads as a plain cancel; here the
+    // client closes 300 ms before a 1 s deadline (a 50-step job lasts 1.5 s or more), as that RST would (a CI run once recorded such a job as cancelled).
+    const s0 = await scrape();
+    const failedBefore = value(s0, 'animate_jobs_total', { outcome: 'failed', code: 'DEADLINE_EXCEEDED' }) ?? 0;
+    const cancelledBefore = value(s0, 'animate_jobs_total', { outcome: 'cancelled', code: 'CANCELLED' }) ?? 0;
+    const controller = new AbortController();
+    const deadlineMs = 1_000;
+    const sentAt = Date.now();
+    const late = follow(fx.client.generate(req('a', { requestId: 'metrics-at-deadline', steps: 50, preview: { disabled: true } }), { deadline: new Date(sentAt + deadlineMs), signal: controller.signal }));
+    await late.until((e) => (e.progress?.step ?? 0) >= 1);
+    await new Promise((r) => setTimeout(r, Math.max(0, sentAt + deadlineMs - 300 - Date.now())));
+    controller.abort();
+    await late.settled;
+    const after = await collect(fx.client.generate(req('b', { steps: 2 })));
+    expect(after.at(-1)!.done).toBeTruthy();
+    const s = await scrape();
+    expect(value(s, 'animate_jobs_total', { outcome: 'failed', code: 'DEADLINE_EXCEEDED' })).toBe(failedBefore + 1);
+    expect(value(s, 'animate_jobs_total', { outcome: 'cancelled', code: 'CANCELLED' }) ?? 0).toBe(cancelledBefore);
+  });
+
   it('serves /healthz 200, refuses POST with 405 and unknown paths with 404', async () => {
     const health = await fetch(`${base}/healthz`);
     expect([health.status, await health.text()]).toEqual([200, 'ok\n']);
