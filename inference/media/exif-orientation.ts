@@ -1,18 +1,22 @@
 /**
- * The EXIF Orientation of a JPEG, and the ffmpeg filters that stand the image upright. Phones store a photo as the
- * sensor read it and record in the Exif tag Orientation (0x0112) how to turn it for display; the project's ffmpeg
- * (a 2018 static build) decodes the stored pixels and ignores the tag, so a photo taken sideways would start its clip
- * sideways. image-input.ts reads the tag here and applies it before fitting.
+ * The EXIF Orientation of a JPEG, PNG or WebP, and the ffmpeg filters that stand the image upright. Phones store a
+ * photo as the sensor read it and record in the Exif tag Orientation (0x0112) how to turn it for display; ffmpeg
+ * decodes the stored pixels and ignores the tag, so a photo taken sideways would start its clip sideways.
+ * image-input.ts reads the tag here and applies it before fitting. Browsers honour it in all three containers
+ * (CSS image-orientation: from-image is the default), so what the person saw in the chat is what the clip starts from.
  *
  * The rule:
- * - Only a JPEG's Exif APP1 segment is read (payload "Exif\0\0", then a TIFF header "II" or "MM" with 42, then IFD0):
- *   the first such segment before the image data (SOS) decides, as browsers do. Its Orientation entry must be a SHORT
- *   with a value 1..8.
- * - Anything else is orientation 1 (as stored): no Exif segment, no Orientation entry, another type or a value out of
- *   range, or any part of the segment malformed or cut off. A bad tag never fails a request: the image was already
- *   accepted by its header (shared/wire/image-limits.ts), and showing it as stored is what a viewer without EXIF does.
- * - Every read is bounded by the segment's own length (at most 65533 bytes), so a lying offset or count cannot read
- *   past it, and the walk over the segments before it advances by at least 2 bytes a step.
+ * - Where the Exif block is: a JPEG's APP1 segment (payload "Exif\0\0", then the TIFF structure), the first such
+ *   segment before the image data (SOS); a PNG's eXIf chunk before the first IDAT (PNG 1.2 extensions: the TIFF
+ *   structure itself); a WebP's EXIF chunk in the extended (VP8X) layout. PNG and WebP writers differ on the
+ *   "Exif\0\0" prefix, so there it is skipped when present. The TIFF header is "II" or "MM" with 42, then IFD0, whose
+ *   Orientation entry must be a SHORT with a value 1..8.
+ * - Anything else is orientation 1 (as stored): no Exif block, no Orientation entry, another type or a value out of
+ *   range, or any part of it malformed or cut off. A bad tag never fails a request: the image was already accepted by
+ *   its header (shared/wire/image-limits.ts), and showing it as stored is what a viewer without EXIF does.
+ * - Every read is bounded by the block's own length (a JPEG segment holds at most 65533 bytes, a chunk says its
+ *   length and is checked against the file), so a lying offset or count cannot read past it, and each walk over
+ *   segments or chunks advances by at least 8 bytes a step (2 for JPEG markers) and stops at the image data.
  *
  * The values, by where the stored 0th row and 0th column belong when shown (the Exif 2.3 table), and the ffmpeg
  * filter that does that: 1 top/left (none), 2 top/right (hflip), 3 bottom/right (hflip,vflip), 4 bottom/left (vflip),
@@ -20,7 +24,7 @@
  * (transpose=3: across the other diagonal), 8 left/bottom (transpose=2: 90° counter-clockwise). 5..8 swap the sides:
  * a stored W×H image is shown H×W.
  */
-import { jpegSegments } from '../../shared/wire/image-limits.ts';
+import { jpegSegments, type ImageType } from '../../shared/wire/image-limits.ts';
 
 export type ExifOrientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 
@@ -33,6 +37,27 @@ export function jpegOrientation(data: Uint8Array): ExifOrientation {
   const segment = firstExifPayload(data);
   if (segment === undefined) return 1;
   return tiffOrientation(data, segment.start + EXIF_HEADER.length, segment.end);
+}
+
+/** The Orientation an image of `type` carries (see the header); 1 for a GIF, which has no Exif. */
+export function imageOrientation(type: ImageType, data: Uint8Array): ExifOrientation {
+  switch (type) {
+    case 'jpeg':
+      return jpegOrientation(data);
+    case 'png':
+      return blockOrientation(data, pngExifChunk(data));
+    case 'webp':
+      return blockOrientation(data, webpExifChunk(data));
+    case 'gif':
+      return 1;
+  }
+}
+
+/** A PNG's or WebP's Exif block: the TIFF structure, after an "Exif\0\0" prefix if a writer put one there. */
+function blockOrientation(d: Uint8Array, block: { start: number; end: number } | undefined): ExifOrientation {
+  if (block === undefined) return 1;
+  const prefixed = block.end - block.start >= EXIF_HEADER.length && EXIF_HEADER.every((b, i) => d[block.start + i] === b);
+  return tiffOrientation(d, block.start + (prefixed ? EXIF_HEADER.length : 0), block.end);
 }
 
 /** Whether showing the image upright swaps its width and height (5..8). */
@@ -96,4 +121,42 @@ function tiffOrientation(d: Uint8Array, tiff: number, end: number): ExifOrientat
     return value >= 1 && value <= 8 ? (value as ExifOrientation) : 1;
   }
   return 1;
+}
+
+const be32 = (d: Uint8Array, at: number) => ((d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!) >>> 0;
+const le32 = (d: Uint8Array, at: number) => (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0;
+const fourcc = (d: Uint8Array, at: number) => String.fromCharCode(d[at]!, d[at + 1]!, d[at + 2]!, d[at + 3]!);
+
+/** The data of a PNG's eXIf chunk before its first IDAT (where the PNG extensions put it); undefined when none. */
+function pngExifChunk(d: Uint8Array): { start: number; end: number } | undefined {
+  // 8-byte signature, then chunks: length (4, big-endian), type (4), data, CRC (4). The CRC is not checked: a bad
+  // one at worst shows the image as stored, which is what a strict viewer would do.
+  for (let at = 8; at + 8 <= d.length; ) {
+    const length = be32(d, at);
+    const type = fourcc(d, at + 4);
+    const start = at + 8;
+    const end = start + length;
+    if (end + 4 > d.length) return undefined; // cut off
+    if (type === 'eXIf') return { start, end };
+    if (type === 'IDAT' || type === 'IEND') return undefined;
+    at = end + 4;
+  }
+  return undefined;
+}
+
+/** The data of a WebP's EXIF chunk (extended layout: RIFF, WEBP, VP8X first); undefined when none. */
+function webpExifChunk(d: Uint8Array): { start: number; end: number } | undefined {
+  if (d.length < 30 || fourcc(d, 12) !== 'VP8X') return undefined;
+  // The RIFF size bounds the walk as much as the bytes do; chunks are fourcc (4), size (4, little-endian), data,
+  // padded to an even length.
+  const riffEnd = Math.min(d.length, 8 + le32(d, 4));
+  for (let at = 12; at + 8 <= riffEnd; ) {
+    const size = le32(d, at + 4);
+    const start = at + 8;
+    const end = start + size;
+    if (end > riffEnd) return undefined; // cut off
+    if (fourcc(d, at) === 'EXIF') return { start, end };
+    at = end + (size & 1);
+  }
+  return undefined;
 }

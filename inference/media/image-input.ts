@@ -12,10 +12,10 @@
  * Shrinking averages areas (ffmpeg `flags=area`), enlarging is bicubic. Transparent pixels are composited over
  * black, as the clip decoder (decode.ts) shows them.
  *
- * Orientation: a JPEG is first turned the way its EXIF Orientation says (exif-orientation.ts: a phone photo taken
- * sideways starts the clip upright), and the fit is worked out on the sides as shown (swapped for 5..8). ffmpeg's own
- * autorotation is switched off, so a build that applies the tag itself cannot turn the image a second time. Other
- * types are used as stored.
+ * Orientation: a JPEG, PNG or WebP is first turned the way its EXIF Orientation says (exif-orientation.ts: a phone
+ * photo taken sideways starts the clip upright), and the fit is worked out on the sides as shown (swapped for 5..8).
+ * ffmpeg's own autorotation is switched off, so a build that applies the tag itself cannot turn the image a second
+ * time. A GIF has no Exif and is used as stored.
  *
  * Why the limits come first: the sides are read from the header, so a decompression bomb (a tiny file whose header
  * claims 30000 × 30000) is refused before a decoder allocates anything; ffmpeg also gets `-max_pixels` and a time
@@ -26,7 +26,7 @@ import path from 'node:path';
 import { CodedError } from '../../shared/errors.ts';
 import { checkImage, describeImageRule, MAX_IMAGE_SIDE, type ImageHeader, type ImageType, type ImageViolation } from '../../shared/wire/image-limits.ts';
 import { DecodeFailedError, isMediaError } from './errors.ts';
-import { jpegOrientation, orientationFilters, uprightSize, type ExifOrientation } from './exif-orientation.ts';
+import { imageOrientation, orientationFilters, uprightSize, type ExifOrientation } from './exif-orientation.ts';
 import { fileInputCommand, runFfmpeg, withTempDir } from './run.ts';
 import { parseWebp } from './webp-container.ts';
 
@@ -39,7 +39,7 @@ export interface FittedImage {
   rgb: Uint8Array;
   /** What the header said (the sides as stored, before `orientation`), for logs and messages. */
   source: ImageHeader;
-  /** The EXIF orientation applied before fitting; 1 (as stored) for anything but a JPEG that carries one. */
+  /** The EXIF orientation applied before fitting; 1 (as stored) for a GIF or an image that carries none. */
   orientation: ExifOrientation;
 }
 
@@ -128,7 +128,7 @@ export async function decodeImageInput(data: Uint8Array, options: DecodeImageOpt
   const { still, canvas } = firstFrame(header, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   // The limits checked above bound both sides alike (MAX_IMAGE_SIDE, MIN_IMAGE_SIDE), so they hold for the upright
   // sides too; the fit must use the upright sides.
-  const orientation = header.type === 'jpeg' ? jpegOrientation(data) : 1;
+  const orientation = imageOrientation(header.type, data);
   const upright = uprightSize(header, orientation);
   const rect = fitRect(upright, { width, height }, options.fit ?? 'crop');
   const graph = filterGraph(upright, orientation, canvas, rect, { width, height }, options.fit ?? 'crop');

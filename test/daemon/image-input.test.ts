@@ -18,8 +18,8 @@ import { decodeImageInput, fitRect, ImageInputError, ImageInputErrorCode, inspec
 import { checkImage, MAX_IMAGE_BYTES } from '../../shared/wire/image-limits.ts';
 import { checkImageAttachment } from '../../bots/core/request.ts';
 import { InvalidOptionsError } from '../../bots/core/errors.ts';
-import { jpegOrientation, orientationFilters, uprightSize, type ExifOrientation } from '../../inference/media/exif-orientation.ts';
-import { exifApp1, orientationTiff, PNG_SIGNATURE, pngChunk, tiffBlock, tiffShortValue, withSegmentsAfterSoi } from '../helpers/test-images.ts';
+import { imageOrientation, jpegOrientation, orientationFilters, uprightSize, type ExifOrientation } from '../../inference/media/exif-orientation.ts';
+import { exifApp1, orientationTiff, PNG_SIGNATURE, pngChunk, pngWithExif, riffChunk, tiffBlock, tiffShortValue, webpWithExif, withSegmentsAfterSoi } from '../helpers/test-images.ts';
 
 usePrivateTmpdir('image-input-test-tmp-');
 
@@ -376,6 +376,70 @@ describe('EXIF orientation (inference/media/exif-orientation.ts), applied before
     }
   });
 
+  describe('PNG (eXIf) and WebP (EXIF chunk) carry it too', () => {
+    const pngOf = () => png(W, H, quads);
+    const webpOf = () => ffmpegImage(W, H, [quads], ['-c:v', 'libwebp', '-lossless', '1', '-f', 'webp'], 'webp');
+    /** Writers differ: the PNG extensions say the TIFF structure alone, some tools keep JPEG's "Exif\0\0" in front. */
+    const prefixed = (tiff: Buffer) => Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+
+    it('all 8 orientations in a PNG and a lossless WebP, with and without the Exif prefix, land as the table says', async () => {
+      const storedPng = pngOf();
+      const storedWebp = await webpOf();
+      let checked = 0;
+      for (const o of [1, 2, 3, 4, 5, 6, 7, 8] as const) {
+        const tiff = orientationTiff(o, o % 2 ? 'MM' : 'II');
+        const cases: [string, Buffer][] = [
+          ['png', pngWithExif(storedPng, tiff)],
+          ['png', pngWithExif(storedPng, prefixed(tiff))],
+          ['webp', webpWithExif(storedWebp, W, H, tiff)],
+          ['webp', webpWithExif(storedWebp, W, H, prefixed(tiff))],
+        ];
+        for (const [type, data] of cases) {
+          expect(imageOrientation(type as 'png' | 'webp', data), `${type} orientation ${o}`).toBe(o);
+          const shown = o >= 5 ? { width: H, height: W } : { width: W, height: H };
+          const img = await decodeImageInput(data, { width: shown.width, height: shown.height });
+          expect([img.orientation, img.source]).toEqual([o, { type, width: W, height: H }]);
+          for (const [sx, sy] of [[12, 8], [36, 8], [12, 24], [36, 24], [3, 3], [W - 4, H - 4]] as const) {
+            const [dx, dy] = shownAt(o, sx, sy, W, H);
+            // Lossless: the pixel itself, exactly.
+            expect(at(img, dx, dy), `${type} orientation ${o}: stored (${sx},${sy}) should show at (${dx},${dy})`).toEqual(quads(sx, sy).slice(0, 3));
+            checked++;
+          }
+        }
+      }
+      console.info(`PNG/WebP EXIF orientations: ${checked} pixels exact`);
+    });
+
+    it('no Exif, one out of place or cut off, or a lying size: orientation 1, never an error or a read past the end', async () => {
+      const storedPng = pngOf();
+      const storedWebp = await webpOf();
+      const good = orientationTiff(6);
+      expect(imageOrientation('png', pngWithExif(storedPng, good))).toBe(6);
+      expect(imageOrientation('webp', webpWithExif(storedWebp, W, H, good))).toBe(6);
+      const iend = storedPng.length - 12;
+      const cases: [string, 'png' | 'webp', Buffer][] = [
+        ['a PNG without eXIf', 'png', storedPng],
+        ['eXIf after the image data', 'png', Buffer.concat([storedPng.subarray(0, iend), pngChunk('eXIf', good), storedPng.subarray(iend)])],
+        ['an eXIf chunk whose length runs past the file', 'png', (() => { const b = pngWithExif(storedPng, good); b.writeUInt32BE(0xfffffff0, 33); return b; })()],
+        ['a WebP in the simple layout (no VP8X)', 'webp', storedWebp],
+        ['an EXIF chunk after a simple-layout bitstream', 'webp', Buffer.concat([storedWebp, riffChunk('EXIF', good)])],
+        ['an EXIF chunk outside the RIFF size', 'webp', (() => { const b = webpWithExif(storedWebp, W, H, good); b.writeUInt32LE(b.length - 8 - 8 - good.length, 4); return b; })()],
+        ['an EXIF chunk size past the file', 'webp', (() => { const b = webpWithExif(storedWebp, W, H, good); b.writeUInt32LE(0xfffffff0, b.length - good.length - (good.length & 1) - 4); return b; })()],
+      ];
+      for (const [why, type, data] of cases) expect(imageOrientation(type, data), why).toBe(1);
+      // Every prefix of each good file: no throw, and 6 only once the whole block is there.
+      for (const [type, data] of [['png', pngWithExif(storedPng, good)], ['webp', webpWithExif(storedWebp, W, H, good)]] as const) {
+        const seen = new Set<number>();
+        for (let n = 0; n <= data.length; n++) seen.add(imageOrientation(type, data.subarray(0, n)));
+        expect([...seen].sort(), type).toEqual([1, 6]);
+      }
+      // A damaged Exif block in a sound chunk never fails the request: the image decodes as stored.
+      const lying = Buffer.concat([good.subarray(0, 8), Buffer.from([0xff, 0xff]), good.subarray(10)]); // too many entries
+      const img = await decodeImageInput(pngWithExif(storedPng, lying), { width: W, height: H });
+      expect([img.orientation, at(img, 12, 8)]).toEqual([1, RED]);
+    });
+  });
+
   it('the filters and sides per value', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 8].map((o) => orientationFilters(o as ExifOrientation).join(','))).toEqual(['', 'hflip', 'hflip,vflip', 'vflip', 'transpose=0', 'transpose=1', 'transpose=3', 'transpose=2']);
     expect(uprightSize({ width: 40, height: 30 }, 4)).toEqual({ width: 40, height: 30 });
@@ -449,9 +513,10 @@ describe('EXIF orientation (inference/media/exif-orientation.ts), applied before
       expect(maxDiff(at(img, 36, 24), YELLOW)).toBeLessThanOrEqual(12);
     });
 
-    it('only JPEGs are turned: a PNG is used as stored', async () => {
-      const img = await decodeImageInput(png(32, 32, ramp), { width: 32, height: 32 });
-      expect(img.orientation).toBe(1);
+    it('an image without Exif is used as stored: a plain PNG, and a GIF (which has none)', async () => {
+      expect((await decodeImageInput(png(32, 32, ramp), { width: 32, height: 32 })).orientation).toBe(1);
+      const gif = await ffmpegImage(32, 32, [quads], ['-f', 'gif'], 'gif');
+      expect((await decodeImageInput(gif, { width: 32, height: 32 })).orientation).toBe(1);
     });
   });
 });

@@ -2,7 +2,7 @@
 // CRC-32, tools/eval/png.ts) has contents the tests know exactly, so "the bytes the person attached reached the daemon" is a
 // byte comparison; the recorder wraps a real daemon connection and keeps each GenerateRequest it sends (the calls
 // still go to the real daemon), so a test can read what the bot asked for.
-import { encodePng } from '../../tools/eval/png.ts';
+import { encodePng, pngChunk } from '../../tools/eval/png.ts';
 import type { AnimatorConnection } from '../../shared/rpc/client.ts';
 import type { GenerateRequest } from '../../shared/rpc/types.ts';
 
@@ -109,4 +109,36 @@ export function exifApp1(tiff: Buffer, payload: Buffer = Buffer.concat([Buffer.f
 export function withSegmentsAfterSoi(jpeg: Buffer, ...segments: Buffer[]): Buffer {
   if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('withSegmentsAfterSoi: not a JPEG (no SOI)');
   return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
+}
+
+/** `png` with an eXIf chunk holding `payload` right after IHDR (before IDAT, where the PNG extensions want it). */
+export function pngWithExif(png: Buffer, payload: Buffer): Buffer {
+  const ihdrEnd = 8 + 8 + png.readUInt32BE(8) + 4;
+  if (png.toString('latin1', 12, 16) !== 'IHDR') throw new Error('pngWithExif: no IHDR first');
+  return Buffer.concat([png.subarray(0, ihdrEnd), pngChunk('eXIf', payload), png.subarray(ihdrEnd)]);
+}
+
+/** One RIFF chunk: fourcc, size (little-endian), payload, a pad byte when the size is odd. */
+export function riffChunk(fourcc: string, payload: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.write(fourcc, 0, 'latin1');
+  head.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([head, payload, Buffer.alloc(payload.length & 1)]);
+}
+
+/**
+ * A simple-layout WebP (RIFF, WEBP, one VP8/VP8L chunk) rewritten in the extended layout with an EXIF chunk
+ * holding `exif`: VP8X (flags: EXIF) with the canvas, the bitstream chunk, then EXIF, as libwebp's webpmux writes it.
+ */
+export function webpWithExif(webp: Buffer, width: number, height: number, exif: Buffer): Buffer {
+  if (webp.toString('latin1', 0, 4) !== 'RIFF' || webp.toString('latin1', 8, 12) !== 'WEBP') throw new Error('webpWithExif: not a WebP');
+  const vp8x = Buffer.alloc(10);
+  vp8x[0] = 0x08; // the EXIF flag
+  vp8x.writeUIntLE(width - 1, 4, 3);
+  vp8x.writeUIntLE(height - 1, 7, 3);
+  const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), riffChunk('VP8X', vp8x), webp.subarray(12, 8 + webp.readUInt32LE(4)), riffChunk('EXIF', exif)]);
+  const head = Buffer.alloc(8);
+  head.write('RIFF', 0, 'latin1');
+  head.writeUInt32LE(body.length, 4);
+  return Buffer.concat([head, body]);
 }
