@@ -52,6 +52,7 @@ export function embeddedDaemonOptions(config: AppConfig, options: EmbeddedDaemon
     maxStreamsPerJob: d.maxStreamsPerJob,
     maxStreamsPerConnection: d.maxStreamsPerConnection,
     styleCacheMb: d.styleCacheMb,
+    previewIntervalMs: d.previewIntervalMs,
     ...(d.guidancePasses !== undefined ? { guidancePasses: d.guidancePasses } : {}),
     ...(d.queueUrl ? { queueUrl: d.queueUrl, role: d.role, leaseSeconds: d.leaseSeconds } : {}),
     // ANIMATE_METRICS_LISTEN is served by app/metrics.ts, the daemon's metrics and the bots' on one endpoint.

@@ -37,6 +37,7 @@ const FLAGS: Array<[flag: string, env: string, key: DaemonSetting['key']]> = [
   ['threads', 'ANIMATE_THREADS', 'threads'],
   ['guidance-passes', 'ANIMATE_GUIDANCE_PASSES', 'guidancePasses'],
   ['style-cache-mb', 'ANIMATE_STYLE_CACHE_MB', 'styleCacheMb'],
+  ['preview-interval-ms', 'ANIMATE_PREVIEW_INTERVAL_MS', 'previewIntervalMs'],
   ['log-level', 'ANIMATE_LOG_LEVEL', 'logLevel'],
   ['log-format', 'ANIMATE_LOG_FORMAT', 'logFormat'],
   ['drain-seconds', 'ANIMATE_DRAIN_SECONDS', 'drainSeconds'],

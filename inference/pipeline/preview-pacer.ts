@@ -7,9 +7,9 @@
 // the last preview is the sharpest one allowed instead of one that is then left standing until the clip.
 
 import { InvalidArgumentError } from '../errors.ts';
+import { DEFAULT_PREVIEW_MIN_INTERVAL_MS } from '../../shared/wire/previews.ts';
 
-/** Default least time between two previews of one clip, in milliseconds. */
-export const DEFAULT_PREVIEW_MIN_INTERVAL_MS = 250;
+export { DEFAULT_PREVIEW_MIN_INTERVAL_MS };
 
 export interface PreviewPacing {
   /** Steps of the clip. */

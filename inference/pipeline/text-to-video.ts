@@ -96,6 +96,11 @@ export interface TextToVideoOptions {
   guidancePasses?: 1 | 2 | undefined;
   /** The daemon's cache of styled transformer sessions (shared by its models). Default: one of this pipeline's own. */
   styleSessions?: StyleSessionCache | undefined;
+  /**
+   * Least time between two previews of a clip when its params set none (the daemon's ANIMATE_PREVIEW_INTERVAL_MS).
+   * Default DEFAULT_PREVIEW_MIN_INTERVAL_MS (250).
+   */
+  previewMinIntervalMs?: number | undefined;
 }
 
 const DEFAULT_OPTIONS = { maxBatch: 8, uncondCacheSize: 64 };
@@ -114,7 +119,7 @@ export class TextToVideo {
   readonly guidancePasses: 1 | 2;
   private readonly batchers: Record<Denoiser, DenoiseBatcher | undefined>;
   private readonly uncondCache = new Map<string, Float32Array>();
-  private readonly options: { maxBatch: number; uncondCacheSize: number };
+  private readonly options: { maxBatch: number; uncondCacheSize: number; previewMinIntervalMs: number | undefined };
   private textDims: number[] = [];
   private styles: StyleSessionCache | undefined;
   /** Step batchers of styled transformers in use, by session key: jobs of one style and strength batch together. */
@@ -126,7 +131,11 @@ export class TextToVideo {
     options: TextToVideoOptions = {},
   ) {
     this.pkg = sessions.pkg;
-    this.options = { maxBatch: options.maxBatch ?? DEFAULT_OPTIONS.maxBatch, uncondCacheSize: options.uncondCacheSize ?? DEFAULT_OPTIONS.uncondCacheSize };
+    this.options = {
+      maxBatch: options.maxBatch ?? DEFAULT_OPTIONS.maxBatch,
+      uncondCacheSize: options.uncondCacheSize ?? DEFAULT_OPTIONS.uncondCacheSize,
+      previewMinIntervalMs: options.previewMinIntervalMs,
+    };
     this.guidancePasses = options.guidancePasses ?? this.pkg.config.guidance_passes;
     const maxBatch = this.guidancePasses === 2 ? 1 : this.options.maxBatch;
     this.maxBatch = maxBatch;
@@ -362,7 +371,7 @@ export class TextToVideo {
     const step = new Float32Array(tokens);
     const step2 = new Float32Array(2 * tokens);
     const velocity = new Float32Array(n);
-    const pacer = new PreviewPacer({ steps: params.steps, every: hooks.onPreview ? params.previewEvery : 0, minIntervalMs: params.previewMinIntervalMs, now: hooks.now });
+    const pacer = new PreviewPacer({ steps: params.steps, every: hooks.onPreview ? params.previewEvery : 0, minIntervalMs: params.previewMinIntervalMs ?? this.options.previewMinIntervalMs, now: hooks.now });
     for (let i = 0; i < params.steps; i++) {
       throwIfAborted(hooks.signal);
       const t = scheduler.timesteps[i]!;

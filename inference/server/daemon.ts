@@ -16,6 +16,7 @@ import { ModelRegistry } from '../model/registry.ts';
 import { TextToVideo } from '../pipeline/text-to-video.ts';
 import { StyleSessionCache } from '../model/lora/style-sessions.ts';
 import { DEFAULT_STYLE_CACHE_MB } from '../../shared/wire/styles.ts';
+import { DEFAULT_PREVIEW_MIN_INTERVAL_MS, MAX_PREVIEW_MIN_INTERVAL_MS } from '../../shared/wire/previews.ts';
 import { FairScheduler } from '../queue/fair-scheduler.ts';
 import { describeMediaBinaries, getMediaBinaries } from '../media/binaries.ts';
 import { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
@@ -73,6 +74,8 @@ export interface DaemonOptions {
   guidancePasses?: 1 | 2;
   /** MiB of styled transformer graphs (LoRA merged in) kept for reuse, all models together. Default DEFAULT_STYLE_CACHE_MB (256). */
   styleCacheMb?: number;
+  /** Least time between two previews of a clip, in ms (0 to 60000). Default DEFAULT_PREVIEW_MIN_INTERVAL_MS (250). */
+  previewIntervalMs?: number;
   /** Generate streams following one job at most (a retried id, a second viewer). Default 8. */
   maxStreamsPerJob?: number;
   /** Generate streams on one client connection at most (a bot carries everyone's jobs on one). Default 256. */
@@ -122,6 +125,7 @@ const optionsSchema = z.object({
   maxBatch: z.number().int().min(1).max(256).default(8),
   guidancePasses: z.union([z.literal(1), z.literal(2)]).optional(),
   styleCacheMb: z.number().int().min(0).max(65_536).default(DEFAULT_STYLE_CACHE_MB),
+  previewIntervalMs: z.number().int().min(0).max(MAX_PREVIEW_MIN_INTERVAL_MS).default(DEFAULT_PREVIEW_MIN_INTERVAL_MS),
   maxStreamsPerJob: z.number().int().min(1).max(100_000).default(8),
   maxStreamsPerConnection: z.number().int().min(1).max(100_000).default(256),
   queueUrl: queueUrl('queueUrl (ANIMATE_QUEUE_URL)').optional(),
@@ -203,7 +207,7 @@ export async function startDaemon(input: DaemonOptions = {}): Promise<RunningDae
       preferredDefault: DEFAULT_MODEL,
       worker,
       log,
-      serve: (sessions) => new TextToVideo(sessions, { maxBatch: options.maxBatch, guidancePasses: options.guidancePasses, styleSessions }),
+      serve: (sessions) => new TextToVideo(sessions, { maxBatch: options.maxBatch, guidancePasses: options.guidancePasses, styleSessions, previewMinIntervalMs: options.previewIntervalMs }),
     });
     // Load the default model now: a broken package or an unavailable execution provider fails at start, not on the first request.
     if (runsJobs) await models.load(models.defaultModel).catch((err: Error) => {

@@ -53,6 +53,8 @@ export interface DaemonConfig {
   safetyModelDir: string | undefined;
   /** ANIMATE_STYLE_CACHE_MB: MiB of styled transformers kept for reuse (default DEFAULT_STYLE_CACHE_MB, in the table). */
   styleCacheMb: number;
+  /** ANIMATE_PREVIEW_INTERVAL_MS: least ms between two previews of a clip (default DEFAULT_PREVIEW_MIN_INTERVAL_MS, in the table). */
+  previewIntervalMs: number;
   /** ANIMATE_GUIDANCE_PASSES: 1 or 2 for every model; undefined = each package's own guidance_passes. */
   guidancePasses: 1 | 2 | undefined;
   /** ANIMATE_PROVENANCE_PROMPTS: each MP4's metadata carries its prompt too (default false, in the table). */
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       safetyModelDir: str('ANIMATE_SAFETY_MODEL_DIR') === undefined ? undefined : path.resolve(cwd, str('ANIMATE_SAFETY_MODEL_DIR')!),
       // Defaults come from the table (parseVariable withDefault), written there once.
       styleCacheMb: num('ANIMATE_STYLE_CACHE_MB'),
+      previewIntervalMs: num('ANIMATE_PREVIEW_INTERVAL_MS'),
       guidancePasses: values.ANIMATE_GUIDANCE_PASSES as 1 | 2 | undefined,
       provenancePrompts: values.ANIMATE_PROVENANCE_PROMPTS === true,
     },

@@ -5,6 +5,7 @@ import { DEFAULT_DRAIN_SECONDS } from '../shutdown-signals.ts';
 import { DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL, LOG_FORMATS, LOG_LEVELS } from '../log/format.ts';
 import { DAEMON_ADDRESS_FORMS, DEFAULT_DAEMON_ADDRESS, HOST_PORT_HINT, HOST_PORT_PATTERN, MAX_PORT, parseDaemonTarget } from '../wire/address.ts';
 import { DEFAULT_STYLE_CACHE_MB } from '../wire/styles.ts';
+import { DEFAULT_PREVIEW_MIN_INTERVAL_MS, MAX_PREVIEW_MIN_INTERVAL_MS } from '../wire/previews.ts';
 
 export const EXECUTION_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export const SLACK_MODES = ['socket', 'http'] as const;
@@ -108,6 +109,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ANIMATE_DRAIN_SECONDS', section: 'daemon', default: String(DEFAULT_DRAIN_SECONDS), accepts: '0–3600', meaning: 'on Ctrl-C, how long running clips may take to finish (waiting ones are told at once to send again); a second Ctrl-C stops at once', schema: whole('ANIMATE_DRAIN_SECONDS', 0, 3600) },
   { name: 'ANIMATE_GUIDANCE_PASSES', section: 'daemon', accepts: '1 | 2', meaning: "guidance as one batch of cond and uncond (1) or two passes of batch 1 (2, where a batch of two does not fit on the card); unset: each package's guidance_passes", schema: whole('ANIMATE_GUIDANCE_PASSES', 1, 2) },
   { name: 'ANIMATE_STYLE_CACHE_MB', section: 'daemon', default: String(DEFAULT_STYLE_CACHE_MB), accepts: '0–65536', meaning: 'MiB of styled transformers (a style\'s LoRA merged in, per strength) kept for reuse, all models together; the least recently used go first', schema: whole('ANIMATE_STYLE_CACHE_MB', 0, 65_536) },
+  { name: 'ANIMATE_PREVIEW_INTERVAL_MS', section: 'daemon', default: String(DEFAULT_PREVIEW_MIN_INTERVAL_MS), accepts: `0–${MAX_PREVIEW_MIN_INTERVAL_MS}`, meaning: 'least milliseconds between two previews of one clip (the first comes right after step 1; 0: as often as every_n_steps allows)', schema: whole('ANIMATE_PREVIEW_INTERVAL_MS', 0, MAX_PREVIEW_MIN_INTERVAL_MS) },
   { name: 'ANIMATE_EXECUTION_PROVIDER', section: 'daemon', default: 'cpu', accepts: EXECUTION_PROVIDERS.join(' | '), meaning: 'onnxruntime execution provider', schema: z.enum(EXECUTION_PROVIDERS, { error: `ANIMATE_EXECUTION_PROVIDER must be one of ${EXECUTION_PROVIDERS.join(', ')}` }) },
   // Cluster (README "Scale out"): without ANIMATE_QUEUE_URL the daemon is one process, as it always was
   { name: 'ANIMATE_QUEUE_URL', section: 'daemon', accepts: 'redis://HOST:PORT[/DB] (rediss:// for TLS)', meaning: 'join a cluster: jobs go on the shared BullMQ queue on this Redis (6.2 or newer)', schema: queueUrl('ANIMATE_QUEUE_URL') },

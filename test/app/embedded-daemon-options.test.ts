@@ -7,6 +7,7 @@ import { silentLogger } from '../../inference/log.ts';
 import { daemonOptionsFrom } from '../../inference/cli/daemon-options.ts';
 import { loadConfig } from '../../shared/config/index.ts';
 import { DEFAULT_STYLE_CACHE_MB } from '../../shared/wire/styles.ts';
+import { DEFAULT_PREVIEW_MIN_INTERVAL_MS } from '../../shared/wire/previews.ts';
 
 const options = (env: Record<string, string>) => embeddedDaemonOptions(loadConfig(env, [], { dotenv: false }), { logger: silentLogger });
 
@@ -25,10 +26,13 @@ describe('npm start passes the daemon settings', () => {
   });
 
   it('the same as npm run daemon reads them', () => {
-    const env = { ANIMATE_STYLE_CACHE_MB: '33', ANIMATE_GUIDANCE_PASSES: '2', ANIMATE_PROVENANCE_PROMPTS: 'true' };
+    const env = { ANIMATE_STYLE_CACHE_MB: '33', ANIMATE_GUIDANCE_PASSES: '2', ANIMATE_PROVENANCE_PROMPTS: 'true', ANIMATE_PREVIEW_INTERVAL_MS: '40' };
     const fromCli = daemonOptionsFrom({}, env);
     const fromStart = options(env);
-    expect([fromStart.styleCacheMb, fromStart.guidancePasses, fromStart.provenancePrompts]).toEqual([fromCli.styleCacheMb, fromCli.guidancePasses, fromCli.provenancePrompts]);
-    expect([fromCli.styleCacheMb, fromCli.guidancePasses, fromCli.provenancePrompts]).toEqual([33, 2, true]);
+    const read = (o: typeof fromCli) => [o.styleCacheMb, o.guidancePasses, o.provenancePrompts, o.previewIntervalMs];
+    expect(read(fromStart)).toEqual(read(fromCli));
+    expect(read(fromCli)).toEqual([33, 2, true, 40]);
+    expect(daemonOptionsFrom({ 'preview-interval-ms': '0' }, {}).previewIntervalMs).toBe(0);
+    expect(options({}).previewIntervalMs).toBe(DEFAULT_PREVIEW_MIN_INTERVAL_MS);
   });
 });

@@ -11,6 +11,7 @@ import { ModelSessions } from '../../inference/model/sessions.ts';
 import { TextToVideo, type TextToVideoParams } from '../../inference/pipeline/text-to-video.ts';
 import { DEFAULT_PREVIEW_MIN_INTERVAL_MS, PreviewPacer } from '../../inference/pipeline/preview-pacer.ts';
 import { OnnxWorkerClient } from '../../inference/worker/onnx-worker-client.ts';
+import { collect, startFixtureDaemon } from '../helpers/fixture-daemon.ts';
 
 /** Steps 1..steps, the clock at `msPerStep × step` when step `step` ends: the steps the pacer previews. */
 function paced(steps: number, every: number, msPerStep: number, minIntervalMs?: number): number[] {
@@ -98,5 +99,29 @@ describe('the denoising loop paces its previews by the injected clock', () => {
     await runtime.run({ ...base, previewMinIntervalMs: 1000 }, { now: () => now, onStep: () => { now += 120; }, onPreview: (s) => fast.push(s) });
     expect(fast).toEqual([1, 11]);
     await sessions.dispose();
+  });
+});
+
+describe("the daemon's previewIntervalMs (ANIMATE_PREVIEW_INTERVAL_MS) reaches the loop", () => {
+  // The two ends need no clock. A minute lets only the first preview through, whatever a step costs. 0 lets every
+  // step after which one is allowed have one (1..11 of 12, none after the last); the daemon keeps one preview encode
+  // running and only the newest waiting, and the first encode also starts the encoder's worker thread (about a
+  // second here), so each step is made slow (100 ms of burn) and the check is at least 4 of the 11, against exactly 1.
+  it.each([
+    [0, (steps: number[]) => expect(steps.length).toBeGreaterThanOrEqual(4)],
+    [60_000, (steps: number[]) => expect(steps).toEqual([1])],
+  ])('previewIntervalMs %i', async (previewIntervalMs, check) => {
+    const fx = await startFixtureDaemon({ fixture: { burnMs: 100 }, daemon: { previewIntervalMs } });
+    try {
+      const events = await collect(fx.client.generate({ prompt: 'a red ball', seed: 2, steps: 12, preview: { everyNSteps: 1 }, requester: { userId: 'p', platform: 'PLAYGROUND' } }));
+      const steps = events.filter((e) => e.preview).map((e) => e.preview!.step);
+      console.log(`previewIntervalMs ${previewIntervalMs}: previews after steps ${steps.join(', ')} of 12`);
+      expect(steps[0]).toBe(1);
+      expect(steps.every((s) => s >= 1 && s <= 11)).toBe(true);
+      check(steps);
+      expect(events.at(-1)?.done).toBeTruthy();
+    } finally {
+      await fx.close();
+    }
   });
 });

@@ -21,7 +21,7 @@ function problems(env: Record<string, string>, argv: string[] = []): readonly st
 describe('loadConfig', () => {
   it('has the documented defaults and starts no bot without credentials', () => {
     const c = loadConfig({ PATH: '/bin', HOME: '/root' }, [], noDotenv);
-    expect(c.daemon).toEqual({ listen: '127.0.0.1:50051', modelsDir: '/repo/models', defaultModel: 'tiny-world', concurrency: 1, maxQueue: 32, maxQueuePerUser: 8, threads: 0, logLevel: 'info', logFormat: 'auto', token: undefined, tls: undefined, clientTls: undefined, executionProvider: 'cpu', remoteAddress: undefined, maxStreamsPerJob: 8, maxStreamsPerConnection: 256, drainSeconds: 30, queueUrl: undefined, role: 'both', leaseSeconds: 30, metricsListen: undefined, safetyModelDir: undefined, styleCacheMb: 256, guidancePasses: undefined, provenancePrompts: false });
+    expect(c.daemon).toEqual({ listen: '127.0.0.1:50051', modelsDir: '/repo/models', defaultModel: 'tiny-world', concurrency: 1, maxQueue: 32, maxQueuePerUser: 8, threads: 0, logLevel: 'info', logFormat: 'auto', token: undefined, tls: undefined, clientTls: undefined, executionProvider: 'cpu', remoteAddress: undefined, maxStreamsPerJob: 8, maxStreamsPerConnection: 256, drainSeconds: 30, queueUrl: undefined, role: 'both', leaseSeconds: 30, metricsListen: undefined, safetyModelDir: undefined, styleCacheMb: 256, previewIntervalMs: 250, guidancePasses: undefined, provenancePrompts: false });
     expect(c.playground).toEqual({ enabled: true, host: '127.0.0.1', port: 8787 });
     expect(c.discord.enabled).toBe(false);
     expect(c.slack.enabled).toBe(false);
