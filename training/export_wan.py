@@ -313,6 +313,9 @@ def write_model_index(out: str, name: str, index: dict, vae: dict, tcfg: dict, e
         "timestep_shape": "tokens" if expand else "batch",
         "zero_text_padding": True,
         "guidance_passes": 1,
+        # diffusers' Wan VAE tiling (tile_sample_min 256 px, stride 192): tiles of 256 / s latent cells sharing 64 px,
+        # so 720P decodes a tile's activations at a time instead of the whole frame's (docs/real-models.md)
+        "decoder_tiling": {"tile": 256 // vae["vae_scale_factor_spatial"], "overlap": 64 // vae["vae_scale_factor_spatial"]},
         # Wan2.2 TI2V's published defaults: 1280x704, 121 frames at 24 fps, 50 steps, guidance 5
         "defaults": {"steps": 50, "guidance_scale": 5.0, "frames": 121, "width": 1280, "height": 704, "fps": 24,
                      "preview_every_n_steps": 5},

@@ -52,6 +52,11 @@ export const animateSectionSchema = z.object({
   boundary_ratio: z.number().gt(0).lt(1).optional(),
   /** Guidance of transformer_2's steps; absent: the request's guidance. */
   guidance_scale_2: z.number().min(0).optional(),
+  /** Decode in spatial tiles of `tile` latent cells a side sharing `overlap` (inference/pipeline/tiled-decode.ts). */
+  decoder_tiling: z
+    .object({ tile: z.number().int().min(1), overlap: z.number().int().min(0) }, { error: 'expected { "tile": latent cells a side, "overlap": latent cells shared }' })
+    .refine((t) => t.overlap < t.tile, { error: 'overlap must be below tile (each tile must add new cells)' })
+    .optional(),
 });
 
 export const modelIndexSchema = z.object({

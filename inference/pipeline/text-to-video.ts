@@ -9,6 +9,7 @@ import { RequestCancelledError, DaemonError, InferenceFailedError, InvalidArgume
 import { acceptsImage, type ComponentName, type ModelPackage } from '../model/package.ts';
 import type { ModelSessions } from '../model/sessions.ts';
 import { createScheduler, type SchedulerName } from '../schedulers/index.ts';
+import { decodeInTiles, needsTiles } from './tiled-decode.ts';
 import { fillTokenTimesteps, normaliseLatent, pinFirstFrame, rgbToSample, tokenCount, zeroPastLength, type LatentShape } from './conditioning.ts';
 import { DenoiseBatcher } from './denoise-batcher.ts';
 import { decodedToFrames, latentToPreviewFrames, type RgbFrames } from './frames.ts';
@@ -426,8 +427,17 @@ export class TextToVideo {
 
   /** The final latent through the VAE decoder into RGB frames, `frames` of them. */
   private async decode(x: Float32Array, shape: LatentShape, frames: number, timings: TextToVideoTimings): Promise<RgbFrames> {
-    const latent = { type: 'float32' as const, dims: [1, shape.channels, shape.frames, shape.height, shape.width], data: this.toDecoderSpace(x, shape) };
-    const decoded = await this.runComponent('vae_decoder', { latent_sample: latent }, timings);
+    const dims = [1, shape.channels, shape.frames, shape.height, shape.width] as [number, number, number, number, number];
+    const latent = this.toDecoderSpace(x, shape);
+    const tiling = this.pkg.config.decoder_tiling;
+    const decodeTile = async (data: Float32Array, tileDims: [number, number, number, number, number]) => {
+      const out = await this.runComponent('vae_decoder', { latent_sample: { type: 'float32', dims: tileDims, data } }, timings);
+      return { data: out.data as Float32Array, dims: out.dims };
+    };
+    // A large clip in spatial tiles (the package's decoder_tiling): one tile's activations alive at a time.
+    const decoded = needsTiles(shape.height, shape.width, tiling)
+      ? await decodeInTiles(latent, dims, this.pkg.config.vae_scale_factor_spatial, tiling, decodeTile)
+      : await decodeTile(latent, dims);
     const [, , f, h, w] = decoded.dims as [number, number, number, number, number];
     // Causal temporal decoders may produce a few more frames than asked; keep the requested count.
     const video = decodedToFrames(decoded.data as Float32Array, f, h, w);

@@ -150,6 +150,7 @@ describe.skipIf(!hasTorch)('training/export_wan.py on a tiny Wan2.2-layout model
     expect(index.animate).toMatchObject({
       latent_channels: 6, vae_scale_factor_spatial: 16, vae_scale_factor_temporal: 4, max_text_length: 512, pad_token_id: 2,
       patch_size: [1, 2, 2], timestep_shape: 'tokens', zero_text_padding: true, guidance_passes: 1, boundary_ratio: 0.875,
+      decoder_tiling: { tile: 16, overlap: 4 }, // diffusers' Wan VAE tiling: 256 px tiles sharing 64 px
     });
     expect(index.animate.latents_mean).toEqual([0, 0.1, 0.2, 0.30000000000000004, 0.4, 0.5]);
     expect(index.animate.latents_std).toEqual([1, 1.5, 2, 2.5, 3, 3.5]);
