@@ -13,6 +13,7 @@ import { startPlayground, type RunningPlayground } from '../../bots/playground/s
 import { buildFixturePackage } from '../fixtures/fixture-model.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.ts';
 import { startFixtureDaemon, type FixtureDaemon } from '../helpers/fixture-daemon.ts';
+import type { AnimatorConnection } from '../../shared/rpc/client.ts';
 
 export interface BrowserPlaygroundOptions {
   /** Prefix of the temporary folders (the slow model's, Chromium's profile), e.g. 'pg-edges'. */
@@ -21,6 +22,10 @@ export interface BrowserPlaygroundOptions {
   concurrency?: number;
   /** Chromium's window size. Default: playwright's (1280×720). */
   viewport?: { width: number; height: number };
+  /** More packages for the daemon, by name: each builder writes one into the folder it is given (e.g. the Wan fixture). */
+  models?: Record<string, (dir: string) => Promise<unknown>>;
+  /** Wraps the daemon connection the bot core uses (e.g. a recorder of the requests sent). Default: as it is. */
+  connection?: (connection: AnimatorConnection) => AnimatorConnection;
 }
 
 export interface BrowserPlayground {
@@ -48,11 +53,14 @@ export async function startBrowserPlayground(options: BrowserPlaygroundOptions):
   try {
     parts.slowDir = await mkdtemp(path.join(os.tmpdir(), `${options.tmpPrefix}-slow-`));
     await buildFixturePackage(path.join(parts.slowDir, 'slow'), { name: 'slow', burnMs: 80 });
+    const extra = Object.entries(options.models ?? {});
+    for (const [name, build] of extra) await build(path.join(parts.slowDir, name));
     const fx = (parts.fx = await startFixtureDaemon({
       fixture: { defaults: { width: 64, height: 64, frames: 9, steps: 6 } },
-      daemon: { modelDirs: [path.join(parts.slowDir, 'slow')], concurrency: options.concurrency ?? 2 },
+      daemon: { modelDirs: ['slow', ...extra.map(([name]) => name)].map((name) => path.join(parts.slowDir!, name)), concurrency: options.concurrency ?? 2 },
     }));
-    const core = (parts.core = createBotCore({ connection: fx.client, logger: silentLogger }));
+    const connection = options.connection ? options.connection(fx.client) : fx.client;
+    const core = (parts.core = createBotCore({ connection, logger: silentLogger }));
     const playground = (parts.playground = await startPlayground({ core, port: 0, logger: silentLogger }));
     parts.userDataDir = mkdtempSync(path.join(os.tmpdir(), `${options.tmpPrefix}-chromium-`));
     const context = (parts.context = await chromium.launchPersistentContext(parts.userDataDir, {

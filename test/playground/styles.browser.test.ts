@@ -3,61 +3,31 @@
 // settings line names the style, Reroll keeps it, an unknown style is refused in the bubble naming the model's styles,
 // and `/animate help --model styled` lists the styles. (The page has no option controls, so no style picker: the
 // text command is the way in, as in Slack.) Skipped, with a note naming what is missing, without Chromium.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createBotCore, type BotCore } from '../../bots/core/bot.ts';
-import { silentLogger } from '../../bots/core/logger.ts';
-import { startPlayground, type RunningPlayground } from '../../bots/playground/server.ts';
 import { buildLoraFixturePackage } from '../fixtures/lora-fixture.ts';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.ts';
-import { startFixtureDaemon, type FixtureDaemon } from '../helpers/fixture-daemon.ts';
+import { CHROMIUM } from '../helpers/chromium.ts';
+import { startBrowserPlayground, type BrowserPlayground } from './browser-setup.ts';
 
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[playground/styles.browser] skipped: ${CHROMIUM} is missing (install Debian's chromium: apt-get install chromium).`);
 
 describe.skipIf(!hasChromium)('styles in the playground (headless Chromium)', () => {
-  let fx: FixtureDaemon;
-  let stylesDir: string;
-  let core: BotCore;
-  let playground: RunningPlayground;
-  let context: BrowserContext;
-  let page: Page;
-  let userDataDir: string;
-
+  let pg: BrowserPlayground;
   beforeAll(async () => {
-    stylesDir = await mkdtemp(path.join(os.tmpdir(), 'pg-styles-'));
-    await buildLoraFixturePackage(path.join(stylesDir, 'styled'), { name: 'styled' });
-    fx = await startFixtureDaemon({ daemon: { modelDirs: [path.join(stylesDir, 'styled')] } });
-    core = createBotCore({ connection: fx.client, logger: silentLogger });
-    playground = await startPlayground({ core, port: 0, logger: silentLogger });
-    userDataDir = mkdtempSync(path.join(os.tmpdir(), 'pg-styles-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS], viewport: { width: 900, height: 700 } });
-    page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(playground.url);
-    await page.locator('#connection.live').waitFor();
+    pg = await startBrowserPlayground({
+      tmpPrefix: 'pg-styles',
+      viewport: { width: 900, height: 700 },
+      models: { styled: (dir) => buildLoraFixturePackage(dir, { name: 'styled' }) },
+    });
   });
-  afterAll(async () => {
-    await context?.close();
-    await playground?.close();
-    await core?.close();
-    await fx?.close();
-    if (stylesDir) await rm(stylesDir, { recursive: true, force: true });
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-  });
-
-  async function send(text: string): Promise<void> {
-    await page.fill('#input', text);
-    await page.press('#input', 'Enter');
-  }
+  afterAll(() => pg?.close());
+  const send = (text: string) => pg.send(text);
 
   it('--style and --style-strength: the settings line names them, and Reroll keeps them', async () => {
-    const threads = await page.locator('.thread').count();
+    const threads = await pg.page.locator('.thread').count();
     await send('/animate a red ball bounces --model styled --style ink --style-strength 1.5 --steps 2 --seed 5');
-    const thread = page.locator('.thread').nth(threads);
+    const thread = pg.page.locator('.thread').nth(threads);
     const first = thread.locator('.bubble').first();
     await first.locator('video.clip').waitFor({ timeout: 60_000 });
     const info = await first.locator('.info').textContent();
@@ -70,17 +40,17 @@ describe.skipIf(!hasChromium)('styles in the playground (headless Chromium)', ()
   });
 
   it('an unknown style is refused in the bubble, naming the model\'s styles', async () => {
-    const before = await page.locator('.bubble').count();
+    const before = await pg.page.locator('.bubble').count();
     await send('/animate a ball --model styled --style chalk');
-    const error = page.locator('.bubble').nth(before).locator('.status .error');
+    const error = pg.page.locator('.bubble').nth(before).locator('.status .error');
     await error.waitFor({ timeout: 10_000 });
     expect(await error.textContent()).toBe('style "chalk" is not a style of model styled. Its styles: ink, neon.');
   });
 
   it('/animate help --model styled lists the styles with their descriptions and examples', async () => {
-    const notices = await page.locator('.notice .text').count();
+    const notices = await pg.page.locator('.notice .text').count();
     await send('/animate help --model styled');
-    const notice = page.locator('.notice .text').nth(notices);
+    const notice = pg.page.locator('.notice .text').nth(notices);
     await notice.waitFor({ timeout: 10_000 });
     const text = (await notice.textContent()) ?? '';
     expect(text).toContain('Styles of model styled (--style NAME, --style-strength 0–2):');
