@@ -38,18 +38,29 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueInf
   return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] }));
 }
 
-/** From a file's path, or from a graph's bytes (then the graph can have no external data: there is no folder to read it from). */
-export async function createSession(modelPath: string | Uint8Array, options: SessionOptions): Promise<LoadedSession> {
+const NO_SPINNING = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
+
+/**
+ * From a file's path, or from a graph's bytes: alone (then the graph can have no external data, there is no folder to
+ * read it from) or with the folder its external data lies in (onnxruntime's external-initializers folder).
+ */
+export async function createSession(modelPath: string | Uint8Array | { bytes: Uint8Array; externalDataFolder: string }, options: SessionOptions): Promise<LoadedSession> {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [options.executionProvider],
     graphOptimizationLevel: 'all',
     // Deterministic results for a given input: no arena-dependent parallel reductions across runs.
     executionMode: 'sequential',
     // Idle onnxruntime threads must not spin: on a small machine they would take the CPU from the event loop.
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    extra: { session: NO_SPINNING },
   };
   if (options.intraOpThreads > 0) sessionOptions.intraOpNumThreads = options.intraOpThreads;
-  const session = typeof modelPath === 'string' ? await ort.InferenceSession.create(modelPath, sessionOptions) : await ort.InferenceSession.create(modelPath, sessionOptions);
+  let session: ort.InferenceSession;
+  if (typeof modelPath === 'string') session = await ort.InferenceSession.create(modelPath, sessionOptions);
+  else if (modelPath instanceof Uint8Array) session = await ort.InferenceSession.create(modelPath, sessionOptions);
+  else {
+    const extra = { session: { ...NO_SPINNING, model_external_initializers_file_folder_path: modelPath.externalDataFolder } };
+    session = await ort.InferenceSession.create(modelPath.bytes, { ...sessionOptions, extra });
+  }
   return { session, inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
 }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { TensorData } from '../backend/onnx.ts';
 import { ModelInvalidError } from '../errors.ts';
 import type { OnnxWorkerClient } from '../worker/onnx-worker-client.ts';
+import { CANNOT_CONVERT } from './bf16-edges.ts';
 import { checkComponentIO } from './io-contract.ts';
 import type { StyleSessionHost } from './lora/style-sessions.ts';
 import type { ComponentName, ModelPackage } from './package.ts';
@@ -24,13 +25,16 @@ export async function loadCheckedSession(pkg: ModelPackage, worker: OnnxWorkerCl
   const file = pkg.onnx[component];
   if (!file) return new Set();
   const rel = path.relative(pkg.dir, file).split(path.sep).join('/');
-  const info = await worker.load(key, file).catch((err: unknown) => {
-    const why = err instanceof Error ? err.message : String(err);
-    // onnxruntime-node cannot even describe a bf16 input or output (TensorProto type 16): say what to do instead.
-    if (/Unsupported data type: 16\b/.test(why)) {
-      throw new ModelInvalidError(pkg.dir, `${rel} has bfloat16 inputs or outputs, which onnxruntime-node cannot feed or read; export it with float16 or float32 at the graph's edges (bf16 weights inside, a Cast at each input and output)`, { name: pkg.name, cause: err });
-    }
-    throw new ModelInvalidError(pkg.dir, `${rel} cannot be loaded by onnxruntime (${why})`, { name: pkg.name, cause: err });
+  const unloadable = (err: unknown) => new ModelInvalidError(pkg.dir, `${rel} cannot be loaded by onnxruntime (${err instanceof Error ? err.message : String(err)})`, { name: pkg.name, cause: err });
+  const info = await worker.load(key, file).catch(async (err: unknown) => {
+    // onnxruntime-node cannot feed or read a bf16 tensor (TensorProto type 16): the edges are converted to float32
+    // with a Cast inside (bf16-edges.ts) and the converted graph is loaded instead.
+    if (!/Unsupported data type: 16\b/.test(err instanceof Error ? err.message : String(err))) throw unloadable(err);
+    return worker.load(key, { bf16Edges: { file, label: rel } }).catch((cause: unknown) => {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      if (!why.includes(CANNOT_CONVERT)) throw unloadable(cause);
+      throw new ModelInvalidError(pkg.dir, `${rel} has bfloat16 inputs or outputs, and ${why.slice(why.indexOf(CANNOT_CONVERT))}; export it with float16 or float32 at the graph's edges`, { name: pkg.name, cause });
+    });
   });
   return checkComponentIO(pkg, component, info);
 }

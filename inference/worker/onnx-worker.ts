@@ -2,6 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import { createSession, disposeSession, runSession, type LoadedSession, type SessionOptions, type TensorData } from '../backend/onnx.ts';
 import { buildStyledModel, isStyledModelSource } from '../model/lora/styled-model.ts';
+import { buildBf16EdgeModel, isBf16EdgeSource } from '../model/bf16-edges.ts';
 import type { ModelSource, WorkerRequest, WorkerResponse, WorkerStats } from './protocol.ts';
 
 if (!parentPort) throw new Error('onnx-worker must run in a worker thread');
@@ -21,7 +22,8 @@ function loadSession(key: string, modelPath: ModelSource, options: SessionOption
   if (!pending) {
     stats.sessionsCreated += 1;
     // A styled transformer is merged here, off the main thread's event loop.
-    pending = (isStyledModelSource(modelPath) ? buildStyledModel(modelPath) : Promise.resolve(modelPath))
+    // So is a graph whose bf16 edges are converted to float32 (model/bf16-edges.ts).
+    pending = (isStyledModelSource(modelPath) ? buildStyledModel(modelPath) : isBf16EdgeSource(modelPath) ? buildBf16EdgeModel(modelPath) : Promise.resolve(modelPath))
       .then((source) => createSession(source, options))
       .then((created) => {
         sessions.set(key, created);

@@ -1,9 +1,10 @@
 // Messages between the daemon's main thread and its onnxruntime worker threads.
 import type { SessionOptions, TensorData, ValueInfo } from '../backend/onnx.ts';
 import type { StyledModelSource } from '../model/lora/styled-model.ts';
+import type { Bf16EdgeSource } from '../model/bf16-edges.ts';
 
 /** Where a session's graph comes from. */
-export type ModelSource = string | Uint8Array | StyledModelSource;
+export type ModelSource = string | Uint8Array | StyledModelSource | Bf16EdgeSource;
 
 export type WorkerRequest =
   // modelPath: a file, the graph's bytes, or a styled transformer to merge here first (model/lora/styled-model.ts)

@@ -8,6 +8,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from '../../backend/half-float.ts';
 import { LoraError, LoraErrorCode } from './errors.ts';
+import { fields, header, varint, WIRE } from '../protobuf-wire.ts';
 
 /**
  * The largest model.onnx read here: Node reads at most 2 GiB − 1 bytes into one buffer (readFile's own limit, where it
@@ -32,7 +33,6 @@ export async function readOnnxFile(file: string, label: string): Promise<Uint8Ar
 const MODEL_GRAPH = 7;
 const GRAPH_INITIALIZER = 5;
 const TENSOR = { dims: 1, dataType: 2, floatData: 4, int32Data: 5, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
-const WIRE = { varint: 0, i64: 1, len: 2, i32: 5 } as const;
 
 /** TensorProto.DataType values the merge takes. */
 export const ONNX_FLOAT = 1;
@@ -54,52 +54,6 @@ export interface InitializerInfo {
 export interface InitializerIndex {
   /** Top-level graph initializers by name. */
   byName: Map<string, InitializerInfo>;
-}
-
-interface Field {
-  number: number;
-  wire: number;
-  /** Where the field's tag starts: [tagStart, end) is the whole field, copied as is when untouched. */
-  tagStart: number;
-  start: number;
-  end: number;
-  value: number;
-}
-
-function varint(buf: Uint8Array, pos: number, limit: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos + i >= limit) throw new Error(`a varint at byte ${pos} runs past its message`);
-    const b = buf[pos + i]!;
-    value += (b & 0x7f) * scale;
-    scale *= 128;
-    if ((b & 0x80) === 0) return [value, pos + i + 1];
-  }
-  throw new Error(`a varint at byte ${pos} is longer than 10 bytes`);
-}
-
-function* fields(buf: Uint8Array, start: number, end: number): Generator<Field> {
-  let pos = start;
-  while (pos < end) {
-    const tagStart = pos;
-    const [tag, afterTag] = varint(buf, pos, end);
-    const number = Math.floor(tag / 8);
-    const wire = tag % 8;
-    let field: Field;
-    if (wire === WIRE.varint) {
-      const [value, after] = varint(buf, afterTag, end);
-      field = { number, wire, tagStart, start: afterTag, end: after, value };
-    } else if (wire === WIRE.len) {
-      const [length, after] = varint(buf, afterTag, end);
-      field = { number, wire, tagStart, start: after, end: after + length, value: length };
-    } else if (wire === WIRE.i64) field = { number, wire, tagStart, start: afterTag, end: afterTag + 8, value: 0 };
-    else if (wire === WIRE.i32) field = { number, wire, tagStart, start: afterTag, end: afterTag + 4, value: 0 };
-    else throw new Error(`field ${number} at byte ${tagStart} has wire type ${wire}, which ONNX files do not use`);
-    if (field.end > end) throw new Error(`field ${number} at byte ${tagStart} runs past the end of its message (the file is cut short?)`);
-    yield field;
-    pos = field.end;
-  }
 }
 
 function unsupported(label: string, problem: string, cause?: unknown): LoraError {
@@ -171,22 +125,6 @@ export function readInitializer(bytes: Uint8Array, info: InitializerInfo, label:
   }
   if (n !== count) throw unsupported(label, `initializer "${info.name}" holds ${n} values; [${info.dims.join(', ')}] needs ${count}`);
   return out;
-}
-
-function encodeVarint(value: number, out: number[]): void {
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-}
-
-function header(number: number, length: number): Uint8Array {
-  const out: number[] = [];
-  encodeVarint(number * 8 + WIRE.len, out);
-  encodeVarint(length, out);
-  return Uint8Array.from(out);
 }
 
 /** The values in the tensor's own element type, little-endian (float16/bfloat16 rounded to nearest even). */

@@ -4,6 +4,7 @@
 // streams must not wait behind. The description is what crosses threads (and is sent again after a worker crash), so
 // the main thread never holds the merged bytes.
 import { applyMerge, type MergePlan } from './merge.ts';
+import { convertBf16Edges } from '../bf16-edges.ts';
 import { indexInitializers, readInitializer, readOnnxFile, rewriteInitializers } from './onnx-initializers.ts';
 
 export interface StyledModelSource {
@@ -21,10 +22,10 @@ export function isStyledModelSource(value: unknown): value is StyledModelSource 
   return typeof value === 'object' && value !== null && 'styled' in value;
 }
 
-/** The merged graph's bytes. */
+/** The merged graph's bytes (with bf16 edges converted to float32, as the plain transformer's are: bf16-edges.ts). */
 export async function buildStyledModel({ styled }: StyledModelSource): Promise<Uint8Array> {
   const bytes = await readOnnxFile(styled.file, styled.label);
   const index = indexInitializers(bytes, styled.label);
   const updates = applyMerge(styled.plan, styled.strength, (name) => readInitializer(bytes, index.byName.get(name)!, styled.label));
-  return rewriteInitializers(bytes, index, updates, styled.label);
+  return convertBf16Edges(rewriteInitializers(bytes, index, updates, styled.label));
 }
