@@ -242,10 +242,23 @@ export class TextToVideo {
       const scale = Math.max(1, Math.floor(params.previewMaxSide / Math.max(shape.height, shape.width)));
       return latentToPreviewFrames(z, shape, factors, scale);
     }
-    const component: ComponentName = this.pkg.onnx.preview_decoder ? 'preview_decoder' : 'vae_decoder';
-    const out = await this.runComponent(component, { latent_sample: { type: 'float32', dims: [1, shape.channels, shape.frames, shape.height, shape.width], data: z } }, timings);
+    const out = this.pkg.onnx.preview_decoder
+      ? await this.runComponent('preview_decoder', { latent_sample: { type: 'float32', dims: [1, shape.channels, shape.frames, shape.height, shape.width], data: z } }, timings)
+      : await this.runVaeDecoder(z, shape, timings);
     const [, , f, h, w] = out.dims as [number, number, number, number, number];
     return decodedToFrames(out.data as Float32Array, f, h, w);
+  }
+
+  /** `z` (decoder space) through vae_decoder: whole, or in spatial tiles when the package's decoder_tiling says so. */
+  private async runVaeDecoder(z: Float32Array, shape: LatentShape, timings: TextToVideoTimings): Promise<{ data: Float32Array; dims: readonly number[] }> {
+    const dims = [1, shape.channels, shape.frames, shape.height, shape.width] as [number, number, number, number, number];
+    const decodeTile = async (data: Float32Array, tileDims: [number, number, number, number, number]) => {
+      const out = await this.runComponent('vae_decoder', { latent_sample: { type: 'float32', dims: tileDims, data } }, timings);
+      return { data: out.data as Float32Array, dims: out.dims };
+    };
+    // A large clip in spatial tiles: one tile's activations alive at a time (inference/pipeline/tiled-decode.ts).
+    const tiling = this.pkg.config.decoder_tiling;
+    return needsTiles(shape.height, shape.width, tiling) ? decodeInTiles(z, dims, this.pkg.config.vae_scale_factor_spatial, tiling, decodeTile) : decodeTile(z, dims);
   }
 
   /** One clip: the prompt encoded, `params.steps` denoising steps (batched with other jobs' steps), decoded. */
@@ -427,17 +440,7 @@ export class TextToVideo {
 
   /** The final latent through the VAE decoder into RGB frames, `frames` of them. */
   private async decode(x: Float32Array, shape: LatentShape, frames: number, timings: TextToVideoTimings): Promise<RgbFrames> {
-    const dims = [1, shape.channels, shape.frames, shape.height, shape.width] as [number, number, number, number, number];
-    const latent = this.toDecoderSpace(x, shape);
-    const tiling = this.pkg.config.decoder_tiling;
-    const decodeTile = async (data: Float32Array, tileDims: [number, number, number, number, number]) => {
-      const out = await this.runComponent('vae_decoder', { latent_sample: { type: 'float32', dims: tileDims, data } }, timings);
-      return { data: out.data as Float32Array, dims: out.dims };
-    };
-    // A large clip in spatial tiles (the package's decoder_tiling): one tile's activations alive at a time.
-    const decoded = needsTiles(shape.height, shape.width, tiling)
-      ? await decodeInTiles(latent, dims, this.pkg.config.vae_scale_factor_spatial, tiling, decodeTile)
-      : await decodeTile(latent, dims);
+    const decoded = await this.runVaeDecoder(this.toDecoderSpace(x, shape), shape, timings);
     const [, , f, h, w] = decoded.dims as [number, number, number, number, number];
     // Causal temporal decoders may produce a few more frames than asked; keep the requested count.
     const video = decodedToFrames(decoded.data as Float32Array, f, h, w);

@@ -65,7 +65,7 @@ describe('the pipeline with decoder_tiling (Wan2.2-TI2V-shaped fixture, real onn
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function clip(name: string, animate: Record<string, unknown>) {
+  async function clip(name: string, animate: Record<string, unknown>, previews = false) {
     const fx = await buildWanFixturePackage(path.join(dir, name), { name, io: 'float32', animate });
     const sessions = await ModelSessions.load(await readModelPackage(fx.dir), worker);
     let decoderRuns = 0;
@@ -75,11 +75,15 @@ describe('the pipeline with decoder_tiling (Wan2.2-TI2V-shaped fixture, real onn
       return run(component, feeds);
     };
     try {
-      const result = await new TextToVideo(sessions).run({
-        prompt: 'a red ball bounces on the grass', negativePrompt: '', seed: 7, steps: 3, guidanceScale: 3,
-        frames: 9, width: 128, height: 96, scheduler: 'euler', previewEvery: 0, previewMaxSide: 64,
-      });
-      return { frames: result.video.frames, decoderRuns };
+      let previewsSeen = 0;
+      const result = await new TextToVideo(sessions, { previewMinIntervalMs: 0 }).run(
+        {
+          prompt: 'a red ball bounces on the grass', negativePrompt: '', seed: 7, steps: 3, guidanceScale: 3,
+          frames: 9, width: 128, height: 96, scheduler: 'euler', previewEvery: previews ? 1 : 0, previewMaxSide: 64,
+        },
+        previews ? { onPreview: () => void previewsSeen++ } : {},
+      );
+      return { frames: result.video.frames, decoderRuns, previewsSeen };
     } finally {
       await sessions.dispose();
     }
@@ -98,6 +102,13 @@ describe('the pipeline with decoder_tiling (Wan2.2-TI2V-shaped fixture, real onn
     expect(worst).toBe(0);
     // And the clip is not flat, so equal frames say something.
     expect(new Set(whole.frames[4]).size).toBeGreaterThan(4);
+  });
+
+  it('a package without a preview decoder previews through vae_decoder, in tiles too', async () => {
+    // 3 steps: previews after steps 1 and 2 (none after the last), each a whole tiled decode, then the clip's.
+    const tiled = await clip('tiled-previews', { decoder_tiling: { tile: 3, overlap: 1 } }, true);
+    expect(tiled.previewsSeen).toBe(2);
+    expect(tiled.decoderRuns).toBe(3 * 12);
   });
 
   it('a package whose overlap is not below its tile is refused at load, naming the field', async () => {
