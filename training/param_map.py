@@ -102,17 +102,20 @@ def parameter_map(module: torch.nn.Module, onnx_path: str) -> tuple[dict, list]:
     return found, missing
 
 
-def write_parameter_map(module: torch.nn.Module, transformer_dir: str) -> dict:
-    """Writes <transformer_dir>/parameter_map.json for <transformer_dir>/model.onnx; returns the map."""
+def write_parameter_map(module: torch.nn.Module, transformer_dir: str, out: str | None = None) -> tuple[dict, list]:
+    """Writes the map for <transformer_dir>/model.onnx to `out` (default <transformer_dir>/parameter_map.json);
+    returns it and the Linear weights left out."""
     found, missing = parameter_map(module, os.path.join(transformer_dir, "model.onnx"))
-    with open(os.path.join(transformer_dir, MAP_FILE), "w") as f:
+    out = out or os.path.join(transformer_dir, MAP_FILE)
+    with open(out, "w") as f:
         json.dump(found, f, indent=1, sort_keys=True)
         f.write("\n")
     transposed = sum(1 for t in found.values() if t["transposed"])
-    print(f"{MAP_FILE}: {len(found)} Linear weights ({transposed} held transposed)", flush=True)
+    name = os.path.basename(out)
+    print(f"{name}: {len(found)} Linear weights ({transposed} held transposed)", flush=True)
     for m in missing:
-        print(f"{MAP_FILE}: left out {m}", file=sys.stderr, flush=True)
-    return found
+        print(f"{name}: left out {m}", file=sys.stderr, flush=True)
+    return found, missing
 
 
 def _dit_from_package(package: str) -> torch.nn.Module:
@@ -129,16 +132,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(0)
     package = os.path.abspath(args.package)
-    dit = _dit_from_package(package)
-    found, missing = parameter_map(dit, os.path.join(package, "transformer", "model.onnx"))
-    out = args.out or os.path.join(package, "transformer", MAP_FILE)
-    with open(out, "w") as f:
-        json.dump(found, f, indent=1, sort_keys=True)
-        f.write("\n")
-    transposed = sum(1 for t in found.values() if t["transposed"])
-    print(f"{out}: {len(found)} Linear weights ({transposed} held transposed)", flush=True)
-    for m in missing:
-        print(f"left out {m}", file=sys.stderr, flush=True)
+    _, missing = write_parameter_map(_dit_from_package(package), os.path.join(package, "transformer"), args.out)
     sys.exit(1 if missing else 0)
 
 
