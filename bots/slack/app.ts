@@ -5,7 +5,7 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import type { FetchFunction, WebClientOptions } from '@slack/web-api';
 import type { SlackBotConfig } from './config.ts';
 import type { Logger } from '../core/logger.ts';
-import { boltLogger } from './bolt-logger.ts';
+import { boltLevelFor, boltLogger } from './bolt-logger.ts';
 
 export interface SlackTransport {
   app: App;
@@ -29,7 +29,7 @@ export interface SlackAppOptions {
 
 export function createSlackApp(config: SlackBotConfig, options: SlackAppOptions = {}): SlackTransport {
   const logger = options.logger ? boltLogger(options.logger) : undefined;
-  const logLevel = options.logLevel ? { debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN, error: LogLevel.ERROR }[options.logLevel] : (logger?.getLevel() ?? LogLevel.WARN);
+  const logLevel = options.logLevel ? boltLevelFor(options.logLevel) : (logger?.getLevel() ?? LogLevel.WARN);
   const logging = logger ? { logger, logLevel } : { logLevel };
   const clientOptions: WebClientOptions = {};
   if (config.apiUrl) clientOptions.slackApiUrl = config.apiUrl;

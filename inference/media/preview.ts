@@ -3,7 +3,6 @@
  * choice here favours speed: both formats are encoded in-process in a worker thread (preview-encoder.ts: no process
  * per preview, nothing on the event loop), GIF by gif-encoder.ts and WebP (lossless, palette) by webp-encoder.ts.
  */
-import { nearestUpscaleFilter } from './encode-raw.ts';
 import { parsePreviewOptions, type PreviewFormat, type PreviewOptions } from './options.ts';
 import { assertValidVideo, type RgbVideo } from './video.ts';
 import { PREVIEW_MIME_TYPES } from '../../shared/wire/formats.ts';
@@ -37,12 +36,8 @@ export async function encodePreview(video: RgbVideo, options: PreviewOptions): P
 interface PreviewFit {
   width: number;
   height: number;
-  /** Filters that shrink the source to fit (applied before the palette is computed). */
-  shrink: string[];
   /** Integer nearest-neighbour enlargement factor (1 when shrinking or already fitting). */
   factor: number;
-  /** The whole chain: shrink or enlarge. */
-  filters: string[];
 }
 
 /**
@@ -55,9 +50,8 @@ export function fitPreview(width: number, height: number, maxSide: number): Prev
     const ratio = maxSide / longest;
     const w = Math.max(1, Math.round(width * ratio));
     const h = Math.max(1, Math.round(height * ratio));
-    const shrink = [`scale=${w}:${h}:flags=area`];
-    return { width: w, height: h, shrink, factor: 1, filters: shrink };
+    return { width: w, height: h, factor: 1 };
   }
   const factor = Math.min(MAX_PREVIEW_UPSCALE, Math.max(1, Math.floor(maxSide / longest)));
-  return { width: width * factor, height: height * factor, shrink: [], factor, filters: nearestUpscaleFilter(factor) };
+  return { width: width * factor, height: height * factor, factor };
 }

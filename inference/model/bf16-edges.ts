@@ -10,7 +10,7 @@
 // read; every other field is copied untouched. Initializers (weights, possibly external data) are never touched.
 import path from 'node:path';
 import { encodeVarint, fields, header, WIRE, type Field } from './protobuf-wire.ts';
-import { readOnnxFile } from './lora/onnx-initializers.ts';
+import { ONNX_BFLOAT16, ONNX_FLOAT, readOnnxFile } from './lora/onnx-initializers.ts';
 
 const MODEL = { graph: 7 } as const;
 const GRAPH = { node: 1, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
@@ -20,8 +20,6 @@ const VALUE_INFO = { name: 1, type: 2 } as const;
 const TYPE = { tensor: 1 } as const;
 const TENSOR_TYPE = { elemType: 1 } as const;
 const TENSOR_NAME = 8;
-const ONNX_FLOAT = 1;
-const ONNX_BFLOAT16 = 16;
 const ATTRIBUTE_INT = 2;
 
 /** How every conversion failure begins, so the loader tells it from a failure of the converted graph. */
@@ -213,7 +211,10 @@ export function convertBf16Edges(bytes: Uint8Array): Uint8Array {
   for (const name of edges.outputs) parts.push(...lenField(GRAPH.node, [castNode(renames.get(name)!, name, ONNX_FLOAT, `${renames.get(name)!}_cast`)]));
 
   const model: Uint8Array[] = [];
-  for (const f of fields(bytes, 0, bytes.length)) model.push(f.number === MODEL.graph ? concat(lenField(MODEL.graph, parts)) : bytes.subarray(f.tagStart, f.end));
+  for (const f of fields(bytes, 0, bytes.length)) {
+    if (f.number === MODEL.graph) model.push(...lenField(MODEL.graph, parts));
+    else model.push(bytes.subarray(f.tagStart, f.end));
+  }
   return concat(model);
 }
 

@@ -50,7 +50,7 @@ export async function styledClips(
   const out: Record<string, { styled: StyledClip; clip: Frames }> = {};
   for (const style of styles) {
     const clip = await generateClip(address, { ...generate, prompt: c.prompt, style });
-    out[style] = { clip, styled: { scored: score(c, judgeClip(world, clip)), looks: judgeLooks(clip, styles) } };
+    out[style] = { clip, styled: baseStyledClip(world, c, clip, styles) };
   }
   return out;
 }
