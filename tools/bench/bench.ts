@@ -16,6 +16,7 @@ import { OnnxWorkerClient } from '../../inference/worker/onnx-worker-client.ts';
 import { encodeClip } from '../../inference/media/index.ts';
 import { clusterBenchCli } from './cluster.ts';
 import { previewsBenchCli } from './previews.ts';
+import { median } from './stats.ts';
 
 const USAGE = `Usage: npm run bench -- [--model-dir DIR] [--runs N] [--steps N] [--prompt TEXT] [--threads N]
        npm run bench -- --cluster [options]    (1 vs 2 workers and failover on a local Redis; --cluster --help)
@@ -23,12 +24,6 @@ const USAGE = `Usage: npm run bench -- [--model-dir DIR] [--runs N] [--steps N] 
 
 Defaults: the embedded model (models/${DEFAULT_MODEL}), 5 runs, the model's default steps.
 `;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 

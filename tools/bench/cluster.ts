@@ -14,6 +14,7 @@ import { DEFAULT_MODELS_DIR, DEFAULT_MODEL } from '../../inference/server/daemon
 import { startLocalRedis, type LocalRedis } from '../cluster/local-redis.ts';
 import { startClusterDaemon, type ClusterDaemon } from '../cluster/cluster-daemon.ts';
 import { CodedError } from '../../shared/errors.ts';
+import { median } from './stats.ts';
 
 export type ClusterBenchErrorCode = 'BENCH_BAD_OPTION' | 'BENCH_JOB_FAILED' | 'BENCH_FAILOVER_UNSEEN';
 export class ClusterBenchError extends CodedError<ClusterBenchErrorCode> {}
@@ -216,12 +217,6 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
   process.stdout.write(`after: ${load()}\n`);
   process.stdout.write(`\n${'figure'.padEnd(34)} ${'median'.padStart(10)}  note\n`);
   for (const [name, value, note] of rows) process.stdout.write(`${name.padEnd(34)} ${value.padStart(10)}  ${note}\n`);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

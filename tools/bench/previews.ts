@@ -13,18 +13,13 @@ import { readModelPackage } from '../../inference/model/package.ts';
 import { DEFAULT_MODELS_DIR, DEFAULT_MODEL, startDaemon } from '../../inference/server/daemon.ts';
 import { decodeFrames } from '../../inference/media/index.ts';
 import { previewEncoderThread } from '../../inference/media/preview-encoder.ts';
+import { median } from './stats.ts';
 
 const USAGE = `Usage: npm run bench -- --previews [--model-dir DIR] [--runs N] [--steps N] [--format gif|webp] [--threads N]
 
 Defaults: the embedded model (models/${DEFAULT_MODEL}), 5 runs (each a clip with previews off and one with them on,
 plus one warm-up pair), the model's default steps, WebP previews (the bots' default; both formats are encoded in-process).
 `;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** PSNR (dB) of a preview against the clip: each clip frame against the preview frame at the same time, at the clip's size (nearest). */
 export function previewPsnr(preview: { width: number; height: number; frames: Uint8Array[] }, clip: { width: number; height: number; frames: Uint8Array[] }): number {
