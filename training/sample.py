@@ -37,6 +37,8 @@ def main() -> None:
     ap.add_argument("--truth", action="store_true", help="render the world's ground truth for the cases instead")
     ap.add_argument("--recon", action="store_true",
                     help="the ground truth encoded and decoded by the autoencoder (the ceiling any denoiser works under)")
+    ap.add_argument("--style", choices=W.STYLES, help="--truth / --recon: the world's render in this look (the ceiling "
+                    "of a style's adapter)")
     ap.add_argument("--star-probe", action="store_true",
                     help="instead of the held-out cases: a star of every allowed colour on every scene, moving right")
     ap.add_argument("--train-cases", type=int, default=0, help="also sample N in-distribution training prompts")
@@ -78,7 +80,7 @@ def main() -> None:
             r = np.random.default_rng(case["seed"])
             clip = W.Clip(case["scene"], [W.Obj(case["shape"], case["colour"], case["motion"],
                                                 W.sample_motion_params(case["motion"], r))], case["seed"])
-            video = W.render(clip)
+            video = W.render_styled(clip, args.style) if args.style else W.render(clip)
             if ae is not None:
                 with torch.no_grad():
                     video = to_uint8(ae.decode(ae.encode(to_tensor(video[None])))[0])

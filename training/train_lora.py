@@ -1,8 +1,8 @@
 """Trains one style adapter (a LoRA in PEFT's format) on the frozen base denoiser of a package, for one look of the world.
 
-    /usr/bin/python3 training/train_lora.py --style pixel [--package models/tiny-world] [--steps 1300]
+    /usr/bin/python3 training/train_lora.py --style neon [--package models/tiny-world] [--steps 1300]
 
-A style is a look the procedural world can draw (world.STYLES: pixel, neon, chalk): the same scenes, shapes, colours
+A style is a look the procedural world can draw (world.STYLES: neon, chalk, blueprint): the same scenes, shapes, colours
 and motions, rendered otherwise. The base model is the committed package (read back by import_package.py into a runs
 folder); its text encoder and denoiser stay frozen, and small low-rank factors on the attention projections learn the
 look with the denoiser's own loss (flow matching, train_dit.py's sigmas and captions) on clips of that style encoded by
@@ -43,17 +43,20 @@ TARGET_SETS = {
     "temporal": ["attn_t.to_q", "attn_t.to_k", "attn_t.to_v", "attn_t.to_out"],
     "attention": ["attn_t.to_q", "attn_t.to_k", "attn_t.to_v", "attn_t.to_out",
                   "attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out"],
+    # everything but the cross-attention: the look is learnt while the prompt is read as the base reads it
+    "self": ["attn_t.to_q", "attn_t.to_k", "attn_t.to_v", "attn_t.to_out", "attn1.to_q", "attn1.to_k", "attn1.to_v",
+             "attn1.to_out", "ff.net_0", "ff.net_2"],
     "all": ["attn_t.to_q", "attn_t.to_k", "attn_t.to_v", "attn_t.to_out", "attn1.to_q", "attn1.to_k", "attn1.to_v",
             "attn1.to_out", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out", "ff.net_0", "ff.net_2"],
 }
 # What ListModels shows for each look (animate_style.json).
 STYLE_CARDS = {
-    "pixel": {"description": "pixel art: the scene on a coarse grid of flat blocks",
-              "example_prompt": "a yellow star moves left across the sky"},
-    "neon": {"description": "neon: glowing outlines of the shapes on a dark scene",
+    "neon": {"description": "neon: the shapes lit up and glowing on a dark scene",
              "example_prompt": "a pink heart grows in the sky"},
     "chalk": {"description": "chalk: rough chalk strokes on a dark green blackboard",
               "example_prompt": "a white circle bounces on the grass"},
+    "blueprint": {"description": "blueprint: the shapes on blue paper ruled with a light grid",
+                  "example_prompt": "a yellow star moves left across the sky"},
 }
 # The shipped adapters' recipe (models/tiny-world/README.md "Styles"; pixel used 300 clips, and its 1,300 steps were run
 # as 650 and then 650 more along the longer schedule).

@@ -1,17 +1,18 @@
 // The look checks of the eval's style table (tools/eval/styles.ts) on synthetic frames whose figures are known in
-// closed form (grey pixels, so luma is the grey value): block-edge ratios of a ramp with jumps at the 16-pixel grid,
-// outlines against filled discs on dark and bright grounds, a grainy and a smooth board; then the table's rules on
+// closed form: a square with a band of glow against a hard-edged one on dark and bright grounds, ruled blue paper
+// against paper ruled off the grid, a grainy and a smooth board; then the table's rules on
 // counted verdicts (90% with the style, 10% without, colour and motion within 5 points).
 import { describe, expect, it } from 'vitest';
 import type { ClipVerdict, Frames } from '../../tools/eval/checks.ts';
 import type { Scored } from '../../tools/eval/report.ts';
 import {
+  blueprintLook,
+  BLUEPRINT_MIN_RULING,
   chalkLook,
   compareStyles,
-  interiorFraction,
+  dilate,
   neonLook,
-  pixelLook,
-  PIXEL_EDGE_RATIO,
+  NEON_MIN_GLOW,
   styleTable,
   type StyledClip,
 } from '../../tools/eval/styles.ts';
@@ -33,75 +34,85 @@ function clipOf(rgb: (x: number, y: number) => [number, number, number], frames 
 
 const grey = (v: number): [number, number, number] => [v, v, v];
 
-describe('pixelLook: luma steps across the 16-pixel block grid against steps inside blocks', () => {
-  it('a ramp of 1 per pixel with jumps of 5 at block edges measures 5.0 and passes', () => {
-    // inside: 120 horizontal steps of 1 per row, all vertical steps 0 → 15360 / 30720 pairs = 0.5; edges: 7 per row
-    // of 5, 0 on the 7 edge rows → 4480 / 1792 pairs = 2.5
-    const v = pixelLook(clipOf((x) => grey((x % 16) + 20 * Math.floor(x / 16))));
-    console.log(`[style-checks] pixel ramp: ${JSON.stringify(v.figures)}`);
-    expect(v.figures.innerStep).toBeCloseTo(0.5, 4);
-    expect(v.figures.edgeStep).toBeCloseTo(2.5, 4);
-    expect(v.figures.edgeRatio).toBeCloseTo(5.0, 4);
-    expect(v.pass).toBe(true);
-  });
-
-  it('jumps of 1 at the edges, as inside, measure 1.0 and fail; jumps of 2 measure 2.0, the threshold, and pass', () => {
-    const even = pixelLook(clipOf((x) => grey((x % 16) + 16 * Math.floor(x / 16))));
-    expect(even.figures.edgeRatio).toBeCloseTo(1.0, 4);
-    expect(even.pass).toBe(false);
-    const two = pixelLook(clipOf((x) => grey((x % 16) + 17 * Math.floor(x / 16))));
-    expect(two.figures.edgeRatio).toBeCloseTo(2.0, 4);
-    expect(PIXEL_EDGE_RATIO).toBe(2.0);
-    expect(two.pass).toBe(true);
-  });
-
-  it('flat 16x16 blocks are infinitely blocky; a smooth disc is not; a flat frame has no look', () => {
-    const blocks = pixelLook(clipOf((x, y) => grey(20 + ((Math.floor(x / 16) * 7 + Math.floor(y / 16) * 3) % 11) * 20)));
-    expect(blocks.figures.edgeRatio).toBe(Infinity);
-    expect(blocks.pass).toBe(true);
-    const disc = pixelLook(clipOf((x, y) => grey(Math.hypot(x - 60, y - 70) < 20 ? 230 : 30)));
-    console.log(`[style-checks] pixel disc: ${JSON.stringify(disc.figures)}`);
-    expect(disc.figures.edgeRatio).toBeLessThan(PIXEL_EDGE_RATIO);
-    expect(disc.pass).toBe(false);
-    const flat = pixelLook(clipOf(() => grey(100)));
-    expect(flat.figures.edgeRatio).toBe(0);
-    expect(flat.pass).toBe(false);
-  });
-});
-
-describe('neonLook: a dark scene and a thin bright outline', () => {
-  it('interiorFraction: a 10x10 square in a 20x20 mask has 6x6 interior pixels within radius 2', () => {
-    const mask = new Uint8Array(400);
-    for (let y = 5; y < 15; y++) for (let x = 5; x < 15; x++) mask[y * 20 + x] = 1;
-    expect(interiorFraction(mask, 20, 20)).toBeCloseTo(36 / 100, 10);
-    expect(interiorFraction(new Uint8Array(400), 20, 20)).toBeNaN();
+describe('neonLook: a dark scene and shapes that glow', () => {
+  it('dilate grows a mask by a square of the radius, cut at the frame', () => {
+    const one = new Uint8Array(400);
+    one[10 * 20 + 10] = 1;
+    expect(dilate(one, 20, 20, 2).reduce((a, v) => a + v, 0)).toBe(25);
+    const corner = new Uint8Array(400);
+    corner[0] = 1;
+    expect(dilate(corner, 20, 20, 2).reduce((a, v) => a + v, 0)).toBe(9);
   });
 
   const dark: [number, number, number] = [6, 6, 14];
   const red: [number, number, number] = [220, 40, 40];
-  it('a 2-px red ring on a dark frame passes: all dark, no interior', () => {
-    const v = neonLook(clipOf((x, y) => (Math.abs(Math.hypot(x - 64, y - 64) - 20) < 1 ? red : dark)));
-    console.log(`[style-checks] neon ring: ${JSON.stringify(v.figures)}`);
-    expect(v.figures.darkFraction).toBeGreaterThan(0.95);
-    expect(v.figures.interior).toBe(0);
+  /** A 20x20 red square at (54..73, 54..73) with a band of glow `a` (a blend towards red) 1-12 px around it. */
+  const glowing = (a: number, ground: [number, number, number] = dark) =>
+    clipOf((x, y) => {
+      const out = Math.max(Math.max(54 - x, x - 73, 0), Math.max(54 - y, y - 73, 0)); // Chebyshev distance outside
+      if (out === 0) return red;
+      if (out <= 12) return ground.map((g, i) => Math.round(g + a * (red[i]! - g))) as [number, number, number];
+      return ground;
+    });
+
+  it('a square with a glow of 0.3 around it on a dark frame measures 0.3 and passes', () => {
+    // the ring (3-8 px out) is all glow, the scene (over 14 px out) is the ground: (0.3 D − 0) / (D − 0) (rounding aside)
+    const v = neonLook(glowing(0.3));
+    console.log(`[style-checks] neon glow: ${JSON.stringify(v.figures)}`);
+    expect(v.figures.glow).toBeCloseTo(0.3, 2);
+    // the glow (70, 16, 22) is still dark (luma 33); only the square (luma 93.9) is not
+    expect(v.figures.darkFraction).toBeCloseTo(1 - 400 / (S * S), 6);
     expect(v.figures.framesWithObject).toBe(3);
+    expect(NEON_MIN_GLOW).toBe(0.02);
     expect(v.pass).toBe(true);
   });
 
-  it('a filled disc on the same dark frame fails (its interior near (r − 2)² / r²); a ring on a bright frame fails', () => {
-    const disc = neonLook(clipOf((x, y) => (Math.hypot(x - 64, y - 64) < 20 ? red : dark)));
-    expect(disc.figures.interior).toBeGreaterThan(0.7);
-    expect(disc.figures.interior).toBeLessThan(0.9);
-    expect(disc.pass).toBe(false);
-    const bright = neonLook(clipOf((x, y) => (Math.abs(Math.hypot(x - 64, y - 64) - 20) < 1 ? red : [232, 228, 218])));
+  it('a hard-edged square fails (glow 0); a glow of 0.01 is under the threshold; a bright frame fails on darkness', () => {
+    const hard = neonLook(glowing(0));
+    expect(hard.figures.glow).toBe(0);
+    expect(hard.pass).toBe(false);
+    const faint = neonLook(glowing(0.01));
+    expect(faint.figures.glow).toBeLessThan(NEON_MIN_GLOW);
+    expect(faint.pass).toBe(false);
+    const bright = neonLook(glowing(0.3, [232, 228, 218]));
     expect(bright.figures.darkFraction).toBe(0);
+    expect(bright.figures.glow).toBeCloseTo(0.3, 2);
     expect(bright.pass).toBe(false);
   });
 
-  it('a dark frame with no object fails (no outline to see)', () => {
+  it('a dark frame with no object fails (no glow to see)', () => {
     const v = neonLook(clipOf(() => dark));
     expect(v.figures.framesWithObject).toBe(0);
+    expect(v.figures.glow).toBeNaN();
     expect(v.pass).toBe(false);
+  });
+});
+
+describe('blueprintLook: deep blue paper ruled every 32 pixels', () => {
+  const paper: [number, number, number] = [24, 53, 121];
+  const line: [number, number, number] = [60, 100, 180];
+  const ruled = (offset: number) => clipOf((x, y) => ((x - offset + S) % 32 < 2 || (y - offset + S) % 32 < 2 ? line : paper));
+
+  it('ruled paper: all of it paper, lines 45.08 brighter in luma, pass', () => {
+    // luma of the line 0.299·60 + 0.587·100 + 0.114·180 = 97.16, of the paper 52.081
+    const v = blueprintLook(ruled(0));
+    console.log(`[style-checks] blueprint: ${JSON.stringify(v.figures)}`);
+    expect(v.figures.paperFraction).toBe(1);
+    expect(v.figures.ruling).toBeCloseTo(97.16 - 52.081, 3);
+    expect(BLUEPRINT_MIN_RULING).toBe(8);
+    expect(v.pass).toBe(true);
+  });
+
+  it('lines off the grid, plain paper, the blue sky and the night sky all fail', () => {
+    const off = blueprintLook(ruled(16));
+    expect(off.figures.ruling).toBeLessThan(0);
+    expect(off.pass).toBe(false);
+    const plain = blueprintLook(clipOf(() => paper));
+    expect(plain.figures.ruling).toBeCloseTo(0, 6);
+    expect(plain.pass).toBe(false);
+    // the sky is blue but bright (luma 168.3); the night sky is dark but hardly blue (40 against 10 of red)
+    expect(blueprintLook(clipOf(() => [120, 180, 235])).figures.paperFraction).toBe(0);
+    expect(blueprintLook(clipOf(() => [10, 14, 40])).figures.paperFraction).toBe(0);
   });
 });
 
@@ -137,32 +148,32 @@ describe('compareStyles and styleTable: the rules on counted verdicts', () => {
   const clip = (i: number, look: boolean, colourOk: boolean, motionOk = true): StyledClip => {
     const c: EvalCase = { prompt: `prompt ${i}`, shape: 'circle', colour: 'red', motion: 'left', scene: 'night', seed: i, heldout_pair: 'shape_colour' };
     const scored: Scored = { case: c, verdict, ok: { colour: colourOk, shape: true, motion: motionOk, scene: true, consistent: true } };
-    return { scored, looks: { pixel: { pass: look, figures: { edgeRatio: look ? 4 : 1 } } } };
+    return { scored, looks: { neon: { pass: look, figures: { glow: look ? 0.1 : 0 } } } };
   };
   const base = Array.from({ length: 10 }, (_, i) => clip(i, i === 0, true));
 
   it('9 of 10 with the look and 1 of 10 without pass; colour 100% → 90% is a drop of 10 points and fails', () => {
     const styled = Array.from({ length: 10 }, (_, i) => clip(i, i !== 3, i !== 5));
-    const [row] = compareStyles(base, { pixel: styled });
-    expect(row).toMatchObject({ style: 'pixel', clips: 10, withStyle: 0.9, withoutStyle: 0.1, colour: { base: 1, styled: 0.9 }, motion: { base: 1, styled: 1 } });
+    const [row] = compareStyles(base, { neon: styled });
+    expect(row).toMatchObject({ style: 'neon', clips: 10, withStyle: 0.9, withoutStyle: 0.1, colour: { base: 1, styled: 0.9 }, motion: { base: 1, styled: 1 } });
     expect(row!.pass).toEqual({ look: true, baseline: true, colour: false, motion: true, all: false });
-    expect(row!.figures.styled.edgeRatio).toBeCloseTo(3.7, 10);
+    expect(row!.figures.styled.glow).toBeCloseTo(0.09, 10);
     const text = styleTable([row!], 'Styles');
-    expect(text.split('\n')[3]).toBe('| pixel | 10 | 90% pass | 10% pass | 100% → 90% FAIL | 100% → 100% pass | FAIL |');
+    expect(text.split('\n')[3]).toBe('| neon | 10 | 90% pass | 10% pass | 100% → 90% FAIL | 100% → 100% pass | FAIL |');
   });
 
   it('a drop of exactly 5 points passes; 8 of 10 with the look fails; a style without a look check is left out', () => {
     const twenty = Array.from({ length: 20 }, (_, i) => clip(i, true, true));
     const styled = Array.from({ length: 20 }, (_, i) => clip(i, i >= 2, i !== 0));
-    const [row] = compareStyles(twenty, { pixel: styled, ink: styled });
+    const [row] = compareStyles(twenty, { neon: styled, ink: styled });
     expect(row!.pass).toMatchObject({ look: true, baseline: false, colour: true });
-    const [low] = compareStyles(base, { pixel: Array.from({ length: 10 }, (_, i) => clip(i, i >= 2, true)) });
+    const [low] = compareStyles(base, { neon: Array.from({ length: 10 }, (_, i) => clip(i, i >= 2, true)) });
     expect(low!.withStyle).toBe(0.8);
     expect(low!.pass.look).toBe(false);
-    expect(compareStyles(twenty, { pixel: styled, ink: styled }).map((r) => r.style)).toEqual(['pixel']);
+    expect(compareStyles(twenty, { neon: styled, ink: styled }).map((r) => r.style)).toEqual(['neon']);
   });
 
   it('unpaired clips are a programming error', () => {
-    expect(() => compareStyles(base, { pixel: base.slice(1) })).toThrow('styles: 9 pixel clips for 10 base clips; they must be paired');
+    expect(() => compareStyles(base, { neon: base.slice(1) })).toThrow('styles: 9 neon clips for 10 base clips; they must be paired');
   });
 });

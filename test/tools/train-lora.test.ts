@@ -77,7 +77,7 @@ describe.skipIf(!hasTorch)('training/train_lora.py', () => {
       expect(m.status, m.stderr).toBe(0);
     }
     const runs = path.join(tmp, 'runs');
-    const r = await py(['train_lora.py', '--style', 'neon', '--package', pkgDir, '--runs', runs, '--clips', '2', '--steps', '3', '--batch', '2', '--rank', '2', '--alpha', '4', '--lr', '0.05']);
+    const r = await py(['train_lora.py', '--style', 'neon', '--package', pkgDir, '--runs', runs, '--clips', '2', '--steps', '3', '--batch', '2', '--rank', '2', '--alpha', '4', '--targets', 'attention', '--lr', '0.05']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('2 neon clips of latents (16, 5, 16, 16)');
     expect(r.stdout).toContain('32 modules, r 2, alpha 4.0: 13,312 parameters');
@@ -90,7 +90,7 @@ describe.skipIf(!hasTorch)('training/train_lora.py', () => {
     expect(targets).toHaveLength(32);
     expect(targets.slice(0, 8)).toEqual(['blocks.0.attn1.to_k', 'blocks.0.attn1.to_out', 'blocks.0.attn1.to_q', 'blocks.0.attn1.to_v', 'blocks.0.attn_t.to_k', 'blocks.0.attn_t.to_out', 'blocks.0.attn_t.to_q', 'blocks.0.attn_t.to_v']);
     expect(JSON.parse(readFileSync(path.join(adapter, 'animate_style.json'), 'utf8'))).toEqual({
-      description: 'neon: glowing outlines of the shapes on a dark scene',
+      description: 'neon: the shapes lit up and glowing on a dark scene',
       example_prompt: 'a pink heart grows in the sky',
     });
 
@@ -125,7 +125,7 @@ describe.skipIf(!hasTorch)('training/train_lora.py', () => {
     try {
       const listed = await client.listModels();
       expect(listed.models.find((m) => m.name === 'tiny-world')!.styles).toEqual([
-        { name: 'neon', description: 'neon: glowing outlines of the shapes on a dark scene', examplePrompt: 'a pink heart grows in the sky' },
+        { name: 'neon', description: 'neon: the shapes lit up and glowing on a dark scene', examplePrompt: 'a pink heart grows in the sky' },
       ]);
       const req = { prompt: 'a red ball bouncing on the grass', seed: 3, steps: 3, frames: 5, width: 64, height: 64, preview: { disabled: true } };
       const base = clipBytes(await collect(client.generate(req)));

@@ -40,7 +40,7 @@ frame against the image (PSNR, ≥ ${PSNR_GOAL_DB} dB in every clip) and colour 
   --limit N          only the first N prompts (with --frames-dir: the first N clips of the folder)
   --text-only        skip the image-to-video table (a package without a vae_encoder/ gets the same)
   --styles LIST      styles to generate every prompt and seed with, for the style table (look checks, colour and
-                     motion against the base model), e.g. pixel,neon; "none" skips it (default: every style of the
+                     motion against the base model), e.g. neon,chalk; "none" skips it (default: every style of the
                      model that has a look check; at the default aspect only)
   --drop-tolerance X largest fall of the colour or motion rate that still counts as no drop (default ${DEFAULT_DROP_TOLERANCE})
   --save DIR         keep the generated clips (DIR/cases.json + .rgb, image-to-video ones in DIR/image/), to re-score
@@ -50,7 +50,7 @@ frame against the image (PSNR, ≥ ${PSNR_GOAL_DB} dB in every clip) and colour 
   --json FILE        write every verdict as JSON (each with "mode": text-to-video or image-to-video; the latter with
                      its first-frame PSNR)
   --report FILE      write the printed tables (markdown) to FILE as well
-  --verbose          one line per clip with what each check saw
+  --verbose          one line per clip with what each check saw (styled clips too, with their look check)
   --help             this text`;
 
 async function main(): Promise<void> {
@@ -161,8 +161,12 @@ function verboseLine(r: Scored, extra = ''): string {
   return (
     `${r.case.prompt}${extra}\n    colour ${r.case.colour}: ${mark(r.ok.colour, v.colour)} | shape ${r.case.shape}: ${mark(r.ok.shape, v.shape)} | ` +
     `motion ${r.case.motion}: ${mark(r.ok.motion, v.motion)} | scene ${r.case.scene}: ${mark(r.ok.scene, v.scene)} | ` +
-    `presence ${(v.presence * 100).toFixed(0)}% flicker ${v.flicker.toFixed(1)} ${JSON.stringify(Object.fromEntries(Object.entries(v.features).map(([k, x]) => [k, Math.round(x * 100) / 100])))}`
+    `presence ${(v.presence * 100).toFixed(0)}% flicker ${v.flicker.toFixed(1)} ${JSON.stringify(roundedFigures(v.features))}`
   );
+}
+
+function roundedFigures(figures: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(figures).map(([k, x]) => [k, Math.round(x * 100) / 100]));
 }
 
 /**
@@ -245,7 +249,11 @@ async function evaluate(values: Values, numbers: Numbers, aspect: string | undef
           if (styles.length) {
             const t3 = performance.now();
             styleBase.push(baseStyledClip(world, c, clip, styles));
-            for (const [style, made] of Object.entries(await styledClips(daemon.address, world, c, generate, styles))) (styled[style] ??= []).push(made.styled);
+            for (const [style, made] of Object.entries(await styledClips(daemon.address, world, c, generate, styles))) {
+              (styled[style] ??= []).push(made.styled);
+              const look = made.styled.looks[style];
+              if (values.verbose && look) console.log(verboseLine(made.styled.scored, ` [style ${style}: look ${look.pass ? 'ok' : 'missing'} ${JSON.stringify(roundedFigures(look.figures))}]`));
+            }
             styleSeconds += (performance.now() - t3) / 1000;
           }
           if (!withImages) continue;

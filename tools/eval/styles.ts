@@ -1,6 +1,6 @@
 // The style table of npm run eval (issue #23): each held-out prompt and seed generated without a style and with each
-// of the model's styles, and a pixel check per look that says whether a clip has it (look checks below: blocks for
-// pixel art, hollow bright outlines on a dark scene for neon, a grainy dark green board for chalk). A style passes when
+// of the model's styles, and a pixel check per look that says whether a clip has it (look checks below: lit, glowing
+// shapes on a dark scene for neon, a grainy dark green board for chalk, blue paper ruled with a grid for blueprint). A style passes when
 // at least 90% of its clips show its look and at most 10% of the base clips do (the check sees the look, not just any
 // clip), and when colour and motion adherence stay within 5 points of the base model's (the look changes, not what the
 // prompt asked for). The looks are the procedural world's (training/world.py render_styled); the checks are pure
@@ -37,49 +37,6 @@ function lumaPlane(clip: Frames, f: Uint8Array): Float32Array {
   return out;
 }
 
-// ------------------------------------------------------------------------------------------------------------ pixel
-
-/** world.py PIXEL_BLOCK: pixel art is the frame at 1/16 resolution, upscaled by nearest neighbour. */
-export const PIXEL_BLOCK = 16;
-/**
- * Pixel art changes colour only at the block grid: the mean luma step across block edges against the mean step inside
- * blocks. On the held-out cases the world's plain renders measure 0.5-2.0 after a round trip through the VAE (its
- * 8x8 decoder leaves some grid of its own; all but one under 1.8), its pixel-art renders 1.4-8.0 after it (29 of 32
- * at 2.0 or more), and infinity as drawn.
- */
-export const PIXEL_EDGE_RATIO = 2.0;
-
-export function pixelLook(clip: Frames, block = PIXEL_BLOCK): LookVerdict {
-  const { width: w, height: h } = clip;
-  let edge = 0;
-  let edgeN = 0;
-  let inner = 0;
-  let innerN = 0;
-  for (const f of clip.frames) {
-    const y = lumaPlane(clip, f);
-    for (let r = 0; r < h; r++) {
-      for (let c = 0; c < w; c++) {
-        const v = y[r * w + c]!;
-        if (c + 1 < w) {
-          const d = Math.abs(y[r * w + c + 1]! - v);
-          if (c % block === block - 1) (edge += d), edgeN++;
-          else (inner += d), innerN++;
-        }
-        if (r + 1 < h) {
-          const d = Math.abs(y[(r + 1) * w + c]! - v);
-          if (r % block === block - 1) (edge += d), edgeN++;
-          else (inner += d), innerN++;
-        }
-      }
-    }
-  }
-  const edgeMean = edge / Math.max(1, edgeN);
-  const innerMean = inner / Math.max(1, innerN);
-  // A flat frame has no steps at all: no look to see (ratio 0 rather than 0/0).
-  const ratio = edgeMean === 0 ? 0 : innerMean === 0 ? Infinity : edgeMean / innerMean;
-  return { pass: ratio >= PIXEL_EDGE_RATIO, figures: { edgeRatio: ratio, edgeStep: edgeMean, innerStep: innerMean } };
-}
-
 // ------------------------------------------------------------------------------------------------------------- neon
 
 /** Luma below which a pixel is dark (the world's night sky is 17-33, its plain scene 229). */
@@ -87,54 +44,87 @@ export const DARK_LUMA = 50;
 /** Neon: at least this fraction of the pixels dark. */
 export const NEON_DARK_FRACTION = 0.6;
 /**
- * Neon: the object is an outline, so few of its pixels have the object all around them (within 2 px). The world's
- * 5-px neon tubes measure 0 as drawn and 0.13-0.53 (most under 0.45) after a round trip through the VAE, which blurs
- * them; its filled shapes on the night sky, the one dark scene of the plain world, 0.49-0.65 after the same trip.
+ * Neon: the shapes glow. The glow is how far the pixels 4-8 px outside the object stand out from the scene, as a
+ * fraction of how far the object itself does (RGB distances from the row's background, so a dark red glows as well as
+ * a yellow). The world's neon renders of the held-out cases measure 0.02-0.16 after a round trip through the VAE
+ * (0.012 once in 32), its plain renders on the night sky, the one dark scene of the plain world, under 0.014 after the
+ * same trip (the decoder's own blur) and 0 as drawn.
  */
-export const NEON_MAX_INTERIOR = 0.45;
+export const NEON_MIN_GLOW = 0.02;
 /** Object pixels: at least this far (RGB distance) from the row's background, and half the frame's brightest contrast. */
 const OBJECT_DISTANCE = 40;
-/** Frames whose object has fewer pixels than this say nothing about its outline. */
+/** Frames whose object has fewer pixels than this say nothing about its glow. */
 const MIN_OBJECT_PIXELS = 20;
+/** The glow's ring: from this many pixels outside the object ... */
+const GLOW_FROM = 3;
+/** ... to this many; the scene it is compared with starts this far out. */
+const GLOW_TO = 8;
+const SCENE_FROM = 14;
 
-function objectMask(clip: Frames, f: Uint8Array, medians: Array<[number, number, number]>): Uint8Array {
+/** Each pixel's RGB distance from its row's background (the row median). */
+function backgroundDistance(clip: Frames, f: Uint8Array, medians: Array<[number, number, number]>): Float32Array {
   const { width: w, height: h } = clip;
   const d = new Float32Array(w * h);
   for (let p = 0; p < w * h; p++) {
     const m = medians[Math.floor(p / w)]!;
     d[p] = Math.hypot(f[p * 3]! - m[0], f[p * 3 + 1]! - m[1], f[p * 3 + 2]! - m[2]);
   }
+  return d;
+}
+
+function objectMask(d: Float32Array): Uint8Array {
   const sorted = Float32Array.from(d).sort();
   const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? 0;
   const cut = Math.max(OBJECT_DISTANCE, 0.5 * p99);
-  const mask = new Uint8Array(w * h);
-  for (let p = 0; p < w * h; p++) mask[p] = d[p]! >= cut ? 1 : 0;
-  return mask;
+  return Uint8Array.from(d, (x) => (x >= cut ? 1 : 0));
 }
 
-/** Fraction of the mask's pixels with every pixel within `radius` (a square) also in the mask: 1 − thinness. */
-export function interiorFraction(mask: Uint8Array, width: number, height: number, radius = 2): number {
-  let n = 0;
-  let inside = 0;
+/** The mask grown by `radius` pixels (a square), in two one-dimensional passes. */
+export function dilate(mask: Uint8Array, width: number, height: number, radius: number): Uint8Array {
+  const rows = new Uint8Array(width * height);
   for (let r = 0; r < height; r++) {
     for (let c = 0; c < width; c++) {
-      if (!mask[r * width + c]) continue;
-      n++;
-      let all = true;
-      for (let dr = -radius; dr <= radius && all; dr++) {
-        for (let dc = -radius; dc <= radius; dc++) {
-          const rr = r + dr;
-          const cc = c + dc;
-          if (rr < 0 || cc < 0 || rr >= height || cc >= width || !mask[rr * width + cc]) {
-            all = false;
-            break;
-          }
+      for (let k = Math.max(0, c - radius); k <= Math.min(width - 1, c + radius); k++) {
+        if (mask[r * width + k]) {
+          rows[r * width + c] = 1;
+          break;
         }
       }
-      if (all) inside++;
     }
   }
-  return n === 0 ? NaN : inside / n;
+  const out = new Uint8Array(width * height);
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < width; c++) {
+      for (let k = Math.max(0, r - radius); k <= Math.min(height - 1, r + radius); k++) {
+        if (rows[k * width + c]) {
+          out[r * width + c] = 1;
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** One frame's glow: (ring − scene) / (object − scene) of the mean distances, or NaN without an object or a scene. */
+export function glowOf(d: Float32Array, width: number, height: number): number {
+  const mask = objectMask(d);
+  let count = 0;
+  for (const v of mask) count += v;
+  if (count < MIN_OBJECT_PIXELS) return NaN;
+  const inner = dilate(mask, width, height, GLOW_FROM);
+  const outer = dilate(mask, width, height, GLOW_TO);
+  const near = dilate(mask, width, height, SCENE_FROM);
+  const sum = { object: 0, ring: 0, scene: 0 };
+  const n = { object: 0, ring: 0, scene: 0 };
+  for (let p = 0; p < d.length; p++) {
+    const part = mask[p] ? 'object' : outer[p] && !inner[p] ? 'ring' : near[p] ? undefined : 'scene';
+    if (part) (sum[part] += d[p]!), n[part]++;
+  }
+  if (!n.ring || !n.scene) return NaN;
+  const scene = sum.scene / n.scene;
+  const contrast = sum.object / n.object - scene;
+  return contrast > 0 ? (sum.ring / n.ring - scene) / contrast : NaN;
 }
 
 export function neonLook(clip: Frames): LookVerdict {
@@ -146,18 +136,56 @@ export function neonLook(clip: Frames): LookVerdict {
     total += w * h;
   }
   const medians = rowMedians(clip);
-  const interiors: number[] = [];
-  for (const f of clip.frames) {
-    const mask = objectMask(clip, f, medians);
-    let count = 0;
-    for (const v of mask) count += v;
-    if (count >= MIN_OBJECT_PIXELS) interiors.push(interiorFraction(mask, w, h));
-  }
+  const glows = clip.frames.map((f) => glowOf(backgroundDistance(clip, f, medians), w, h)).filter((g) => Number.isFinite(g));
   const darkFraction = dark / Math.max(1, total);
-  const interior = interiors.length ? interiors.reduce((a, b) => a + b, 0) / interiors.length : NaN;
-  // No object in any frame: no outline either (NaN fails the comparison).
-  const pass = darkFraction >= NEON_DARK_FRACTION && interior <= NEON_MAX_INTERIOR;
-  return { pass, figures: { darkFraction, interior, framesWithObject: interiors.length } };
+  // The median frame: one frame with the object at the border (its ring cut off) does not decide the clip.
+  const glow = glows.length ? glows.sort((a, b) => a - b)[Math.floor(glows.length / 2)]! : NaN;
+  // No object in any frame: no glow either (NaN fails the comparison).
+  const pass = darkFraction >= NEON_DARK_FRACTION && glow >= NEON_MIN_GLOW;
+  return { pass, figures: { darkFraction, glow, framesWithObject: glows.length } };
+}
+
+// -------------------------------------------------------------------------------------------------------- blueprint
+
+/** world.py BLUEPRINT_GRID: the paper is ruled every this many pixels, with lines two pixels wide. */
+export const BLUEPRINT_GRID = 32;
+/** Blueprint: at least this fraction of the pixels are paper. */
+export const BLUEPRINT_PAPER_FRACTION = 0.5;
+/**
+ * Blueprint: the ruling: mean luma of the paper on the grid's lines minus off them. The world's blueprint renders
+ * measure 17-18 after a round trip through the VAE (24 as drawn); paper-coloured pixels of the plain world, where
+ * there are any, under 7.
+ */
+export const BLUEPRINT_MIN_RULING = 8;
+
+/** A paper pixel: deep blue (blue well above red and green) and not bright (the world's blue sky is 170 and up). */
+function isPaper(f: Uint8Array, p: number): boolean {
+  const r = f[p * 3]!;
+  const g = f[p * 3 + 1]!;
+  const b = f[p * 3 + 2]!;
+  return b >= r + 60 && b >= g + 30 && luma(f, p) < 130;
+}
+
+export function blueprintLook(clip: Frames, grid = BLUEPRINT_GRID): LookVerdict {
+  const { width: w, height: h } = clip;
+  let paper = 0;
+  let total = 0;
+  const on = { sum: 0, n: 0 };
+  const off = { sum: 0, n: 0 };
+  for (const f of clip.frames) {
+    for (let p = 0; p < w * h; p++) {
+      if (!isPaper(f, p)) continue;
+      paper++;
+      const line = Math.floor(p / w) % grid < 2 || (p % w) % grid < 2;
+      const side = line ? on : off;
+      side.sum += luma(f, p);
+      side.n++;
+    }
+    total += w * h;
+  }
+  const paperFraction = paper / Math.max(1, total);
+  const ruling = on.n && off.n ? on.sum / on.n - off.sum / off.n : 0;
+  return { pass: paperFraction >= BLUEPRINT_PAPER_FRACTION && ruling >= BLUEPRINT_MIN_RULING, figures: { paperFraction, ruling } };
 }
 
 // ------------------------------------------------------------------------------------------------------------ chalk
@@ -207,7 +235,7 @@ export function chalkLook(clip: Frames): LookVerdict {
 }
 
 /** The look check of each of the world's styles (tiny-world's loras/ folders are named after them). */
-export const LOOK_CHECKS: Record<string, LookCheck> = { pixel: pixelLook, neon: neonLook, chalk: chalkLook };
+export const LOOK_CHECKS: Record<string, LookCheck> = { neon: neonLook, chalk: chalkLook, blueprint: blueprintLook };
 
 // ------------------------------------------------------------------------------------------------------------ table
 
