@@ -1,13 +1,13 @@
 // Reads and validates a model package folder (diffusers / Optimum ONNX layout, see docs/model-package.md).
 // Every problem names the file, key, input or shape at fault, relative to the package, and the package by name.
 // ONNX graphs are only located here; ModelRegistry has onnxruntime check them (session-check.ts).
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelInvalidError } from '../errors.ts';
 import { defaultSchedulerName, type SchedulerName } from '../schedulers/index.ts';
 import { externalDataProblem } from './external-data.ts';
+import { hashFolder } from './folder-hash.ts';
 import { describeZodError, modelIndexSchema, previewFactorsSchema, type AnimateSection, type PreviewFactors } from './manifest.ts';
 import { PromptTokenizer } from './tokenizer.ts';
 import { LoraError } from './lora/errors.ts';
@@ -65,29 +65,14 @@ function requireFile(at: Where, candidates: string[]): string {
   throw invalid(at, `${candidates.join(' or ')} is missing`);
 }
 
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = path.posix.join(prefix, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else if (entry.isFile()) out.push(rel);
-  }
-  return out.sort();
-}
-
 /** Whether a request may carry an image for this package: it has a vae_encoder/ to put it into the first latent frame. */
 export function acceptsImage(pkg: Pick<ModelPackage, 'onnx'>): boolean {
   return pkg.onnx.vae_encoder !== undefined;
 }
 
-export async function hashPackage(dir: string): Promise<string> {
-  const hash = createHash('sha256');
-  for (const rel of await listFiles(dir)) {
-    hash.update(rel);
-    // Streamed: external-data weights are many gigabytes, past what one readFile may hold (2 GiB).
-    for await (const chunk of createReadStream(path.join(dir, rel), { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  }
-  return hash.digest('hex');
+/** The package's content hash (every file, sub-folders included): provenance tags and session keys. */
+export function hashPackage(dir: string): Promise<string> {
+  return hashFolder(dir, { recursive: true });
 }
 
 export async function readModelPackage(dir: string): Promise<ModelPackage> {

@@ -1,11 +1,10 @@
 // One output safety classifier: a folder with model.onnx and config.json (classifier-config.ts), read and checked,
 // and run through the daemon's one onnxruntime backend in its worker thread (backend/onnx.ts via the worker client,
 // like every model component) on a clip's sampled frames. It only scores; verdict.ts decides.
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { TensorData } from '../backend/onnx.ts';
+import { hashFolder } from '../model/folder-hash.ts';
 import type { RgbFrames } from '../pipeline/frames.ts';
 import type { SessionInfo } from '../worker/onnx-worker-client.ts';
 import { readSafetyConfig, type SafetyConfig } from './classifier-config.ts';
@@ -37,17 +36,7 @@ export async function readSafetyModel(dir: string, source: SafetyModel['source']
   const modelPath = path.join(dir, 'model.onnx');
   if (!existsSync(modelPath)) throw new SafetyError(SafetyErrorCode.ModelInvalid, `${prefix}model.onnx`, 'is missing (the classifier graph; config.json says how to feed it)');
   const config = await readSafetyConfig(path.join(dir, 'config.json'), `${prefix}config.json`);
-  return { source, dir, modelPath, config, hash: await hashFolder(dir), prefix };
-}
-
-/** sha256 over the folder's files (name + bytes, in name order): model.onnx, config.json and any external data. */
-async function hashFolder(dir: string): Promise<string> {
-  const hash = createHash('sha256');
-  for (const entry of (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort()) {
-    hash.update(entry);
-    for await (const chunk of createReadStream(path.join(dir, entry), { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  }
-  return hash.digest('hex');
+  return { source, dir, modelPath, config, hash: await hashFolder(dir, { recursive: false }), prefix };
 }
 
 export interface ClassifierRun {
