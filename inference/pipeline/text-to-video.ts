@@ -16,6 +16,7 @@ import { decodedToFrames, latentToPreviewFrames, type RgbFrames } from './frames
 import { gaussianNoise } from './rng.ts';
 import { PreviewPacer } from './preview-pacer.ts';
 import { StyleSessionCache } from '../model/lora/style-sessions.ts';
+import { findStyle } from '../model/lora/styles.ts';
 import { MAX_STYLE_STRENGTH, MIN_STYLE_STRENGTH } from '../../shared/wire/styles.ts';
 
 export interface TextToVideoParams {
@@ -321,7 +322,7 @@ export class TextToVideo {
     const c = this.pkg.config;
     if (params.style) {
       const { name, strength } = params.style;
-      if (!this.pkg.styles.some((s) => s.name === name)) throw new InvalidArgumentError('style', `"${name}" is not a style of model "${this.pkg.name}"; its styles: ${this.pkg.styles.map((s) => s.name).join(', ') || '(none)'}`);
+      findStyle(this.pkg, name);
       if (!Number.isFinite(strength) || strength < MIN_STYLE_STRENGTH || strength > MAX_STYLE_STRENGTH) throw new InvalidArgumentError('style_strength', `${strength} is out of range; allowed: a number from ${MIN_STYLE_STRENGTH} to ${MAX_STYLE_STRENGTH}`);
     }
     const [, ph, pw] = c.patch_size;

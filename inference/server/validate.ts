@@ -4,6 +4,7 @@
 import { InvalidArgumentError } from '../errors.ts';
 import { excerpt } from '../excerpt.ts';
 import type { ModelPackage } from '../model/package.ts';
+import { findStyle } from '../model/lora/styles.ts';
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index.ts';
 import type { StyleChoice, TextToVideoParams } from '../pipeline/text-to-video.ts';
 import { randomSeed } from '../pipeline/rng.ts';
@@ -213,10 +214,7 @@ export function validateStyle(req: Pick<GenerateRequest__Output, 'style' | 'styl
     if (req.styleStrength !== undefined) throw new InvalidArgumentError('style_strength', 'is set but no style is given; name one of the model\'s styles in style, or leave style_strength out');
     return undefined;
   }
-  if (!pkg.styles.some((s) => s.name === name)) {
-    const known = pkg.styles.map((s) => s.name);
-    throw new InvalidArgumentError('style', `"${excerpt(name)}" is not a style of model "${pkg.name}"; ${known.length ? `its styles: ${known.join(', ')}` : 'it has no styles'}`);
-  }
+  findStyle(pkg, name);
   const strength = req.styleStrength ?? DEFAULT_STYLE_STRENGTH;
   // A float on the wire: 0.7 arrives as 0.699999988, so the range is checked on the value as sent (to 0.001), and the
   // strength kept is the one the merge uses (to the wire's step), which Done reports.

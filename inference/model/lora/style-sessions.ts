@@ -12,7 +12,7 @@ import { DEFAULT_STYLE_CACHE_MB, roundStyleStrength } from '../../../shared/wire
 import { InferenceFailedError, InvalidArgumentError } from '../../errors.ts';
 import type { ModelPackage } from '../package.ts';
 import type { StyledModelSource } from './styled-model.ts';
-import { STYLED_COMPONENT } from './styles.ts';
+import { findStyle, STYLED_COMPONENT } from './styles.ts';
 
 /** What the cache needs of the inference worker (OnnxWorkerClient): sessions from bytes, and their release. */
 export interface StyleSessionHost {
@@ -83,8 +83,7 @@ export class StyleSessionCache {
 
   /** The styled transformer's session for `style` at `strength` (0..2), loaded if need be; release the lease when done. */
   async acquire(pkg: ModelPackage, style: string, strength: number): Promise<StyleLease> {
-    const found = pkg.styles.find((s) => s.name === style);
-    if (!found) throw new InvalidArgumentError('style', `"${style}" is not a style of model "${pkg.name}"; its styles: ${pkg.styles.map((s) => s.name).join(', ') || '(none)'}`);
+    const found = findStyle(pkg, style);
     const s = styleStrengthKey(strength);
     const key = `style:${pkg.hash}:${STYLED_COMPONENT}:${style}:${s.toFixed(2)}`;
     let entry = this.entries.get(key);

@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { InvalidArgumentError } from '../../errors.ts';
+import { excerpt } from '../../excerpt.ts';
 import { LoraError, LoraErrorCode } from './errors.ts';
 import { planMerge, type MergePlan } from './merge.ts';
 import { indexInitializers, readOnnxFile, type InitializerIndex } from './onnx-initializers.ts';
@@ -40,6 +42,17 @@ async function readJsonFile(file: string, label: string): Promise<unknown> {
 /** Package-relative POSIX name of a file, for messages. */
 function rel(pkgDir: string, file: string): string {
   return path.relative(pkgDir, file).split(path.sep).join('/');
+}
+
+/**
+ * The style `name` of a model, or INVALID_ARGUMENT naming the model and what its styles are: one answer for the
+ * request's validation, the pipeline's own check (CLIs and the bench call it directly) and the session cache.
+ */
+export function findStyle(model: { name: string; styles: readonly PackageStyle[] }, name: string): PackageStyle {
+  const found = model.styles.find((s) => s.name === name);
+  if (found) return found;
+  const known = model.styles.map((s) => s.name);
+  throw new InvalidArgumentError('style', `"${excerpt(name)}" is not a style of model "${model.name}"; ${known.length ? `its styles: ${known.join(', ')}` : 'it has no styles'}`);
 }
 
 /**
