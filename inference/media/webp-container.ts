@@ -6,6 +6,7 @@
  * and hand each frame's still bitstream back to ffmpeg for the actual VP8/VP8L decoding.
  */
 import { ProbeFailedError } from './errors.ts';
+import { webpChunk, wrapWebp, writeUint24 } from './webp-riff.ts';
 
 export interface WebpFrame {
   /** Placement of the frame on the canvas. */
@@ -98,29 +99,16 @@ function parseAnimationFrame(chunk: Chunk): WebpFrame {
 
 /** A still WebP holding one frame: VP8X (when there is an ALPH chunk, which needs the extended format) + data. */
 function buildStill(width: number, height: number, alpha: Chunk | undefined, image: Chunk): Buffer {
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   if (alpha !== undefined) {
-    const header = Buffer.alloc(10);
-    header.writeUInt8(0x10, 0); // "alpha" flag
+    const header = new Uint8Array(10);
+    header[0] = 0x10; // "alpha" flag
     writeUint24(header, 4, width - 1);
     writeUint24(header, 7, height - 1);
-    parts.push(encodeChunk('VP8X', header), encodeChunk('ALPH', alpha.payload));
+    parts.push(webpChunk('VP8X', header), webpChunk('ALPH', alpha.payload));
   }
-  parts.push(encodeChunk(image.fourcc, image.payload));
-  const body = Buffer.concat(parts);
-  const riff = Buffer.alloc(12);
-  riff.write('RIFF', 0, 'latin1');
-  riff.writeUInt32LE(4 + body.length, 4);
-  riff.write('WEBP', 8, 'latin1');
-  return Buffer.concat([riff, body]);
-}
-
-function encodeChunk(fourcc: string, payload: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header.write(fourcc, 0, 'latin1');
-  header.writeUInt32LE(payload.length, 4);
-  const padding = payload.length % 2 === 1 ? Buffer.alloc(1) : Buffer.alloc(0);
-  return Buffer.concat([header, payload, padding]);
+  parts.push(webpChunk(image.fourcc, image.payload));
+  return Buffer.from(wrapWebp(parts));
 }
 
 function readChunks(data: Buffer, start: number, end: number): Chunk[] {
@@ -155,8 +143,4 @@ function bitstreamSize(image: Chunk): { width: number; height: number } {
 
 function readUint24(buffer: Buffer, offset: number): number {
   return buffer.readUIntLE(offset, 3);
-}
-
-function writeUint24(buffer: Buffer, offset: number, value: number): void {
-  buffer.writeUIntLE(value, offset, 3);
 }

@@ -7,6 +7,7 @@
  * Container (WebP Container Specification): RIFF/WEBP, VP8X (animation), ANIM (loop forever), one ANMF per frame.
  */
 import { MAX_PALETTE_COLOURS, quantizeFrames, type IndexedFrames } from './palette.ts';
+import { webpChunk, wrapWebp, writeUint24 } from './webp-riff.ts';
 
 /** LSB-first bit writer, as VP8L reads. */
 class BitWriter {
@@ -248,20 +249,6 @@ function vp8lFrame(width: number, height: number, palette: Uint8Array, colours: 
   return w.finish();
 }
 
-function chunk(fourcc: string, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + payload.length + (payload.length & 1));
-  for (let i = 0; i < 4; i++) out[i] = fourcc.charCodeAt(i);
-  new DataView(out.buffer).setUint32(4, payload.length, true);
-  out.set(payload, 8);
-  return out;
-}
-
-function u24(out: Uint8Array, at: number, v: number): void {
-  out[at] = v & 0xff;
-  out[at + 1] = (v >> 8) & 0xff;
-  out[at + 2] = (v >> 16) & 0xff;
-}
-
 export interface WebpInput {
   width: number;
   height: number;
@@ -284,28 +271,21 @@ export function encodeIndexedWebp(input: { width: number; height: number; fps: n
   const durationMs = Math.max(1, Math.round(1000 / input.fps));
   const vp8x = new Uint8Array(10);
   vp8x[0] = 0x02; // animation
-  u24(vp8x, 4, width - 1);
-  u24(vp8x, 7, height - 1);
+  writeUint24(vp8x, 4, width - 1);
+  writeUint24(vp8x, 7, height - 1);
   const anim = new Uint8Array(6); // background 0 (transparent black), loop count 0 (forever)
-  const parts: Uint8Array[] = [chunk('VP8X', vp8x), chunk('ANIM', anim)];
+  const parts: Uint8Array[] = [webpChunk('VP8X', vp8x), webpChunk('ANIM', anim)];
   for (const frame of indices) {
-    const bitstream = chunk('VP8L', vp8lFrame(width, height, palette, colours, frame));
+    const bitstream = webpChunk('VP8L', vp8lFrame(width, height, palette, colours, frame));
     const head = new Uint8Array(16);
-    u24(head, 6, width - 1);
-    u24(head, 9, height - 1);
-    u24(head, 12, durationMs);
+    writeUint24(head, 6, width - 1);
+    writeUint24(head, 9, height - 1);
+    writeUint24(head, 12, durationMs);
     head[15] = 0x02; // do not blend, do not dispose
     const payload = new Uint8Array(16 + bitstream.length);
     payload.set(head);
     payload.set(bitstream, 16);
-    parts.push(chunk('ANMF', payload));
+    parts.push(webpChunk('ANMF', payload));
   }
-  const body = parts.reduce((n, p) => n + p.length, 4);
-  const out = new Uint8Array(8 + body);
-  out.set([0x52, 0x49, 0x46, 0x46]); // RIFF
-  new DataView(out.buffer).setUint32(4, body, true);
-  out.set([0x57, 0x45, 0x42, 0x50], 8); // WEBP
-  let at = 12;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
+  return wrapWebp(parts);
 }
