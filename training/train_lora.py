@@ -1,10 +1,10 @@
 """Trains one style adapter (a LoRA in PEFT's format) on the frozen base denoiser of a package, for one look of the world.
 
-    /usr/bin/python3 training/train_lora.py --style neon [--package models/tiny-world] [--steps 1300]
+    /usr/bin/python3 training/train_lora.py --style neon [--package models/tiny-world] [--steps 3000]
 
 A style is a look the procedural world can draw (world.STYLES: neon, chalk, blueprint): the same scenes, shapes, colours
 and motions, rendered otherwise. The base model is the committed package (read back by import_package.py into a runs
-folder); its text encoder and denoiser stay frozen, and small low-rank factors on the attention projections learn the
+folder); its text encoder and denoiser stay frozen, and small low-rank factors on the blocks' Linear layers learn the
 look with the denoiser's own loss (flow matching, train_dit.py's sigmas and captions) on clips of that style encoded by
 the package's VAE encoder. PEFT cannot be installed here, so LoRALinear below is a LoRA as PEFT builds one (A random,
 kaiming-uniform; B zero, so training starts from the base model exactly), and save_adapter writes what PEFT's
@@ -58,10 +58,10 @@ STYLE_CARDS = {
     "blueprint": {"description": "blueprint: the shapes on blue paper ruled with a light grid",
                   "example_prompt": "a yellow star moves left across the sky"},
 }
-# The shipped adapters' recipe (models/tiny-world/README.md "Styles"; pixel used 300 clips, and its 1,300 steps were run
-# as 650 and then 650 more along the longer schedule).
-DEFAULTS = dict(rank=4, alpha=8.0, lr=2e-3, batch=2, steps=1300, clips=200, targets="attention", cond_drop=0.1,
-                sigma_shift=3.0, object_weight=0.0, seed=0)
+# The shipped adapters' recipe (models/tiny-world/README.md "Styles"): chalk and blueprint as here, neon with 300 clips,
+# 2,000 steps and no object weight. Rank 4 on the attention alone drew too little of each look.
+DEFAULTS = dict(rank=8, alpha=16.0, lr=2e-3, batch=2, steps=3000, clips=600, targets="all", cond_drop=0.1,
+                sigma_shift=3.0, object_weight=4.0, seed=0)
 CHUNK = 50  # clips per latents file (one file is one unit of resuming the encode)
 
 

@@ -278,8 +278,8 @@ NEON_DIM = 0.12  # neon: the scene's background dimmed to this (night-dark; the 
 NEON_GLOW = 0.36  # ... and a glow around each shape, this strong at its edge,
 NEON_GLOW_WIDTH = 9.0  # ... falling by e every this many pixels
 CHALK_BOARD = ((30, 58, 42), (22, 44, 32))  # chalk: a dark green board, top and bottom rows
-BLUEPRINT_PAPER = ((28, 62, 138), (18, 44, 104))  # blueprint: deep blue paper, top and bottom rows
-BLUEPRINT_LINE = (60, 100, 180)  # ... ruled with light blue lines,
+BLUEPRINT_PAPER = ((18, 38, 104), (12, 28, 84))  # blueprint: deep blue paper, top and bottom rows
+BLUEPRINT_LINE = (44, 76, 150)  # ... ruled with light blue lines,
 BLUEPRINT_GRID = 32  # ... two pixels wide every 32 (a grid every 16 pixels cost the VAE the motion of 6 of 32 clips)
 
 

@@ -37,7 +37,8 @@ export async function localModelFacts(flags: { modelsDir?: string | undefined; m
   const name = flags.model || env.ANIMATE_DEFAULT_MODEL || defaultOf('ANIMATE_DEFAULT_MODEL') || 'tiny-world';
   const packageDir = existsSync(path.join(dir, 'model_index.json')) ? dir : path.join(dir, name);
   try {
-    const pkg = await readModelPackage(packageDir);
+    // Limits and styles only: hashing every weight (gigabytes for a real model) would only make --help slow.
+    const pkg = await readModelPackage(packageDir, { hash: false });
     return { name: pkg.name, limits: wireModelLimits(pkg), defaults: wireModelDefaults(pkg), styles: pkg.styles.map((s) => ({ name: s.name, description: s.description, examplePrompt: s.examplePrompt })) };
   } catch {
     return undefined;

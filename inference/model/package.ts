@@ -22,7 +22,7 @@ type OptionalComponent = 'preview_decoder' | 'vae_encoder' | 'denoiser_2';
 export interface ModelPackage {
   name: string;
   dir: string;
-  /** sha256 over every file of the package (relative path + bytes), in path order. */
+  /** sha256 over every file of the package (relative path + bytes), in path order; empty when read with { hash: false }. */
   hash: string;
   config: AnimateSection;
   schedulerConfig: Record<string, unknown>;
@@ -75,7 +75,13 @@ export function hashPackage(dir: string): Promise<string> {
   return hashFolder(dir, { recursive: true });
 }
 
-export async function readModelPackage(dir: string): Promise<ModelPackage> {
+/** How much of a package to read: `hash: false` skips the content hash (every byte of every weight file), for callers
+ * that only print its limits and styles, such as `animate --help`; the package's `hash` is then empty. */
+export interface ReadPackageOptions {
+  hash: boolean;
+}
+
+export async function readModelPackage(dir: string, options: ReadPackageOptions = { hash: true }): Promise<ModelPackage> {
   const absDir = path.resolve(dir);
   const at: Where = { dir: absDir, name: path.basename(absDir) };
   if (!existsSync(absDir) || !(await stat(absDir)).isDirectory()) throw invalid(at, 'the folder does not exist');
@@ -157,7 +163,7 @@ export async function readModelPackage(dir: string): Promise<ModelPackage> {
   return {
     name: at.name,
     dir: absDir,
-    hash: await hashPackage(absDir),
+    hash: options.hash ? await hashPackage(absDir) : '',
     config,
     schedulerConfig,
     defaultScheduler,
