@@ -2,7 +2,7 @@
 
     /usr/bin/python3 training/train_lora.py --style neon [--package models/tiny-world] [--steps 3000]
 
-A style is a look the procedural world can draw (world.STYLES: neon, chalk, blueprint): the same scenes, shapes, colours
+A style is a look the procedural world can draw (world.STYLES: neon, chalk, notebook): the same scenes, shapes, colours
 and motions, rendered otherwise. The base model is the committed package (read back by import_package.py into a runs
 folder); its text encoder and denoiser stay frozen, and small low-rank factors on the blocks' Linear layers learn the
 look with the denoiser's own loss (flow matching, train_dit.py's sigmas and captions) on clips of that style encoded by
@@ -55,10 +55,10 @@ STYLE_CARDS = {
              "example_prompt": "a pink heart grows in the sky"},
     "chalk": {"description": "chalk: rough chalk strokes on a dark green blackboard",
               "example_prompt": "a white circle bounces on the grass"},
-    "blueprint": {"description": "blueprint: the shapes on blue paper ruled with a light grid",
-                  "example_prompt": "a yellow star moves left across the sky"},
+    "notebook": {"description": "notebook: the shapes drawn on a ruled page of cream paper",
+                 "example_prompt": "a yellow star moves left across the sky"},
 }
-# The shipped adapters' recipe (models/tiny-world/README.md "Styles"): chalk and blueprint as here, neon with 300 clips,
+# The shipped adapters' recipe (models/tiny-world/README.md "Styles"): chalk and notebook as here, neon with 300 clips,
 # 2,000 steps and no object weight. Rank 4 on the attention alone drew too little of each look.
 DEFAULTS = dict(rank=8, alpha=16.0, lr=2e-3, batch=2, steps=3000, clips=600, targets="all", cond_drop=0.1,
                 sigma_shift=3.0, object_weight=4.0, seed=0)

@@ -267,20 +267,21 @@ def render(clip: Clip, frames: int = FRAMES, style: str | None = None) -> np.nda
 
 # -------------------------------------------------------------------------------------------------------------- styles
 # The looks the style adapters (training/train_lora.py) learn, each a different kind of change for a LoRA on the
-# frozen base: a dark scene with each shape lit and glowing (neon), a textured board with rough strokes (chalk), blue
-# paper ruled with a light grid (blueprint). Pixel art (the frame on a grid of 16-pixel blocks) was the first third look
-# and was dropped: as drawn it already lost the motion of 6 of the 32 held-out prompts (spins, hops and orbits vanish on
-# an 8x8 grid), and with 8-pixel blocks the package's VAE decoder smoothed the blocks back into soft edges. Every object keeps its named colour and its motion, so the eval's colour
-# and motion checks still read a styled clip (tools/eval/styles.ts checks each look).
+# frozen base: a dark scene with each shape lit and glowing (neon), a textured board with rough strokes (chalk), a
+# ruled page of cream paper (notebook). Each was chosen against the package's VAE (the model card's "Styles" has the
+# looks tried and dropped: pixel art lost motion as drawn or came back soft, blue paper bled into red and pink). Every
+# object keeps its named colour and its motion, so the eval's colour and motion checks still read a styled clip
+# (tools/eval/styles.ts checks each look).
 
-STYLES = ("neon", "chalk", "blueprint")
+STYLES = ("neon", "chalk", "notebook")
 NEON_DIM = 0.12  # neon: the scene's background dimmed to this (night-dark; the scene still faintly there)
 NEON_GLOW = 0.36  # ... and a glow around each shape, this strong at its edge,
 NEON_GLOW_WIDTH = 9.0  # ... falling by e every this many pixels
 CHALK_BOARD = ((30, 58, 42), (22, 44, 32))  # chalk: a dark green board, top and bottom rows
-BLUEPRINT_PAPER = ((18, 38, 104), (12, 28, 84))  # blueprint: deep blue paper, top and bottom rows
-BLUEPRINT_LINE = (44, 76, 150)  # ... ruled with light blue lines,
-BLUEPRINT_GRID = 32  # ... two pixels wide every 32 (a grid every 16 pixels cost the VAE the motion of 6 of 32 clips)
+NOTEBOOK_PAPER = ((246, 240, 222), (238, 230, 208))  # notebook: cream paper, top and bottom rows,
+NOTEBOOK_LINE = (150, 178, 224)  # ... ruled in light blue, two pixels wide,
+NOTEBOOK_RULE = 16  # ... every 16 rows (rows only: a whole row is one colour, so it is never taken for an object)
+
 
 
 def _composite(img: np.ndarray, colour: np.ndarray, alpha: np.ndarray, y0: int, x0: int) -> None:
@@ -292,15 +293,14 @@ def _object_colour(clip_obj: Obj) -> np.ndarray:
     return np.array(clip_obj.params.get("rgb", WORLD["colours"][clip_obj.colour]["rgb"]), np.float32)
 
 
-def _blueprint_paper(rng: np.random.Generator) -> np.ndarray:
-    """The blueprint's paper: a blue gradient ruled with a light grid, a little grain (fixed for the clip)."""
-    top, bottom = (np.array(c, np.float32) for c in BLUEPRINT_PAPER)
+def _notebook_page(rng: np.random.Generator) -> np.ndarray:
+    """A page of a ruled notebook: cream paper with a light blue line, two pixels wide, every NOTEBOOK_RULE rows."""
+    top, bottom = (np.array(c, np.float32) for c in NOTEBOOK_PAPER)
     y = (np.arange(SIZE, dtype=np.float32) + 0.5) / SIZE
     bg = np.repeat((top + (bottom - top) * y[:, None])[:, None, :], SIZE, axis=1)
-    on = (np.arange(SIZE) % BLUEPRINT_GRID) < 2
-    line = on[:, None] | on[None, :]
-    bg[line] = np.array(BLUEPRINT_LINE, np.float32)
-    return bg + rng.normal(0, 2, (SIZE, SIZE, 1)).astype(np.float32)
+    ruled = (np.arange(SIZE) % NOTEBOOK_RULE) >= NOTEBOOK_RULE - 2
+    bg[ruled] = np.array(NOTEBOOK_LINE, np.float32)
+    return bg + rng.normal(0, 1.5, (SIZE, SIZE, 1)).astype(np.float32)
 
 
 def _chalk_board(rng: np.random.Generator) -> tuple:
@@ -325,8 +325,8 @@ def render_styled(clip: Clip, style: str, frames: int = FRAMES) -> np.ndarray:
     takes = None
     if style == "neon":
         bg = render_background(clip.scene, rng) * NEON_DIM
-    elif style == "blueprint":
-        bg = _blueprint_paper(rng)
+    elif style == "notebook":
+        bg = _notebook_page(rng)
     else:
         bg, takes = _chalk_board(rng)
     out = np.empty((frames, SIZE, SIZE, 3), np.uint8)
@@ -346,7 +346,7 @@ def render_styled(clip: Clip, style: str, frames: int = FRAMES) -> np.ndarray:
                 # pixels are still the ones that read as its colour
                 glow = NEON_GLOW * np.exp(-np.maximum(sdf, 0) / NEON_GLOW_WIDTH)
                 _composite(img, col, np.maximum(fill, glow).astype(np.float32), y0, x0)
-            elif style == "blueprint":
+            elif style == "notebook":
                 _composite(img, col, fill.astype(np.float32), y0, x0)
             else:
                 # chalk: the shape filled in specks of chalk (the board shows between them), its edge rough

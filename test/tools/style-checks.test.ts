@@ -1,18 +1,18 @@
 // The look checks of the eval's style table (tools/eval/styles.ts) on synthetic frames whose figures are known in
-// closed form: a square with a band of glow against a hard-edged one on dark and bright grounds, ruled blue paper
-// against paper ruled off the grid, a grainy and a smooth board; then the table's rules on
+// closed form: a square with a band of glow against a hard-edged one on dark and bright grounds, a ruled page
+// against one ruled off the rule, the plain scene and grass, a grainy and a smooth board; then the table's rules on
 // counted verdicts (90% with the style, 10% without, colour and motion within 5 points).
 import { describe, expect, it } from 'vitest';
 import type { ClipVerdict, Frames } from '../../tools/eval/checks.ts';
 import type { Scored } from '../../tools/eval/report.ts';
 import {
-  blueprintLook,
-  BLUEPRINT_MIN_RULING,
   chalkLook,
   compareStyles,
   dilate,
   neonLook,
   NEON_MIN_GLOW,
+  notebookLook,
+  NOTEBOOK_MIN_RULING,
   styleTable,
   type StyledClip,
 } from '../../tools/eval/styles.ts';
@@ -88,31 +88,39 @@ describe('neonLook: a dark scene and shapes that glow', () => {
   });
 });
 
-describe('blueprintLook: deep blue paper ruled every 32 pixels', () => {
-  const paper: [number, number, number] = [24, 53, 121];
-  const line: [number, number, number] = [60, 100, 180];
-  const ruled = (offset: number) => clipOf((x, y) => ((x - offset + S) % 32 < 2 || (y - offset + S) % 32 < 2 ? line : paper));
+describe('notebookLook: cream paper ruled every 16 rows', () => {
+  const cream: [number, number, number] = [244, 236, 214];
+  const line: [number, number, number] = [150, 178, 224];
+  const page = (shift: number, object?: (x: number, y: number) => boolean) =>
+    clipOf((x, y) => (object?.(x, y) ? [220, 40, 40] : (y + shift) % 16 >= 14 ? line : cream));
 
-  it('ruled paper: all of it paper, lines 45.08 brighter in luma, pass', () => {
-    // luma of the line 0.299·60 + 0.587·100 + 0.114·180 = 97.16, of the paper 52.081
-    const v = blueprintLook(ruled(0));
-    console.log(`[style-checks] blueprint: ${JSON.stringify(v.figures)}`);
+  it('a ruled page: all of it paper, the rows between the lines 61.012 brighter, pass; an object on it changes only the paper share', () => {
+    // luma of the paper 0.299·244 + 0.587·236 + 0.114·214 = 235.884, of the line 174.872
+    const v = notebookLook(page(0));
+    console.log(`[style-checks] notebook: ${JSON.stringify(v.figures)}`);
     expect(v.figures.paperFraction).toBe(1);
-    expect(v.figures.ruling).toBeCloseTo(97.16 - 52.081, 3);
-    expect(BLUEPRINT_MIN_RULING).toBe(8);
+    expect(v.figures.ruling).toBeCloseTo(235.884 - 174.872, 3);
+    expect(NOTEBOOK_MIN_RULING).toBe(6);
     expect(v.pass).toBe(true);
+    // a 20x20 red square at rows 50..69: of its 400 pixels, rows 62 and 63 are line rows, so 360 were paper
+    const withObject = notebookLook(page(0, (x, y) => x >= 50 && x < 70 && y >= 50 && y < 70));
+    expect(withObject.figures.paperFraction).toBeCloseTo(1 - 360 / (S * 112), 6);
+    expect(withObject.figures.ruling).toBeCloseTo(235.884 - 174.872, 3);
+    expect(withObject.pass).toBe(true);
   });
 
-  it('lines off the grid, plain paper, the blue sky and the night sky all fail', () => {
-    const off = blueprintLook(ruled(16));
+  it('lines off the rule, the plain scene and a sky over grass all fail', () => {
+    const off = notebookLook(page(8));
     expect(off.figures.ruling).toBeLessThan(0);
     expect(off.pass).toBe(false);
-    const plain = blueprintLook(clipOf(() => paper));
+    // the plain scene (232, 228, 218) is cream enough, but unruled
+    const plain = notebookLook(clipOf(() => [232, 228, 218]));
+    expect(plain.figures.paperFraction).toBe(1);
     expect(plain.figures.ruling).toBeCloseTo(0, 6);
     expect(plain.pass).toBe(false);
-    // the sky is blue but bright (luma 168.3); the night sky is dark but hardly blue (40 against 10 of red)
-    expect(blueprintLook(clipOf(() => [120, 180, 235])).figures.paperFraction).toBe(0);
-    expect(blueprintLook(clipOf(() => [10, 14, 40])).figures.paperFraction).toBe(0);
+    const grass = notebookLook(clipOf((_, y) => (y < 78 ? [160, 205, 240] : [70, 150, 50])));
+    expect(grass.figures.paperFraction).toBe(0);
+    expect(grass.pass).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 // The style table of npm run eval (issue #23): each held-out prompt and seed generated without a style and with each
 // of the model's styles, and a pixel check per look that says whether a clip has it (look checks below: lit, glowing
-// shapes on a dark scene for neon, a grainy dark green board for chalk, blue paper ruled with a grid for blueprint). A style passes when
+// shapes on a dark scene for neon, a grainy dark green board for chalk, a ruled page of cream paper for notebook). A style passes when
 // at least 90% of its clips show its look and at most 10% of the base clips do (the check sees the look, not just any
 // clip), and when colour and motion adherence stay within 5 points of the base model's (the look changes, not what the
 // prompt asked for). The looks are the procedural world's (training/world.py render_styled); the checks are pure
@@ -145,47 +145,58 @@ export function neonLook(clip: Frames): LookVerdict {
   return { pass, figures: { darkFraction, glow, framesWithObject: glows.length } };
 }
 
-// -------------------------------------------------------------------------------------------------------- blueprint
+// --------------------------------------------------------------------------------------------------------- notebook
 
-/** world.py BLUEPRINT_GRID: the paper is ruled every this many pixels, with lines two pixels wide. */
-export const BLUEPRINT_GRID = 32;
-/** Blueprint: at least this fraction of the pixels are paper. */
-export const BLUEPRINT_PAPER_FRACTION = 0.5;
+/** world.py NOTEBOOK_RULE: the page is ruled every this many rows, each line the last two rows of its band. */
+export const NOTEBOOK_RULE = 16;
+/** Notebook: at least this fraction of the pixels off the lines are cream paper. */
+export const NOTEBOOK_PAPER_FRACTION = 0.5;
 /**
- * Blueprint: the ruling: mean luma of the paper on the grid's lines minus off them. The world's blueprint renders
- * measure 17-18 after a round trip through the VAE (24 as drawn); paper-coloured pixels of the plain world, where
- * there are any, under 7.
+ * Notebook: the ruling: the median luma of the rows between the lines minus that of the lines' rows (rows, not
+ * pixels: a whole row is one colour, and the row median does not see the object). The world's notebook renders of the
+ * held-out cases measure 60 as drawn and 12-13.4 after a round trip through the VAE; the plain world -6 to 13 (its
+ * grass has a step at the horizon), but never on cream paper.
  */
-export const BLUEPRINT_MIN_RULING = 8;
+export const NOTEBOOK_MIN_RULING = 6;
 
-/** A paper pixel: deep blue (blue well above red and green) and not bright (the world's blue sky is 170 and up). */
-function isPaper(f: Uint8Array, p: number): boolean {
+/** A cream paper pixel: bright, and warm (red a little above blue, green between). */
+function isCream(f: Uint8Array, p: number): boolean {
   const r = f[p * 3]!;
   const g = f[p * 3 + 1]!;
   const b = f[p * 3 + 2]!;
-  return b >= r + 60 && b >= g + 30 && luma(f, p) < 130;
+  return luma(f, p) >= 170 && r - b >= 12 && r - b <= 60 && g - b >= 6;
 }
 
-export function blueprintLook(clip: Frames, grid = BLUEPRINT_GRID): LookVerdict {
+export function notebookLook(clip: Frames, rule = NOTEBOOK_RULE): LookVerdict {
   const { width: w, height: h } = clip;
   let paper = 0;
-  let total = 0;
-  const on = { sum: 0, n: 0 };
-  const off = { sum: 0, n: 0 };
+  let counted = 0;
+  const rowLuma = new Float64Array(h);
+  const row = new Float32Array(w);
   for (const f of clip.frames) {
-    for (let p = 0; p < w * h; p++) {
-      if (!isPaper(f, p)) continue;
-      paper++;
-      const line = Math.floor(p / w) % grid < 2 || (p % w) % grid < 2;
-      const side = line ? on : off;
-      side.sum += luma(f, p);
-      side.n++;
+    for (let r = 0; r < h; r++) {
+      const line = r % rule >= rule - 2;
+      for (let c = 0; c < w; c++) {
+        const p = r * w + c;
+        row[c] = luma(f, p);
+        if (!line) {
+          counted++;
+          if (isCream(f, p)) paper++;
+        }
+      }
+      row.sort();
+      rowLuma[r]! += row[w >> 1]! / clip.frames.length;
     }
-    total += w * h;
   }
-  const paperFraction = paper / Math.max(1, total);
-  const ruling = on.n && off.n ? on.sum / on.n - off.sum / off.n : 0;
-  return { pass: paperFraction >= BLUEPRINT_PAPER_FRACTION && ruling >= BLUEPRINT_MIN_RULING, figures: { paperFraction, ruling } };
+  const mean = (onLine: boolean): number => {
+    let sum = 0;
+    let n = 0;
+    for (let r = 0; r < h; r++) if (r % rule >= rule - 2 === onLine) (sum += rowLuma[r]!), n++;
+    return n ? sum / n : NaN;
+  };
+  const paperFraction = paper / Math.max(1, counted);
+  const ruling = mean(false) - mean(true);
+  return { pass: paperFraction >= NOTEBOOK_PAPER_FRACTION && ruling >= NOTEBOOK_MIN_RULING, figures: { paperFraction, ruling } };
 }
 
 // ------------------------------------------------------------------------------------------------------------ chalk
@@ -235,7 +246,7 @@ export function chalkLook(clip: Frames): LookVerdict {
 }
 
 /** The look check of each of the world's styles (tiny-world's loras/ folders are named after them). */
-export const LOOK_CHECKS: Record<string, LookCheck> = { neon: neonLook, chalk: chalkLook, blueprint: blueprintLook };
+export const LOOK_CHECKS: Record<string, LookCheck> = { neon: neonLook, chalk: chalkLook, notebook: notebookLook };
 
 // ------------------------------------------------------------------------------------------------------------ table
 
