@@ -283,7 +283,6 @@ NOTEBOOK_LINE = (150, 178, 224)  # ... ruled in light blue, two pixels wide,
 NOTEBOOK_RULE = 16  # ... every 16 rows (rows only: a whole row is one colour, so it is never taken for an object)
 
 
-
 def _composite(img: np.ndarray, colour: np.ndarray, alpha: np.ndarray, y0: int, x0: int) -> None:
     sl = img[y0:y0 + alpha.shape[0], x0:x0 + alpha.shape[1]]
     sl += (colour - sl) * alpha[..., None]
@@ -351,7 +350,7 @@ def render_styled(clip: Clip, style: str, frames: int = FRAMES) -> np.ndarray:
             else:
                 # chalk: the shape filled in specks of chalk (the board shows between them), its edge rough
                 tk = takes[y0:y0 + sdf.shape[0], x0:x0 + sdf.shape[1]]
-                _composite(img, col, (np.clip(0.5 - sdf, 0, 1) * tk).astype(np.float32), y0, x0)
+                _composite(img, col, (fill * tk).astype(np.float32), y0, x0)
         out[i] = np.clip(img + 0.5, 0, 255).astype(np.uint8)
     return out
 
