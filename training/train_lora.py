@@ -56,7 +56,7 @@ STYLE_CARDS = {
     "chalk": {"description": "chalk: rough chalk strokes on a dark green blackboard",
               "example_prompt": "a white circle bounces on the grass"},
     "notebook": {"description": "notebook: the shapes drawn on a ruled page of cream paper",
-                 "example_prompt": "a yellow star moves left across the sky"},
+                 "example_prompt": "a yellow star moves left in the sky"},
 }
 # The shipped adapters' recipe (models/tiny-world/README.md "Styles"): chalk and notebook as here, neon with 300 clips,
 # 2,000 steps and no object weight. Rank 4 on the attention alone drew too little of each look.
