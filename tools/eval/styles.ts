@@ -1,9 +1,9 @@
 // The style table of npm run eval (issue #23): each held-out prompt and seed generated without a style and with each
 // of the model's styles, and a pixel check per look that says whether a clip has it (look checks below: lit, glowing
-// shapes on a dark scene for neon, a grainy dark green board for chalk, a ruled page of cream paper for notebook). A style passes when
-// at least 90% of its clips show its look and at most 10% of the base clips do (the check sees the look, not just any
-// clip), and when colour and motion adherence stay within 5 points of the base model's (the look changes, not what the
-// prompt asked for). The looks are the procedural world's (training/world.py render_styled); the checks are pure
+// shapes on a dark scene for neon, a grainy dark green board for chalk, a ruled page of cream paper for notebook). A
+// style passes when at least 90% of its clips show its look and at most 10% of the base clips do (the check sees the
+// look, not just any clip), and when colour and motion adherence stay within 5 points of the base model's (the look
+// changes, not what the prompt asked for). The looks are the procedural world's (training/world.py render_styled); the checks are pure
 // arithmetic on frames, so they are tested on synthetic frames with known answers (test/tools/style-checks.test.ts).
 import { rowMedians, type Frames } from './checks.ts';
 import type { Scored } from './report.ts';
@@ -167,6 +167,11 @@ function isCream(f: Uint8Array, p: number): boolean {
   return luma(f, p) >= 170 && r - b >= 12 && r - b <= 60 && g - b >= 6;
 }
 
+/** Whether row `r` is one of a ruling line's two rows (the last two of each band of `rule` rows). */
+function isLineRow(r: number, rule: number): boolean {
+  return r % rule >= rule - 2;
+}
+
 export function notebookLook(clip: Frames, rule = NOTEBOOK_RULE): LookVerdict {
   const { width: w, height: h } = clip;
   let paper = 0;
@@ -175,7 +180,7 @@ export function notebookLook(clip: Frames, rule = NOTEBOOK_RULE): LookVerdict {
   const row = new Float32Array(w);
   for (const f of clip.frames) {
     for (let r = 0; r < h; r++) {
-      const line = r % rule >= rule - 2;
+      const line = isLineRow(r, rule);
       for (let c = 0; c < w; c++) {
         const p = r * w + c;
         row[c] = luma(f, p);
@@ -191,7 +196,7 @@ export function notebookLook(clip: Frames, rule = NOTEBOOK_RULE): LookVerdict {
   const mean = (onLine: boolean): number => {
     let sum = 0;
     let n = 0;
-    for (let r = 0; r < h; r++) if (r % rule >= rule - 2 === onLine) (sum += rowLuma[r]!), n++;
+    for (let r = 0; r < h; r++) if (isLineRow(r, rule) === onLine) (sum += rowLuma[r]!), n++;
     return n ? sum / n : NaN;
   };
   const paperFraction = paper / Math.max(1, counted);
